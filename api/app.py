@@ -1,0 +1,53 @@
+"""The FastAPI application: create_app(settings) builds it, nothing happens at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.routes import alerts, audit, events, lots, statistics, trace
+from api.settings import Settings
+from ledger.application import Ledger
+from ledger.errors import LedgerError
+from projections.reads import Reads
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
+    """Builds the API over the store that `settings` names (or over `ledger`, if given)."""
+    settings = settings or Settings()
+    ledger = ledger or Ledger.open(settings.database_url)
+    app = FastAPI(
+        title="kpledger",
+        version="1",
+        summary="Chain-of-custody ledger for rough diamonds under the Kimberley Process",
+    )
+    app.state.settings = settings
+    app.state.ledger = ledger
+    app.state.reads = Reads(
+        ledger,
+        value_discrepancy=settings.value_discrepancy,
+        rapid_reexport_days=settings.rapid_reexport_days,
+    )
+
+    @app.exception_handler(LedgerError)
+    def _ledger_error(_: Request, error: LedgerError) -> JSONResponse:
+        return JSONResponse(error.to_body(), status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        first: dict[str, Any] = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        problem = LedgerError("invalid", f"{where}: {first.get('msg', 'invalid request')}")
+        return JSONResponse(problem.to_body(), status_code=422)
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, Any]:
+        """Liveness and the log's head position; no token needed."""
+        return {"status": "ok", "position": ledger.head_position()}
+
+    for module in (events, lots, trace, alerts, audit, statistics):
+        app.include_router(module.router)
+    return app

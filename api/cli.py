@@ -1,0 +1,155 @@
+"""The kpledger command: serve the API, create tokens, load the demonstration world."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ledger.actors import ROLES
+from ledger.documents import PARTICIPANT_CODES
+from ledger.store import StoreError
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+
+EXIT_STORE = 2
+
+DESCRIPTION = """\
+kpledger: the chain-of-custody ledger for rough diamonds under the Kimberley Process.
+
+The store is chosen by KPLEDGER_DATABASE_URL:
+  unset                                   the SQLite file ./kpledger.db
+  sqlite:///relative.db                   a SQLite file (sqlite:////abs/path.db)
+  postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME
+"""
+
+
+def _open_ledger() -> Ledger:
+    from ledger.application import Ledger
+
+    return Ledger.open(os.environ.get("KPLEDGER_DATABASE_URL"))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings()
+    app = create_app(settings)
+    print(
+        f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}"
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    if args.role == "authority" and not args.participant:
+        print("kpledger: an authority token needs --participant XX", file=sys.stderr)
+        return 1
+    if args.role != "authority" and args.participant:
+        print("kpledger: only an authority token takes --participant", file=sys.stderr)
+        return 1
+    if args.participant and args.participant not in PARTICIPANT_CODES:
+        print(
+            f"kpledger: {args.participant} is not an ISO 3166-1 alpha-2 code or EU", file=sys.stderr
+        )
+        return 1
+    ledger = _open_ledger()
+    token = ledger.create_token(args.role, args.name, args.participant)
+    who = f"{args.role} of {args.participant}" if args.participant else args.role
+    print(f"created a token for {args.name} ({who}); it is shown once, only its hash is stored:")
+    print(token)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from api.demo import load_demo, welcome_text
+
+    ledger = _open_ledger()
+    result = load_demo(ledger)
+    print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
+    return _serve(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from api.generate import generate
+
+    ledger = _open_ledger()
+    report = generate(
+        ledger,
+        lots=args.lots,
+        participants=args.participants,
+        years=args.years,
+        seed=args.seed,
+        batch_size=args.batch_size,
+    )
+    print(report)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser, with a help text for every command."""
+    parser = argparse.ArgumentParser(
+        prog="kpledger", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_address(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        command.add_argument("--port", type=int, default=8000, help="port to listen on")
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (default 127.0.0.1:8000)")
+    with_address(serve)
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="manage API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_commands.add_parser(
+        "create",
+        help="create an API token and print it on the last line",
+        description="Creates an API token and prints it, alone, on the last line of stdout. "
+        "Only its hash is stored: keep it safe.",
+    )
+    create.add_argument("--role", required=True, choices=ROLES, help="what the token may do")
+    create.add_argument("--participant", metavar="XX", help="an authority's participant (ISO code)")
+    create.add_argument("--name", required=True, help="who holds it (shown as recorded_by)")
+    create.set_defaults(run=_token_create)
+
+    demo = commands.add_parser(
+        "demo", help="load the demonstration world (2005 Moscow Plenary), then serve"
+    )
+    with_address(demo)
+    demo.set_defaults(run=_demo)
+
+    generate = commands.add_parser(
+        "generate", help="post a deterministic synthetic world, for benchmarks and large tests"
+    )
+    generate.add_argument("--lots", type=int, required=True, help="how many lots to produce")
+    generate.add_argument("--participants", type=int, default=30, help="how many participants")
+    generate.add_argument("--years", type=int, default=3, help="how many years of trade")
+    generate.add_argument("--seed", type=int, default=0, help="same seed, same world")
+    generate.add_argument("--batch-size", type=int, default=1000, help="documents per append")
+    generate.set_defaults(run=_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the kpledger command; a store that cannot be used is one line and exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except StoreError as error:
+        print(f"kpledger: {error}", file=sys.stderr)
+        return EXIT_STORE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Routes: alerts (to be built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: audit (to be built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

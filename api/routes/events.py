@@ -1,0 +1,51 @@
+"""Routes: posting custody documents, and reading the log of accepted ones."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import CurrentActor, require_reader_of_everything
+from ledger.actors import Actor
+from ledger.application import Ledger
+from ledger.documents import parse_json
+
+router = APIRouter(tags=["log"])
+
+
+def _capture(ledger: Ledger, body: bytes, actor: Actor) -> JSONResponse:
+    capture = ledger.post(parse_json(body), actor)
+    return JSONResponse(
+        {"accepted": capture.accepted, "position": capture.position},
+        status_code=201 if capture.appended else 200,
+    )
+
+
+@router.post("/v1/events", status_code=201)
+async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
+    """Appends one custody document, or a batch `{"events": [...]}` of 1 to 10,000, atomically.
+
+    201 with the position of the last document appended; 200 when every document
+    had been accepted before (same event_id, same content).
+    """
+    body = await request.body()
+    return await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
+
+
+@router.get("/v1/events")
+def read_events(
+    request: Request,
+    actor: CurrentActor,
+    after: Annotated[int, Query(ge=0, description="read entries after this position")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> dict[str, Any]:
+    """The log of accepted documents in order of position."""
+    require_reader_of_everything(actor)
+    entries = request.app.state.ledger.read_log(after, limit)
+    return {
+        "events": [entry.to_json() for entry in entries],
+        "next_after": entries[-1].position if entries else after,
+    }

@@ -1,0 +1,5 @@
+"""Routes: lots (to be built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,84 @@
+"""Routes: certificate-based statistics, in full for those allowed and in totals for everyone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.auth import CurrentActor
+from ledger.actors import Actor
+from ledger.documents import PARTICIPANT_CODES
+from ledger.errors import LedgerError
+from projections.statistics import Statistics
+
+router = APIRouter(tags=["statistics"])
+
+_YEAR = re.compile(r"^\d{4}$")
+_FORMATS = ("json", "csv")
+
+
+def _year(text: str | None) -> int:
+    if text is None or not _YEAR.match(text) or int(text) == 0:
+        raise LedgerError("invalid", "year must be a calendar year such as 2005")
+    return int(text)
+
+
+def _format(text: str) -> str:
+    if text not in _FORMATS:
+        raise LedgerError("invalid", f"format must be one of {', '.join(_FORMATS)}")
+    return text
+
+
+def _participant(actor: Actor, requested: str | None) -> str | None:
+    """The participant to report on: checked (422) then allowed to the actor (403)."""
+    if requested is not None and requested not in PARTICIPANT_CODES:
+        raise LedgerError("invalid", "participant must be an ISO 3166-1 alpha-2 code or EU")
+    if actor.reads_everything:
+        return requested
+    if requested not in (None, actor.participant):
+        raise LedgerError("forbidden", "an authority reads only its own participant's statistics")
+    return actor.participant
+
+
+def _statistics(request: Request) -> Statistics:
+    """The statistics projection, caught up with the log (read-your-writes)."""
+    reads = request.app.state.reads
+    reads.catch_up()
+    statistics: Statistics = reads.statistics
+    return statistics
+
+
+def _answer(statistics: Statistics, report: dict[str, Any], output: str) -> Response:
+    if output == "csv":
+        return Response(statistics.to_csv(report), media_type="text/csv")
+    return JSONResponse(report)
+
+
+@router.get("/v1/statistics")
+def statistics_report(
+    request: Request,
+    actor: CurrentActor,
+    year: str | None = None,
+    participant: str | None = None,
+    format: str = "json",
+) -> Response:
+    """Production, exports and imports of a year, with breakdowns by HS code and partner.
+
+    An authority reads its own participant only (the default for it); without
+    `participant`, the others read every participant with activity that year.
+    """
+    chosen_year, output = _year(year), _format(format)
+    chosen = _participant(actor, participant)
+    statistics = _statistics(request)
+    return _answer(statistics, statistics.report(chosen_year, chosen), output)
+
+
+@router.get("/v1/statistics/public")
+def public_statistics(request: Request, year: str | None = None, format: str = "json") -> Response:
+    """The totals of a year per participant, without breakdowns; no token needed."""
+    chosen_year, output = _year(year), _format(format)
+    statistics = _statistics(request)
+    return _answer(statistics, statistics.public_report(chosen_year), output)

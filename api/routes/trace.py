@@ -1,0 +1,5 @@
+"""Routes: trace (to be built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

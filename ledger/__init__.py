@@ -1,0 +1,1 @@
+"""The write side of kpledger: custody documents, KPCS rules and the append-only log."""

@@ -1,0 +1,60 @@
+"""What every aggregate of the ledger shares: ids derived from protocol ids, and a clock.
+
+Aggregate ids are `uuid5` of a kind and the protocol's id, so that one lot id maps
+to one aggregate everywhere. Event timestamps come from `recording_clock`: the
+`recorded_at` of the document being captured, so that replaying the same log
+(import) stores byte-identical events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+NAMESPACE = UUID("6a4c6f0e-3b9e-5d0c-9a55-6b706c656467")  # "kpledger"
+_recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=None)
+
+
+def aggregate_id(kind: str, protocol_id: str) -> UUID:
+    """The aggregate id of a protocol object, e.g. aggregate_id("lot", "GH-L-1")."""
+    return uuid5(NAMESPACE, f"{kind}:{protocol_id}")
+
+
+@contextlib.contextmanager
+def recording_clock(moment: datetime) -> Iterator[None]:
+    """Within this block, new aggregate events are stamped with `moment`."""
+    token = _recorded_at.set(moment)
+    try:
+        yield
+    finally:
+        _recorded_at.reset(token)
+
+
+def _stamp() -> datetime:
+    moment = _recorded_at.get()
+    if moment is None:
+        return Aggregate.Event.create_timestamp()
+    return moment
+
+
+class LedgerAggregate(Aggregate):
+    """Base of the ledger's aggregates: events stamped by the recording clock."""
+
+    class Event(Aggregate.Event):
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return _stamp()
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+
+def topic_of(cls: type) -> str:
+    """The stored topic of an event class."""
+    return get_topic(cls)

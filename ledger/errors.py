@@ -1,0 +1,82 @@
+"""LedgerError and the protocol's error codes; api/ maps them to HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONFLICT_CODES = frozenset(
+    {
+        "event_id_reused",
+        "duplicate_id",
+        "unknown_participant",
+        "participant_inactive",
+        "same_participant",
+        "unknown_source",
+        "licence_invalid",
+        "unknown_lot",
+        "lot_not_held",
+        "lot_in_transit",
+        "lot_consumed",
+        "lot_seized",
+        "mass_balance",
+        "bad_certificate_id",
+        "bad_hs_code",
+        "bad_dates",
+        "bad_declared_origin",
+        "embargoed_exporter",
+        "embargoed_origin",
+        "unknown_certificate",
+        "already_confirmed",
+        "unknown_embargo",
+    }
+)
+
+STATUS_BY_CODE: dict[str, int] = {
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "invalid": 422,
+    "write_conflict": 503,
+    "store_unavailable": 503,
+    **dict.fromkeys(CONFLICT_CODES, 409),
+}
+
+
+class LedgerError(Exception):
+    """A refused request: a protocol error code, a message for people, and where it happened."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        index: int = 0,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        if code not in STATUS_BY_CODE:
+            raise ValueError(f"unknown error code {code!r}")
+        self.code = code
+        self.message = message
+        self.index = index
+        self.detail = detail
+
+    @property
+    def status(self) -> int:
+        """The HTTP status the protocol gives this code."""
+        return STATUS_BY_CODE[self.code]
+
+    def at(self, index: int) -> LedgerError:
+        """This error, placed at position `index` of a batch."""
+        self.index = index
+        return self
+
+    def to_body(self) -> dict[str, Any]:
+        """The protocol's error body."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "index": self.index}
+        if self.detail is not None:
+            error["detail"] = self.detail
+        return {"error": error}
+
+    def __repr__(self) -> str:
+        return f"LedgerError({self.code!r}, {self.message!r}, index={self.index})"

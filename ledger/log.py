@@ -1,0 +1,101 @@
+"""The log of accepted documents: entries, their hash chain, and the reader interface.
+
+Every accepted document becomes one `LogEntry` at a position (1, 2, 3, ...).
+Each entry's hash covers the previous entry's hash, the entry itself in RFC 8785
+canonical JSON, and `events_digest`: the SHA-256 of the aggregate events that
+the document caused to be stored, so that altering any stored row shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import rfc8785
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One accepted document at its position in the log.
+
+    `document` is the normalized document (see `ledger.documents.normalize`):
+    every field as posted, amounts as two-place decimal strings, dates as
+    YYYY-MM-DD, `occurred_at` as ISO 8601 with its offset.
+    """
+
+    position: int
+    event_id: str
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    recorded_by: str
+    document: dict[str, Any]
+    events_digest: str
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as `GET /v1/events` shows it."""
+        return {
+            "position": self.position,
+            "event_id": self.event_id,
+            "type": self.type,
+            "occurred_at": self.document["occurred_at"],
+            "recorded_at": self.recorded_at.isoformat(),
+            "recorded_by": self.recorded_by,
+            "document": self.document,
+        }
+
+
+def entry_hash(
+    *,
+    prev_hash: str,
+    position: int,
+    recorded_at: datetime,
+    recorded_by: str,
+    document: dict[str, Any],
+    events_digest: str,
+) -> str:
+    """The chain hash of one entry: SHA-256 of the previous hash and the entry as RFC 8785 JSON."""
+    canonical = rfc8785.dumps(
+        {
+            "position": position,
+            "recorded_at": recorded_at.isoformat(),
+            "recorded_by": recorded_by,
+            "document": document,
+            "events_digest": events_digest,
+        }
+    )
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest()
+
+
+class LogReader(Protocol):
+    """What the read side needs of the log: its head, and entries by position."""
+
+    def head_position(self) -> int:
+        """The position of the last accepted document, 0 for an empty log."""
+        ...
+
+    def read_log(self, after: int, limit: int) -> list[LogEntry]:
+        """Up to `limit` entries with positions greater than `after`, in order."""
+        ...
+
+
+def stored_events_digest(rows: Iterable[tuple[UUID | str, int, str, bytes]]) -> str:
+    """SHA-256 over stored events (originator id, version, topic, state), in order.
+
+    Each field is length-prefixed, so that no two different sequences of rows
+    share an encoding.
+    """
+    digest = hashlib.sha256()
+    for originator_id, version, topic, state in rows:
+        for part in (UUID(str(originator_id)).hex.encode(), str(version).encode(), topic.encode()):
+            digest.update(len(part).to_bytes(4, "big") + part)
+        digest.update(len(state).to_bytes(8, "big") + state)
+    return digest.hexdigest()

@@ -1,0 +1,125 @@
+"""KPLEDGER_DATABASE_URL → the eventsourcing environment of the store it names.
+
+- unset: the embedded SQLite file ./kpledger.db;
+- sqlite:///relative.db or sqlite:////absolute/path.db;
+- postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME (tables created on first use).
+
+Every problem is a `StoreError` whose message fits on one line.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_SQLITE_FILE = "kpledger.db"
+
+
+class StoreError(Exception):
+    """The store cannot be used: a bad URL, an unreachable database, refused credentials."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Which store, described for people, and the eventsourcing environment that opens it."""
+
+    kind: str
+    description: str
+    env: dict[str, str]
+
+
+def store_config(url: str | None) -> StoreConfig:
+    """Parses a database URL (None or "" for the embedded default)."""
+    if not url:
+        return _sqlite(Path(DEFAULT_SQLITE_FILE))
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        if parts.netloc or not parts.path.startswith("/") or parts.path == "/":
+            raise StoreError(
+                f"bad database URL {url!r}: use sqlite:///relative.db or sqlite:////abs/path.db"
+            )
+        return _sqlite(Path(unquote(parts.path[1:])))
+    if parts.scheme in ("postgresql", "postgres"):
+        return _postgresql(url)
+    raise StoreError(f"bad database URL {url!r}: it must start with sqlite:/// or postgresql://")
+
+
+def _sqlite(path: Path) -> StoreConfig:
+    path = path.expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise StoreError(f"cannot open SQLite file {path}: folder {folder} does not exist")
+    return StoreConfig(
+        kind="sqlite",
+        description=f"SQLite file {path}",
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        },
+    )
+
+
+def _postgresql(url: str) -> StoreConfig:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise StoreError(f"bad database URL {_redact(url)!r}: the port is not a number") from None
+    dbname = unquote(parts.path.lstrip("/"))
+    if not parts.username or not parts.hostname or not dbname or "/" in dbname:
+        raise StoreError(
+            f"bad database URL {_redact(url)!r}: use postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME"
+        )
+    return StoreConfig(
+        kind="postgresql",
+        description=f"PostgreSQL database {dbname} at {parts.hostname}:{port}",
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": str(port),
+            "POSTGRES_USER": unquote(parts.username),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": os.environ.get("KPLEDGER_CONNECT_TIMEOUT", "5"),
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_MAX_OVERFLOW": "12",
+            "POSTGRES_PRE_PING": "y",
+        },
+    )
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def check_reachable(config: StoreConfig) -> None:
+    """Connects once, so that an unusable store fails with one clear line, before any work."""
+    if config.kind == "sqlite":
+        try:
+            sqlite3.connect(config.env["SQLITE_DBNAME"]).close()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open {config.description}: {error}") from None
+        return
+    import psycopg
+
+    env = config.env
+    try:
+        psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        ).close()
+    except psycopg.Error as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise StoreError(f"cannot connect to {config.description}: {reason}") from None

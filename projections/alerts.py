@@ -1,0 +1,228 @@
+"""The red flags of PROTOCOL.md, derived from the custody state on a reading date.
+
+`today` is the reading instant's date (UTC): judged on it are the embargoes in force
+and the certificates expired. An alert's `alert_id` depends only on its type and
+subject, so it is the same across reads and restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from projections.amounts import amount_text, fraction_number, in_units
+from projections.custody import CONSUMED, Custody
+
+__all__ = ["ALERT_TYPES", "SEVERITIES", "alert_id", "alerts", "select"]
+
+SEVERITIES = {
+    "embargoed_origin": "high",
+    "round_trip": "high",
+    "value_discrepancy": "medium",
+    "carat_discrepancy": "medium",
+    "rapid_reexport": "medium",
+    "capacity_exceeded": "medium",
+    "unconfirmed_certificate": "low",
+}
+ALERT_TYPES = tuple(SEVERITIES)
+
+
+def alert_id(alert_type: str, subject: str) -> str:
+    """A stable id: the first 24 hex digits of SHA-256 over type and subject.
+
+    >>> alert_id("round_trip", "GH-7")
+    'b4a97b9db6e3cfab3923c641'
+    """
+    return hashlib.sha256(f"{alert_type}\n{subject}".encode()).hexdigest()[:24]
+
+
+def _alert(
+    alert_type: str, subject: str, participant: str, position: int, **detail: Any
+) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id(alert_type, subject),
+        "type": alert_type,
+        "severity": SEVERITIES[alert_type],
+        "subject": subject,
+        "participant": participant,
+        "position": position,
+        "detail": detail,
+    }
+
+
+def _embargoed_origin(state: Custody, today: date) -> Iterator[dict[str, Any]]:
+    """Lots not consumed with a share from a source under an embargo in force today."""
+    in_force = [embargo for embargo in state.embargoes.values() if embargo.in_force(today)]
+    if not in_force:
+        return
+    covering = {
+        source.source_id: [embargo for embargo in in_force if embargo.covers(source)]
+        for source in state.sources.values()
+    }
+    for lot in state.lots.values():
+        if lot.status == CONSUMED:
+            continue
+        shares: dict[str, Fraction] = {}
+        for source_id, share in lot.composition:
+            for embargo in covering[source_id]:
+                shares[embargo.embargo_id] = shares.get(embargo.embargo_id, Fraction(0)) + share
+        if not shares:
+            continue
+        carats = in_units(lot.carats)
+        position = max(lot.created_at, *(state.embargoes[e].position for e in shares))
+        yield _alert(
+            "embargoed_origin",
+            lot.lot_id,
+            lot.holder,
+            position,
+            lot_id=lot.lot_id,
+            embargoes=[
+                {
+                    "embargo_id": embargo_id,
+                    "carats": amount_text(carats * share),
+                    "fraction": fraction_number(share),
+                }
+                for embargo_id, share in sorted(shares.items())
+            ],
+        )
+
+
+def _figure_discrepancies(state: Custody, value_threshold: Fraction) -> Iterator[dict[str, Any]]:
+    """Confirmed certificates whose import figures differ from the export's."""
+    for certificate in state.certificates.values():
+        if certificate.received_at is None or certificate.received_carats is None:
+            continue
+        received_value = certificate.received_value_usd or 0
+        exported = Fraction(certificate.value_usd, certificate.carats)
+        imported = Fraction(received_value, certificate.received_carats)
+        if abs(imported - exported) > value_threshold * exported:
+            yield _alert(
+                "value_discrepancy",
+                certificate.certificate_id,
+                certificate.importer,
+                certificate.received_at,
+                certificate_id=certificate.certificate_id,
+                export_usd_per_carat=amount_text(exported),
+                import_usd_per_carat=amount_text(imported),
+                threshold=fraction_number(value_threshold),
+            )
+        if certificate.received_carats != certificate.carats:
+            yield _alert(
+                "carat_discrepancy",
+                certificate.certificate_id,
+                certificate.importer,
+                certificate.received_at,
+                certificate_id=certificate.certificate_id,
+                certificate_carats=amount_text(in_units(certificate.carats)),
+                confirmed_carats=amount_text(in_units(certificate.received_carats)),
+                difference=amount_text(in_units(certificate.received_carats - certificate.carats)),
+            )
+
+
+def _unconfirmed_certificates(state: Custody, today: date) -> Iterator[dict[str, Any]]:
+    """Certificates expired before today without an import confirmation."""
+    for certificate in state.certificates.values():
+        if not certificate.confirmed and certificate.expires_on < today:
+            yield _alert(
+                "unconfirmed_certificate",
+                certificate.certificate_id,
+                certificate.exporter,
+                certificate.position,
+                certificate_id=certificate.certificate_id,
+                importing_participant=certificate.importer,
+                issued_on=certificate.issued_on.isoformat(),
+                expires_on=certificate.expires_on.isoformat(),
+            )
+
+
+def _capacity_exceeded(state: Custody) -> Iterator[dict[str, Any]]:
+    """Sources whose production in a calendar year exceeded their annual capacity."""
+    for source in state.sources.values():
+        for year, position in source.exceeded_at.items():
+            yield _alert(
+                "capacity_exceeded",
+                f"{source.source_id}/{year}",
+                source.participant,
+                position,
+                source_id=source.source_id,
+                year=year,
+                produced_carats=amount_text(in_units(source.produced[year])),
+                annual_capacity_carats=amount_text(in_units(source.capacity or 0)),
+            )
+
+
+def _round_trips(state: Custody) -> Iterator[dict[str, Any]]:
+    """Imports of material that had left the importer through another participant."""
+    for trip in state.round_trips:
+        yield _alert(
+            "round_trip",
+            trip.certificate_id,
+            trip.participant,
+            trip.position,
+            certificate_id=trip.certificate_id,
+            lot_ids=list(trip.lot_ids),
+            left_under=list(trip.left_under),
+        )
+
+
+def _rapid_reexports(state: Custody, max_days: int) -> Iterator[dict[str, Any]]:
+    """Exports of imported material certified at most `max_days` after its receipt."""
+    for reexport in state.rapid_reexports:
+        if reexport.days <= max_days:
+            certificate = state.certificates[reexport.certificate_id]
+            yield _alert(
+                "rapid_reexport",
+                reexport.certificate_id,
+                reexport.participant,
+                reexport.position,
+                certificate_id=reexport.certificate_id,
+                imported_under=reexport.imported_under,
+                received_on=reexport.received_on.isoformat(),
+                issued_on=certificate.issued_on.isoformat(),
+                days=reexport.days,
+            )
+
+
+def alerts(
+    state: Custody,
+    *,
+    today: date,
+    value_discrepancy: float = 0.20,
+    rapid_reexport_days: int = 7,
+) -> list[dict[str, Any]]:
+    """Every alert of the state read on `today`, ordered by position, type and subject.
+
+    >>> from projections.examples import example_entries
+    >>> found = alerts(Custody.replay(example_entries()), today=date(2026, 3, 1))
+    >>> [(a["type"], a["subject"], a["participant"]) for a in found]  # doctest: +NORMALIZE_WHITESPACE
+    [('rapid_reexport', 'GH-1', 'GH'), ('unconfirmed_certificate', 'GH-1', 'GH'),
+     ('embargoed_origin', 'L-A', 'GH'), ('embargoed_origin', 'L-B', 'GH')]
+    """
+    found = [
+        *_embargoed_origin(state, today),
+        *_figure_discrepancies(state, Fraction(str(value_discrepancy))),
+        *_unconfirmed_certificates(state, today),
+        *_capacity_exceeded(state),
+        *_round_trips(state),
+        *_rapid_reexports(state, rapid_reexport_days),
+    ]
+    found.sort(key=lambda alert: (alert["position"], alert["type"], alert["subject"]))
+    return found
+
+
+def select(
+    found: list[dict[str, Any]], *, alert_type: str | None = None, participant: str | None = None
+) -> list[dict[str, Any]]:
+    """The alerts of one type and/or one participant.
+
+    >>> select([{"type": "round_trip", "participant": "GH"}], participant="CI")
+    []
+    """
+    return [
+        alert
+        for alert in found
+        if alert_type in (None, alert["type"]) and participant in (None, alert["participant"])
+    ]

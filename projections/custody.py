@@ -1,0 +1,654 @@
+"""The chain-of-custody state and its networkx graph, updated document by document.
+
+`Custody.apply(entry)` takes one accepted log entry. Every document in the log was
+accepted by the write side, which enforced the KPCS rules, so applying never checks
+them again. Amounts are integer hundredths (see `projections.amounts`); a lot's
+composition by source is exact (`Fraction`s summing to 1), fixed when the lot is
+created and shared with its split children, so provenance is O(number of sources).
+
+Graph nodes are strings prefixed by kind (`lot:L1`, `source:M1`, `certificate:GH-1`,
+`participant:GH`) so that ids of different kinds never collide. Edges follow the
+material, each with `kind`, `position` and, where material moves, `carats` (hundredths):
+
+    participant --registered-in--> source --produced-at--> lot
+    lot --split-into--> lot      lot --merged-into--> lot
+    lot --shipped-under--> certificate --received-by--> participant
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date
+from fractions import Fraction
+from typing import Any
+
+import networkx as nx
+
+from ledger.log import LogEntry
+from projections.amounts import cents
+
+__all__ = [
+    "ALLUVIAL_SITE",
+    "CONSUMED",
+    "HELD",
+    "IN_TRANSIT",
+    "MINE",
+    "NODE_KINDS",
+    "SEIZED",
+    "Certificate",
+    "Composition",
+    "Custody",
+    "Embargo",
+    "Lot",
+    "Participant",
+    "RapidReexport",
+    "RoundTrip",
+    "Source",
+    "node_id",
+    "node_kind",
+    "node_key",
+]
+
+MINE = "mine"
+ALLUVIAL_SITE = "alluvial_site"
+
+HELD = "held"
+IN_TRANSIT = "in_transit"
+CONSUMED = "consumed"
+SEIZED = "seized"
+
+NODE_KINDS = ("lot", "source", "certificate", "participant")
+
+Composition = tuple[tuple[str, Fraction], ...]
+"""A lot's share of carats by source id, sorted by source id; the shares sum to 1."""
+
+
+def node_id(kind: str, identifier: str) -> str:
+    """The graph node of an id of one kind.
+
+    >>> node_id("lot", "L1")
+    'lot:L1'
+    """
+    return f"{kind}:{identifier}"
+
+
+def node_kind(node: str) -> str:
+    """The kind of a graph node: lot, source, certificate or participant.
+
+    >>> node_kind("certificate:GH-1")
+    'certificate'
+    """
+    return node.partition(":")[0]
+
+
+def node_key(node: str) -> str:
+    """The protocol id a graph node stands for.
+
+    >>> node_key("lot:L1")
+    'L1'
+    """
+    return node.partition(":")[2]
+
+
+class Participant:
+    """A KP participant and whether it is admitted, suspended or withdrawn."""
+
+    __slots__ = ("code", "name", "status")
+
+    def __init__(self, code: str, name: str, status: str) -> None:
+        self.code = code
+        self.name = name
+        self.status = status
+
+
+class Source:
+    """A mine or an alluvial site, with its production per calendar year (UTC)."""
+
+    __slots__ = (
+        "capacity",
+        "composition",
+        "exceeded_at",
+        "kind",
+        "licence_holder",
+        "licence_number",
+        "licence_revoked",
+        "licence_valid_until",
+        "participant",
+        "position",
+        "produced",
+        "region",
+        "source_id",
+    )
+
+    def __init__(
+        self,
+        source_id: str,
+        kind: str,
+        participant: str,
+        region: str,
+        capacity: int | None,
+        position: int,
+    ) -> None:
+        self.source_id = source_id
+        self.kind = kind
+        self.participant = participant
+        self.region = region
+        self.capacity = capacity
+        self.position = position
+        self.licence_number: str | None = None
+        self.licence_holder: str | None = None
+        self.licence_valid_until: date | None = None
+        self.licence_revoked = False
+        self.composition: Composition = ((source_id, Fraction(1)),)
+        self.produced: dict[int, int] = {}
+        self.exceeded_at: dict[int, int] = {}
+
+
+class Embargo:
+    """An embargo on a participant, or on one of its regions."""
+
+    __slots__ = (
+        "effective_from",
+        "effective_to",
+        "embargo_id",
+        "participant",
+        "position",
+        "region",
+    )
+
+    def __init__(
+        self,
+        embargo_id: str,
+        participant: str,
+        region: str | None,
+        effective_from: date,
+        position: int,
+    ) -> None:
+        self.embargo_id = embargo_id
+        self.participant = participant
+        self.region = region
+        self.effective_from = effective_from
+        self.effective_to: date | None = None
+        self.position = position
+
+    def in_force(self, on: date) -> bool:
+        """In force from `effective_from` up to the day before `effective_to`."""
+        return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
+
+    def covers(self, source: Source) -> bool:
+        """Whether the embargo's participant and region include the source."""
+        return source.participant == self.participant and self.region in (None, source.region)
+
+
+class Lot:
+    """A parcel of rough diamonds: figures in hundredths, custody, lineage and history."""
+
+    __slots__ = (
+        "carats",
+        "certificate_id",
+        "children",
+        "composition",
+        "history",
+        "holder",
+        "holders",
+        "lot_id",
+        "parents",
+        "source_id",
+        "status",
+        "value_usd",
+    )
+
+    def __init__(
+        self,
+        lot_id: str,
+        carats: int,
+        value_usd: int,
+        holder: str,
+        composition: Composition,
+        position: int,
+        *,
+        source_id: str | None = None,
+        parents: tuple[str, ...] = (),
+    ) -> None:
+        self.lot_id = lot_id
+        self.carats = carats
+        self.value_usd = value_usd
+        self.holder = holder
+        self.status = HELD
+        self.certificate_id: str | None = None
+        self.source_id = source_id
+        self.parents = parents
+        self.children: tuple[str, ...] = ()
+        self.holders: tuple[str, ...] = (holder,)
+        self.composition = composition
+        self.history: list[int] = [position]
+
+    @property
+    def created_at(self) -> int:
+        """The position of the entry that created the lot."""
+        return self.history[0]
+
+
+class Certificate:
+    """A KP certificate: the export's figures and, once confirmed, the import's."""
+
+    __slots__ = (
+        "carats",
+        "certificate_id",
+        "declared_origin",
+        "expires_on",
+        "exporter",
+        "hs_code",
+        "importer",
+        "issued_on",
+        "lot_ids",
+        "position",
+        "received_carats",
+        "received_at",
+        "received_on",
+        "received_value_usd",
+        "value_usd",
+    )
+
+    def __init__(self, document: dict[str, Any], position: int) -> None:
+        self.certificate_id: str = document["certificate_id"]
+        self.exporter: str = document["exporting_participant"]
+        self.importer: str = document["importing_participant"]
+        self.lot_ids: tuple[str, ...] = tuple(document["lot_ids"])
+        self.carats = cents(document["carats"])
+        self.value_usd = cents(document["value_usd"])
+        self.hs_code: str = document["hs_code"]
+        self.declared_origin: str = document["declared_origin"]
+        self.issued_on = date.fromisoformat(document["issued_on"])
+        self.expires_on = date.fromisoformat(document["expires_on"])
+        self.position = position
+        self.received_carats: int | None = None
+        self.received_value_usd: int | None = None
+        self.received_on: date | None = None
+        self.received_at: int | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the importer confirmed receipt."""
+        return self.received_at is not None
+
+
+class RoundTrip:
+    """Material that came back to a participant it had left, on an import confirmation."""
+
+    __slots__ = ("certificate_id", "left_under", "lot_ids", "participant", "position")
+
+    def __init__(
+        self,
+        certificate_id: str,
+        participant: str,
+        lot_ids: tuple[str, ...],
+        left_under: tuple[str, ...],
+        position: int,
+    ) -> None:
+        self.certificate_id = certificate_id
+        self.participant = participant
+        self.lot_ids = lot_ids
+        self.left_under = left_under
+        self.position = position
+
+
+class RapidReexport:
+    """An export certificate of material its exporter imported, with the shortest gap."""
+
+    __slots__ = (
+        "certificate_id",
+        "days",
+        "imported_under",
+        "participant",
+        "position",
+        "received_on",
+    )
+
+    def __init__(
+        self,
+        certificate_id: str,
+        participant: str,
+        imported_under: str,
+        received_on: date,
+        days: int,
+        position: int,
+    ) -> None:
+        self.certificate_id = certificate_id
+        self.participant = participant
+        self.imported_under = imported_under
+        self.received_on = received_on
+        self.days = days
+        self.position = position
+
+
+def _merged_composition(parts: Iterable[Lot]) -> Composition:
+    """The composition of a lot merged from `parts`: their compositions weighted by carats."""
+    parts = list(parts)
+    total = sum(part.carats for part in parts)
+    shares: dict[str, Fraction] = {}
+    for part in parts:
+        weight = Fraction(part.carats, total)
+        for source_id, share in part.composition:
+            shares[source_id] = shares.get(source_id, Fraction(0)) + share * weight
+    return tuple(sorted(shares.items()))
+
+
+class Custody:
+    """The chain-of-custody state after the entries applied so far, and its graph."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.participants: dict[str, Participant] = {}
+        self.sources: dict[str, Source] = {}
+        self.embargoes: dict[str, Embargo] = {}
+        self.lots: dict[str, Lot] = {}
+        self.certificates: dict[str, Certificate] = {}
+        self.round_trips: list[RoundTrip] = []
+        self.rapid_reexports: list[RapidReexport] = []
+        self.graph: nx.DiGraph = nx.DiGraph()
+        self._handlers: dict[str, Callable[[LogEntry, dict[str, Any]], None]] = {
+            "participant.admitted": self._participant_admitted,
+            "participant.suspended": self._participant_status("suspended"),
+            "participant.reinstated": self._participant_status("admitted"),
+            "participant.withdrawn": self._participant_status("withdrawn"),
+            "embargo.declared": self._embargo_declared,
+            "embargo.lifted": self._embargo_lifted,
+            "mine.registered": self._source_registered(MINE, "mine_id"),
+            "alluvial_site.registered": self._source_registered(ALLUVIAL_SITE, "site_id"),
+            "alluvial_site.licence_revoked": self._licence_revoked,
+            "lot.produced": self._lot_produced,
+            "lot.split": self._lot_split,
+            "lots.merged": self._lots_merged,
+            "export.certified": self._export_certified,
+            "import.confirmed": self._import_confirmed,
+            "lot.flagged": self._lot_flagged,
+            "lot.seized": self._lot_seized,
+        }
+
+    @classmethod
+    def replay(cls, entries: Iterable[LogEntry]) -> Custody:
+        """A fresh state fed `entries` in order."""
+        state = cls()
+        for entry in entries:
+            state.apply(entry)
+        return state
+
+    def apply(self, entry: LogEntry) -> None:
+        """Takes one accepted document into account; unknown types only advance the position."""
+        handler = self._handlers.get(entry.type)
+        if handler is not None:
+            handler(entry, entry.document)
+        self.position = entry.position
+
+    # -- lineage -------------------------------------------------------------------------
+
+    def ancestry(self, lot_id: str) -> list[Lot]:
+        """The lot and every lot it was split or merged from, each once, lot first."""
+        seen = {lot_id}
+        found = [self.lots[lot_id]]
+        for lot in found:
+            for parent in lot.parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    found.append(self.lots[parent])
+        return found
+
+    def shipments(self, lot: Lot) -> Iterator[Certificate]:
+        """The certificates the lot was shipped under, in order of issue."""
+        for node in self.graph.successors(node_id("lot", lot.lot_id)):
+            if node_kind(node) == "certificate":
+                yield self.certificates[node_key(node)]
+
+    # -- graph ---------------------------------------------------------------------------
+
+    def _link(self, kind: str, source: str, target: str, position: int, carats: int | None) -> None:
+        if carats is None:
+            self.graph.add_edge(source, target, kind=kind, position=position)
+        else:
+            self.graph.add_edge(source, target, kind=kind, position=position, carats=carats)
+
+    # -- participants and embargoes --------------------------------------------------------
+
+    def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        code = document["participant"]
+        self.participants[code] = Participant(code, document["name"], "admitted")
+        self.graph.add_node(node_id("participant", code))
+
+    def _participant_status(self, status: str) -> Callable[[LogEntry, dict[str, Any]], None]:
+        def change(entry: LogEntry, document: dict[str, Any]) -> None:
+            code = document["participant"]
+            participant = self.participants.setdefault(code, Participant(code, code, status))
+            participant.status = status
+
+        return change
+
+    def _embargo_declared(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        embargo_id = document["embargo_id"]
+        self.embargoes[embargo_id] = Embargo(
+            embargo_id,
+            document["participant"],
+            document.get("region"),
+            date.fromisoformat(document["effective_from"]),
+            entry.position,
+        )
+
+    def _embargo_lifted(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.embargoes[document["embargo_id"]].effective_to = date.fromisoformat(
+            document["effective_to"]
+        )
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def _source_registered(
+        self, kind: str, id_field: str
+    ) -> Callable[[LogEntry, dict[str, Any]], None]:
+        def register(entry: LogEntry, document: dict[str, Any]) -> None:
+            capacity = document.get("annual_capacity_carats")
+            source = Source(
+                document[id_field],
+                kind,
+                document["participant"],
+                document["region"],
+                None if capacity is None else cents(capacity),
+                entry.position,
+            )
+            licence = document.get("licence")
+            if licence is not None:
+                source.licence_number = licence["number"]
+                source.licence_holder = licence["holder"]
+                source.licence_valid_until = date.fromisoformat(licence["valid_until"])
+            self.sources[source.source_id] = source
+            self._link(
+                "registered-in",
+                node_id("participant", source.participant),
+                node_id("source", source.source_id),
+                entry.position,
+                None,
+            )
+
+        return register
+
+    def _licence_revoked(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.sources[document["site_id"]].licence_revoked = True
+
+    # -- lots ------------------------------------------------------------------------------
+
+    def _add_lot(self, lot: Lot) -> None:
+        self.lots[lot.lot_id] = lot
+        self.graph.add_node(node_id("lot", lot.lot_id))
+
+    def _lot_produced(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        source = self.sources[document["source_id"]]
+        lot = Lot(
+            document["lot_id"],
+            cents(document["carats"]),
+            cents(document["value_usd"]),
+            source.participant,
+            source.composition,
+            entry.position,
+            source_id=source.source_id,
+        )
+        self._add_lot(lot)
+        self._link(
+            "produced-at",
+            node_id("source", source.source_id),
+            node_id("lot", lot.lot_id),
+            entry.position,
+            lot.carats,
+        )
+        year = entry.occurred_at.astimezone(UTC).year
+        produced = source.produced.get(year, 0) + lot.carats
+        source.produced[year] = produced
+        if source.capacity is not None and produced > source.capacity:
+            source.exceeded_at.setdefault(year, entry.position)
+
+    def _lot_split(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        parent = self.lots[document["lot_id"]]
+        parent.status = CONSUMED
+        parent.history.append(entry.position)
+        parent.children = tuple(part["lot_id"] for part in document["into"])
+        for part in document["into"]:
+            child = Lot(
+                part["lot_id"],
+                cents(part["carats"]),
+                cents(part["value_usd"]),
+                parent.holder,
+                parent.composition,
+                entry.position,
+                parents=(parent.lot_id,),
+            )
+            self._add_lot(child)
+            self._link(
+                "split-into",
+                node_id("lot", parent.lot_id),
+                node_id("lot", child.lot_id),
+                entry.position,
+                child.carats,
+            )
+
+    def _lots_merged(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        parts = [self.lots[lot_id] for lot_id in document["lot_ids"]]
+        into = document["into"]
+        merged = Lot(
+            into["lot_id"],
+            sum(part.carats for part in parts),
+            cents(into["value_usd"]),
+            parts[0].holder,
+            _merged_composition(parts),
+            entry.position,
+            parents=tuple(part.lot_id for part in parts),
+        )
+        self._add_lot(merged)
+        for part in parts:
+            part.status = CONSUMED
+            part.children = (merged.lot_id,)
+            part.history.append(entry.position)
+            self._link(
+                "merged-into",
+                node_id("lot", part.lot_id),
+                node_id("lot", merged.lot_id),
+                entry.position,
+                part.carats,
+            )
+
+    def _lot_flagged(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.lots[document["lot_id"]].history.append(entry.position)
+
+    def _lot_seized(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        lot = self.lots[document["lot_id"]]
+        lot.status = SEIZED
+        lot.history.append(entry.position)
+
+    # -- certificates ----------------------------------------------------------------------
+
+    def _export_certified(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        certificate = Certificate(document, entry.position)
+        reexport = self._latest_import(certificate)
+        if reexport is not None:
+            self.rapid_reexports.append(reexport)
+        self.certificates[certificate.certificate_id] = certificate
+        self.graph.add_node(node_id("certificate", certificate.certificate_id))
+        for lot_id in certificate.lot_ids:
+            lot = self.lots[lot_id]
+            lot.status = IN_TRANSIT
+            lot.certificate_id = certificate.certificate_id
+            lot.history.append(entry.position)
+            self._link(
+                "shipped-under",
+                node_id("lot", lot_id),
+                node_id("certificate", certificate.certificate_id),
+                entry.position,
+                lot.carats,
+            )
+
+    def _latest_import(self, export: Certificate) -> RapidReexport | None:
+        """The exporter's latest confirmed import of material it now exports, if any."""
+        imports = [
+            (shipment.received_on, shipment.certificate_id)
+            for lot_id in export.lot_ids
+            for ancestor in self.ancestry(lot_id)
+            for shipment in self.shipments(ancestor)
+            if shipment.importer == export.exporter and shipment.received_on is not None
+        ]
+        if not imports:
+            return None
+        received_on, imported_under = max(imports)
+        return RapidReexport(
+            export.certificate_id,
+            export.exporter,
+            imported_under,
+            received_on,
+            (export.issued_on - received_on).days,
+            export.position,
+        )
+
+    def _import_confirmed(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        certificate = self.certificates[document["certificate_id"]]
+        certificate.received_carats = cents(document["carats"])
+        certificate.received_value_usd = cents(document["value_usd"])
+        certificate.received_on = date.fromisoformat(document["received_on"])
+        certificate.received_at = entry.position
+        self._check_round_trip(certificate, entry.position)
+        importer = certificate.importer
+        for lot_id in certificate.lot_ids:
+            lot = self.lots[lot_id]
+            lot.history.append(entry.position)
+            if lot.status == IN_TRANSIT:
+                lot.status = HELD
+                lot.holder = importer
+                if importer not in lot.holders:
+                    lot.holders += (importer,)
+        self._link(
+            "received-by",
+            node_id("certificate", certificate.certificate_id),
+            node_id("participant", importer),
+            entry.position,
+            certificate.received_carats,
+        )
+
+    def _check_round_trip(self, certificate: Certificate, position: int) -> None:
+        """Records a round trip when the importer held any of the material before."""
+        importer = certificate.importer
+        returning: list[str] = []
+        left_under: set[str] = set()
+        for lot_id in certificate.lot_ids:
+            ancestry = self.ancestry(lot_id)
+            if any(importer in ancestor.holders for ancestor in ancestry):
+                returning.append(lot_id)
+                left_under.update(
+                    shipment.certificate_id
+                    for ancestor in ancestry
+                    for shipment in self.shipments(ancestor)
+                    if shipment.exporter == importer
+                )
+        if returning:
+            self.round_trips.append(
+                RoundTrip(
+                    certificate.certificate_id,
+                    importer,
+                    tuple(returning),
+                    tuple(sorted(left_under)),
+                    position,
+                )
+            )

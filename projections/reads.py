@@ -1,0 +1,275 @@
+"""The read model a server process keeps: follows the log, answers every GET.
+
+`Reads` follows the log incrementally from its own position: before answering, it
+asks the log for its head and applies only the entries it has not seen, so every
+read reflects every document accepted before it was made (read-your-writes).
+`as_of=P` answers from a state replayed from entries 1..P (a few kept in an LRU);
+`as_of=<instant>` is the last position recorded at or before that instant.
+
+The live state is only touched under one lock, held while catching up and while a
+query runs over it; replayed states never change once built, so queries over them
+run outside that lock. Log entries are not kept in memory: the custody and history
+answers re-read theirs from the log by position.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import networkx as nx
+
+from ledger.log import LogEntry, LogReader
+from projections import alerts as alert_rules
+from projections import provenance as queries
+from projections.custody import Custody
+from projections.statistics import Statistics
+
+__all__ = ["AsOf", "Reads", "View"]
+
+AsOf = int | datetime | None
+"""A reading instant: None for now, a position, or a date-time with an offset."""
+
+T = TypeVar("T")
+
+_PAGE = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _microseconds(instant: datetime) -> int:
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """The ledger as it stood at `position`, read on `today` (UTC)."""
+
+    custody: Custody
+    position: int
+    today: date
+
+
+class Reads:
+    """Follows the log from its position and answers reads, as now or as of a position."""
+
+    def __init__(
+        self,
+        log: LogReader,
+        *,
+        value_discrepancy: float = 0.20,
+        rapid_reexport_days: int = 7,
+        clock: Callable[[], datetime] = _utc_now,
+        replay_cache_size: int = 4,
+    ) -> None:
+        self.log = log
+        self.value_discrepancy = value_discrepancy
+        self.rapid_reexport_days = rapid_reexport_days
+        self.statistics = Statistics()
+        self._clock = clock
+        self._live = Custody()
+        self._lock = threading.RLock()
+        # position -> recorded_at, as two parallel arrays; recorded_at is kept as the
+        # running maximum so that "recorded at or before an instant" is always a prefix.
+        self._positions = array("q")
+        self._recorded = array("q")
+        self._replay_lock = threading.Lock()
+        self._replays: OrderedDict[int, Custody] = OrderedDict()
+        self._replay_cache_size = replay_cache_size
+        self._alerts_cache: tuple[tuple[int, date], list[dict[str, Any]]] | None = None
+
+    # -- following the log -------------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        """The position of the last entry applied to the live state."""
+        return self._live.position
+
+    def catch_up(self) -> int:
+        """Applies every entry up to the log's head; returns the position reached."""
+        with self._lock:
+            head = self.log.head_position()
+            while self._live.position < head:
+                page = self.log.read_log(after=self._live.position, limit=_PAGE)
+                if not page:
+                    break
+                for entry in page:
+                    self._apply(entry)
+            return self._live.position
+
+    def _apply(self, entry: LogEntry) -> None:
+        self._live.apply(entry)
+        self.statistics.apply(entry)
+        recorded = _microseconds(entry.recorded_at)
+        if self._recorded:
+            recorded = max(recorded, self._recorded[-1])
+        self._positions.append(entry.position)
+        self._recorded.append(recorded)
+
+    # -- reading instants --------------------------------------------------------------------
+
+    def _resolve(self, as_of: AsOf) -> tuple[int, date]:
+        """The position read and the reading date for `as_of` (caught up beforehand)."""
+        if as_of is None:
+            return self._live.position, self._clock().astimezone(UTC).date()
+        if isinstance(as_of, datetime):
+            index = bisect_right(self._recorded, _microseconds(as_of)) - 1
+            position = self._positions[index] if index >= 0 else 0
+            return position, as_of.astimezone(UTC).date()
+        index = bisect_right(self._positions, as_of) - 1
+        if index < 0:
+            return 0, self._clock().astimezone(UTC).date()
+        recorded = _EPOCH + self._recorded[index] * _MICROSECOND
+        return self._positions[index], recorded.date()
+
+    def _replayed(self, position: int) -> Custody:
+        """A state fed exactly the entries 1..position, from the LRU or replayed."""
+        with self._replay_lock:
+            state = self._replays.get(position)
+            if state is not None:
+                self._replays.move_to_end(position)
+                return state
+            state = Custody.replay(self._entries_up_to(position))
+            self._replays[position] = state
+            if len(self._replays) > self._replay_cache_size:
+                self._replays.popitem(last=False)
+            return state
+
+    def _entries_up_to(self, position: int) -> Iterable[LogEntry]:
+        after = 0
+        while after < position:
+            page = self.log.read_log(after=after, limit=_PAGE)
+            if not page:
+                return
+            for entry in page:
+                if entry.position > position:
+                    return
+                yield entry
+            after = page[-1].position
+
+    def read(self, query: Callable[[View], T], as_of: AsOf = None) -> T:
+        """Runs `query` over the ledger as it stands now, or as it stood at `as_of`."""
+        with self._lock:
+            self.catch_up()
+            position, today = self._resolve(as_of)
+            if position == self._live.position:
+                return query(View(self._live, position, today))
+        return query(View(self._replayed(position), position, today))
+
+    def with_statistics(self, query: Callable[[Statistics], T]) -> T:
+        """Runs `query` over the statistics once caught up, with the live state locked."""
+        with self._lock:
+            self.catch_up()
+            return query(self.statistics)
+
+    def entries(self, positions: Iterable[int]) -> dict[int, LogEntry]:
+        """The log entries at these positions, read from the log in runs."""
+        wanted = sorted(set(positions))
+        found: dict[int, LogEntry] = {}
+        start = 0
+        while start < len(wanted):
+            end = start
+            while end + 1 < len(wanted) and wanted[end + 1] == wanted[end] + 1:
+                end += 1
+            for entry in self.log.read_log(after=wanted[start] - 1, limit=end - start + 1):
+                found[entry.position] = entry
+            start = end + 1
+        return found
+
+    # -- the answers of the API ----------------------------------------------------------------
+
+    def has_held(self, lot_id: str, participant: str | None) -> bool:
+        """Whether the participant holds or has held the lot, as the ledger stands now."""
+
+        def held(view: View) -> bool:
+            lot = view.custody.lots.get(lot_id)
+            return lot is not None and participant in lot.holders
+
+        return self.read(held)
+
+    def lot(self, lot_id: str, as_of: AsOf = None) -> dict[str, Any]:
+        """GET /v1/lots/{lot_id}."""
+        return self.read(lambda view: queries.lot_view(view.custody, lot_id), as_of)
+
+    def provenance(self, lot_id: str, as_of: AsOf = None) -> dict[str, Any]:
+        """GET /v1/lots/{lot_id}/provenance, embargoes judged on the reading date."""
+        return self.read(lambda view: queries.provenance(view.custody, lot_id, view.today), as_of)
+
+    def custody(self, lot_id: str, as_of: AsOf = None) -> dict[str, Any]:
+        """GET /v1/lots/{lot_id}/custody."""
+
+        def steps(view: View) -> dict[str, Any]:
+            positions = queries.custody_positions(view.custody, lot_id)
+            return queries.custody_steps(view.custody, lot_id, self.entries(positions))
+
+        return self.read(steps, as_of)
+
+    def history(self, lot_id: str, as_of: AsOf = None) -> dict[str, Any]:
+        """GET /v1/lots/{lot_id}/history."""
+
+        def events(view: View) -> dict[str, Any]:
+            lot = queries.find_lot(view.custody, lot_id)
+            return queries.history(lot, self.entries(lot.history))
+
+        return self.read(events, as_of)
+
+    def downstream(
+        self,
+        *,
+        source_id: str | None = None,
+        participant: str | None = None,
+        region: str | None = None,
+        lot_id: str | None = None,
+        as_of: AsOf = None,
+    ) -> dict[str, Any]:
+        """GET /v1/trace/downstream."""
+        return self.read(
+            lambda view: queries.downstream(
+                view.custody,
+                source_id=source_id,
+                participant=participant,
+                region=region,
+                lot_id=lot_id,
+            ),
+            as_of,
+        )
+
+    def graph(self, root: str, direction: str = "both", as_of: AsOf = None) -> nx.DiGraph:
+        """GET /v1/graph: the subgraph around `root` (see `provenance.subgraph`)."""
+        return self.read(lambda view: queries.subgraph(view.custody, root, direction), as_of)
+
+    def alerts(
+        self,
+        *,
+        alert_type: str | None = None,
+        participant: str | None = None,
+        as_of: AsOf = None,
+    ) -> list[dict[str, Any]]:
+        """GET /v1/alerts: the alerts on the reading date, optionally of one type or participant."""
+        return alert_rules.select(
+            self.read(self._all_alerts, as_of), alert_type=alert_type, participant=participant
+        )
+
+    def _all_alerts(self, view: View) -> list[dict[str, Any]]:
+        key = (view.position, view.today)
+        cached = self._alerts_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found = alert_rules.alerts(
+            view.custody,
+            today=view.today,
+            value_discrepancy=self.value_discrepancy,
+            rapid_reexport_days=self.rapid_reexport_days,
+        )
+        self._alerts_cache = (key, found)
+        return found
