@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import rfc8785
@@ -93,6 +93,12 @@ class Capture:
     accepted: int
     position: int
     appended: bool
+
+
+class _Stamp(NamedTuple):
+    document: docs.Document
+    recorded_at: datetime
+    recorded_by: str
 
 
 @dataclass
@@ -258,48 +264,57 @@ class Ledger(Application[UUID]):
         """Validates and captures a request body (one document, or {"events": [...]})."""
         return self.capture(docs.parse_request(payload), actor)
 
-    def capture(
-        self,
-        documents: Sequence[docs.Document],
-        actor: Actor | None,
-        *,
-        recorded_at: datetime | None = None,
-        recorded_by: str | None = None,
-    ) -> Capture:
-        """Appends the documents atomically, or refuses them all with a LedgerError.
+    def capture(self, documents: Sequence[docs.Document], actor: Actor) -> Capture:
+        """Appends the documents atomically, or refuses them all with a LedgerError."""
+        for index, document in enumerate(documents):
+            try:
+                check_role(actor, document)
+            except LedgerError as error:
+                raise error.at(index) from None
 
-        `actor` None is a trusted replay of documents accepted elsewhere (import):
-        roles and jurisdictions are not checked, every other rule is.
+        def stamp() -> list[_Stamp]:
+            now = datetime.now(UTC)
+            return [_Stamp(document, now, actor.name) for document in documents]
+
+        return self._append(stamp, actor)
+
+    def replay(self, entries: Sequence[LogEntry]) -> Capture:
+        """Appends entries of another ledger's log as they were recorded there (import).
+
+        Roles and jurisdictions are taken as checked; every other rule is checked again.
+        Raises `LedgerError("invalid")` if an entry does not reproduce its original hash.
         """
-        if actor is not None:
-            for index, document in enumerate(documents):
-                try:
-                    check_role(actor, document)
-                except LedgerError as error:
-                    raise error.at(index) from None
-        by = recorded_by or (actor.name if actor else "import")
+        stamps = [
+            _Stamp(docs.parse_document(entry.document, index), entry.recorded_at, entry.recorded_by)
+            for index, entry in enumerate(entries)
+        ]
+        capture = self._append(lambda: stamps, None, monotonic=False)
+        replayed_entries = self.read_log(entries[0].position - 1, len(entries))
+        for entry, replayed in zip(entries, replayed_entries, strict=True):
+            if (entry.position, entry.hash) != (replayed.position, replayed.hash):
+                raise LedgerError(
+                    "invalid", f"entry {entry.position} does not reproduce its hash on replay"
+                )
+        return capture
+
+    def _append(
+        self, stamp: Callable[[], list[_Stamp]], actor: Actor | None, *, monotonic: bool = True
+    ) -> Capture:
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._capture_once(documents, actor, recorded_at, by)
+                return self._append_once(stamp(), actor, monotonic)
             except IntegrityError:
                 continue  # another writer appended first: check again against its outcome
         raise LedgerError("write_conflict", "the store is too busy to append; try again")
 
-    def _capture_once(
-        self,
-        documents: Sequence[docs.Document],
-        actor: Actor | None,
-        recorded_at: datetime | None,
-        recorded_by: str,
-    ) -> Capture:
+    def _append_once(self, stamps: list[_Stamp], actor: Actor | None, monotonic: bool) -> Capture:
         head = self._head()
-        now = recorded_at or datetime.now(UTC)
-        if head.recorded_at is not None and recorded_at is None:
-            now = max(now, head.recorded_at)
         work = UnitOfWork(self)
         rows: list[StoredEvent] = []
         accepted, last_position = 0, 0
-        for index, document in enumerate(documents):
+        for index, (document, recorded_at, recorded_by) in enumerate(stamps):
+            if monotonic and head.recorded_at is not None:
+                recorded_at = max(recorded_at, head.recorded_at)
             normalized = docs.normalize(document)
             content_digest = hashlib.sha256(rfc8785.dumps(normalized)).hexdigest()
             claim = work.get(EventIdClaim, EventIdClaim.create_id(document.event_id))
@@ -315,7 +330,7 @@ class Ledger(Application[UUID]):
                 last_position = claim.position
                 continue
             position = head.position + 1
-            with recording_clock(now):
+            with recording_clock(recorded_at):
                 try:
                     self._handlers[document.type](document, actor, work)
                 except LedgerError as error:
@@ -334,7 +349,7 @@ class Ledger(Application[UUID]):
             chained = entry_hash(
                 prev_hash=head.hash,
                 position=position,
-                recorded_at=now,
+                recorded_at=recorded_at,
                 recorded_by=recorded_by,
                 document=normalized,
                 events_digest=events_digest,
@@ -342,7 +357,7 @@ class Ledger(Application[UUID]):
             entry = EntryRecorded(
                 originator_id=JOURNAL_ID,
                 originator_version=position,
-                timestamp=now,
+                timestamp=recorded_at,
                 document=normalized,
                 recorded_by=recorded_by,
                 events_digest=events_digest,
@@ -351,7 +366,7 @@ class Ledger(Application[UUID]):
             )
             rows.extend(group)
             rows.append(self.mapper.to_stored_event(entry))
-            head = _Head(position, chained, now)
+            head = _Head(position, chained, recorded_at)
             accepted, last_position = accepted + 1, position
         if accepted:
             self.recorder.insert_events(rows)

@@ -1,5 +1,36 @@
-"""Routes: alerts (to be built)."""
+"""Routes: alerts."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from api.asof import AsOfParameter
+from api.auth import CurrentActor
+from ledger.errors import LedgerError
+from projections.alerts import ALERT_TYPES, select
+from projections.reads import Reads
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+
+
+@router.get("/alerts")
+def get_alerts(
+    request: Request,
+    actor: CurrentActor,
+    as_of: AsOfParameter,
+    type: str | None = None,
+    participant: str | None = None,
+) -> Any:
+    """Red flags on the reading date, optionally of one `type` and/or `participant`;
+    an authority sees only those whose participant is its own."""
+    if type is not None and type not in ALERT_TYPES:
+        raise LedgerError(
+            "invalid", f"type must be one of {', '.join(ALERT_TYPES)}", detail={"field": "type"}
+        )
+    reads: Reads = request.app.state.reads
+    found = reads.alerts(alert_type=type, participant=participant, as_of=as_of)
+    if not actor.reads_everything:
+        found = select(found, participant=actor.participant)
+    return {"alerts": found}

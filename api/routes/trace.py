@@ -1,5 +1,53 @@
-"""Routes: trace (to be built)."""
+"""Routes: downstream trace and the custody subgraph."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.asof import AsOfParameter
+from api.auth import CurrentActor, require_reader_of_everything
+from projections.provenance import check_selectors, graph_graphml, graph_json
+from projections.reads import Reads
+
+router = APIRouter(prefix="/v1", tags=["trace"])
+
+
+@router.get("/trace/downstream")
+def get_downstream(
+    request: Request,
+    actor: CurrentActor,
+    as_of: AsOfParameter,
+    source_id: str | None = None,
+    participant: str | None = None,
+    region: str | None = None,
+    lot_id: str | None = None,
+) -> Any:
+    """Every lot, certificate and participant that received material from the origin:
+    one `source_id`, one `participant` (optionally one `region`) or one `lot_id`."""
+    check_selectors(source_id=source_id, participant=participant, region=region, lot_id=lot_id)
+    require_reader_of_everything(actor)
+    reads: Reads = request.app.state.reads
+    return reads.downstream(
+        source_id=source_id, participant=participant, region=region, lot_id=lot_id, as_of=as_of
+    )
+
+
+@router.get("/graph", response_model=None)
+def get_graph(
+    request: Request,
+    actor: CurrentActor,
+    as_of: AsOfParameter,
+    root: str,
+    direction: Literal["up", "down", "both"] = "both",
+    format: Annotated[Literal["json", "graphml"], Query()] = "json",
+) -> Any:
+    """The custody subgraph around a lot, source, certificate or participant (looked up
+    in that order): node-link JSON, or GraphML (application/xml) that Gephi opens."""
+    require_reader_of_everything(actor)
+    reads: Reads = request.app.state.reads
+    graph = reads.graph(root, direction, as_of)
+    if format == "graphml":
+        return Response(graph_graphml(graph), media_type="application/xml")
+    return graph_json(graph)
