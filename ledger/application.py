@@ -11,9 +11,8 @@ one refusal, never both.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,7 +20,6 @@ from fractions import Fraction
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
-import rfc8785
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
@@ -34,7 +32,13 @@ from ledger.composition import combine, share
 from ledger.embargo import EmbargoRegister
 from ledger.errors import LedgerError
 from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim
-from ledger.log import GENESIS_HASH, LogEntry, entry_hash, stored_events_digest
+from ledger.log import (
+    GENESIS_HASH,
+    LogEntry,
+    document_digest,
+    entry_hash,
+    stored_events_digest,
+)
 from ledger.lot import IN_TRANSIT, SEIZED, Lot
 from ledger.participant import WITHDRAWN, Participant
 from ledger.rules import (
@@ -47,7 +51,12 @@ from ledger.rules import (
     check_usable,
 )
 from ledger.source import ALLUVIAL_SITE, MINE, Source
-from ledger.store import StoreConfig, check_reachable, store_config
+from ledger.store import (
+    StoreConfig,
+    check_reachable,
+    select_aggregates_events,
+    store_config,
+)
 from ledger.tokens import ApiToken, new_token, token_digest
 
 log = logging.getLogger(__name__)
@@ -131,6 +140,15 @@ class UnitOfWork:
         self._touched[aggregate_id] = aggregate
         return aggregate
 
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Loads (or learns the absence of) many aggregates at once."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self._aggregates]
+        loaded: dict[UUID, Any] = dict.fromkeys(wanted)
+        for stored in select_aggregates_events(self._ledger.recorder, wanted):
+            event = self._ledger.mapper.to_domain_event(stored)
+            loaded[stored.originator_id] = event.mutate(loaded[stored.originator_id])  # type: ignore[arg-type]
+        self._aggregates.update(loaded)
+
     def add(self, aggregate: Aggregate) -> None:
         """A new aggregate, created by the current document."""
         self._aggregates[aggregate.id] = aggregate
@@ -143,6 +161,33 @@ class UnitOfWork:
             pending.extend(aggregate.collect_events())
         self._touched.clear()
         return pending
+
+
+_LOT_FIELDS = ("lot_id", "lot_ids", "into")
+_SOURCE_FIELDS = ("source_id", "mine_id", "site_id")
+_PARTICIPANT_FIELDS = ("participant", "exporting_participant", "importing_participant")
+
+
+def referenced_aggregates(document: docs.Document) -> list[UUID]:
+    """The ids of the aggregates a document may read or create, to load them in bulk."""
+    ids = [EventIdClaim.create_id(document.event_id)]
+    fields = vars(document)
+    for name in _LOT_FIELDS:
+        value = fields.get(name)
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            lot_id = getattr(item, "lot_id", item)
+            if isinstance(lot_id, str):
+                ids.append(Lot.create_id(lot_id))
+    ids.extend(Source.create_id(fields[name]) for name in _SOURCE_FIELDS if name in fields)
+    ids.extend(
+        Participant.create_id(fields[name]) for name in _PARTICIPANT_FIELDS if name in fields
+    )
+    if "certificate_id" in fields:
+        ids.append(Certificate.create_id(fields["certificate_id"]))
+    if document.type.startswith("embargo."):
+        ids.append(EmbargoRegister.create_id())
+    return ids
 
 
 class Ledger(Application[UUID]):
@@ -310,13 +355,18 @@ class Ledger(Application[UUID]):
     def _append_once(self, stamps: list[_Stamp], actor: Actor | None, monotonic: bool) -> Capture:
         head = self._head()
         work = UnitOfWork(self)
+        work.preload(
+            aggregate_id
+            for document, _, _ in stamps
+            for aggregate_id in referenced_aggregates(document)
+        )
         rows: list[StoredEvent] = []
         accepted, last_position = 0, 0
         for index, (document, recorded_at, recorded_by) in enumerate(stamps):
             if monotonic and head.recorded_at is not None:
                 recorded_at = max(recorded_at, head.recorded_at)
             normalized = docs.normalize(document)
-            content_digest = hashlib.sha256(rfc8785.dumps(normalized)).hexdigest()
+            content_digest = document_digest(normalized)
             claim = work.get(EventIdClaim, EventIdClaim.create_id(document.event_id))
             if claim is not None:
                 if claim.content_digest != content_digest:
@@ -353,6 +403,7 @@ class Ledger(Application[UUID]):
                 recorded_by=recorded_by,
                 document=normalized,
                 events_digest=events_digest,
+                digest_of_document=content_digest,
             )
             entry = EntryRecorded(
                 originator_id=JOURNAL_ID,

@@ -1,9 +1,10 @@
 """The log of accepted documents: entries, their hash chain, and the reader interface.
 
 Every accepted document becomes one `LogEntry` at a position (1, 2, 3, ...).
-Each entry's hash covers the previous entry's hash, the entry itself in RFC 8785
-canonical JSON, and `events_digest`: the SHA-256 of the aggregate events that
-the document caused to be stored, so that altering any stored row shows.
+Each entry's hash covers the previous entry's hash, the entry (its document by
+the SHA-256 of its RFC 8785 canonical JSON), and `events_digest`: the SHA-256
+of the aggregate events the document caused to be stored, so that altering
+any stored row shows.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class LogEntry:
         }
 
 
+def document_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of a normalized document in RFC 8785 canonical JSON: its content's identity."""
+    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
 def entry_hash(
     *,
     prev_hash: str,
@@ -61,14 +67,18 @@ def entry_hash(
     recorded_by: str,
     document: dict[str, Any],
     events_digest: str,
+    digest_of_document: str | None = None,
 ) -> str:
-    """The chain hash of one entry: SHA-256 of the previous hash and the entry as RFC 8785 JSON."""
+    """The chain hash of one entry: SHA-256 of the previous hash and the entry as RFC 8785 JSON.
+
+    The document enters through its `document_digest` (pass it when already known).
+    """
     canonical = rfc8785.dumps(
         {
             "position": position,
             "recorded_at": recorded_at.isoformat(),
             "recorded_by": recorded_by,
-            "document": document,
+            "document_digest": digest_of_document or document_digest(document),
             "events_digest": events_digest,
         }
     )

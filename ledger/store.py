@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
 
 DEFAULT_SQLITE_FILE = "kpledger.db"
+_CHUNK = 900
 
 
 class StoreError(Exception):
@@ -88,7 +94,6 @@ def _postgresql(url: str) -> StoreConfig:
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": "4",
             "POSTGRES_MAX_OVERFLOW": "12",
-            "POSTGRES_PRE_PING": "y",
         },
     )
 
@@ -123,3 +128,47 @@ def check_reachable(config: StoreConfig) -> None:
     except psycopg.Error as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise StoreError(f"cannot connect to {config.description}: {reason}") from None
+
+
+def select_aggregates_events(recorder: Any, aggregate_ids: Sequence[UUID]) -> list[StoredEvent]:
+    """Every stored event of the given aggregates, by aggregate then version, in few queries.
+
+    eventsourcing reads one aggregate per query; a batch of 10,000 documents needs them
+    all at once.
+    """
+    rows: list[StoredEvent] = []
+    for start in range(0, len(aggregate_ids), _CHUNK):
+        chunk = list(aggregate_ids[start : start + _CHUNK])
+        if hasattr(recorder.datastore, "schema"):  # PostgreSQL
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+                "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+            with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
+                cursor.execute(statement, [chunk])
+                found = [
+                    (r["originator_id"], r["originator_version"], r["topic"], r["state"])
+                    for r in cursor.fetchall()
+                ]
+        else:
+            marks = ",".join("?" * len(chunk))
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(
+                    "SELECT originator_id, originator_version, topic, state "
+                    f"FROM {recorder.events_table_name} WHERE originator_id IN ({marks}) "
+                    "ORDER BY originator_id, originator_version",
+                    [aggregate_id.hex for aggregate_id in chunk],
+                )
+                found = [tuple(row) for row in cursor.fetchall()]
+        rows.extend(
+            StoredEvent(
+                originator_id=UUID(str(originator_id)),
+                originator_version=version,
+                topic=topic,
+                state=bytes(state),
+            )
+            for originator_id, version, topic, state in found
+        )
+    return rows

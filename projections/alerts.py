@@ -197,9 +197,12 @@ def alerts(
 
     >>> from projections.examples import example_entries
     >>> found = alerts(Custody.replay(example_entries()), today=date(2026, 3, 1))
-    >>> [(a["type"], a["subject"], a["participant"]) for a in found]  # doctest: +NORMALIZE_WHITESPACE
-    [('rapid_reexport', 'GH-1', 'GH'), ('unconfirmed_certificate', 'GH-1', 'GH'),
-     ('embargoed_origin', 'L-A', 'GH'), ('embargoed_origin', 'L-B', 'GH')]
+    >>> for alert in found:
+    ...     print(alert["type"], alert["subject"], alert["participant"], alert["position"])
+    rapid_reexport GH-1 GH 12
+    unconfirmed_certificate GH-1 GH 12
+    embargoed_origin L-A GH 13
+    embargoed_origin L-B GH 13
     """
     found = [
         *_embargoed_origin(state, today),

@@ -45,8 +45,8 @@ __all__ = [
     "RoundTrip",
     "Source",
     "node_id",
-    "node_kind",
     "node_key",
+    "node_kind",
 ]
 
 MINE = "mine"
@@ -243,8 +243,8 @@ class Certificate:
         "issued_on",
         "lot_ids",
         "position",
-        "received_carats",
         "received_at",
+        "received_carats",
         "received_on",
         "received_value_usd",
         "value_usd",
@@ -420,6 +420,7 @@ class Custody:
             code = document["participant"]
             participant = self.participants.setdefault(code, Participant(code, code, status))
             participant.status = status
+            self.graph.add_node(node_id("participant", code))
 
         return change
 

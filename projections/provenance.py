@@ -28,6 +28,7 @@ from projections.custody import (
 
 __all__ = [
     "DIRECTIONS",
+    "check_selectors",
     "custody_positions",
     "custody_steps",
     "downstream",
@@ -169,8 +170,11 @@ def custody_steps(state: Custody, lot_id: str, entries: Mapping[int, LogEntry]) 
     >>> entries = example_entries()
     >>> state = Custody.replay(entries)
     >>> steps = custody_steps(state, "L-A", {e.position: e for e in entries})["steps"]
-    >>> [(s["position"], s["lot_id"], s["type"], s["holder"]) for s in steps[1:4]]
-    [(7, 'L-GH', 'lot.produced', 'GH'), (8, 'L-CI', 'export.certified', 'CI'), (9, 'L-CI', 'import.confirmed', 'GH')]
+    >>> for step in steps[1:4]:
+    ...     print(step["position"], step["lot_id"], step["type"], step["holder"])
+    7 L-GH lot.produced GH
+    8 L-CI export.certified CI
+    9 L-CI import.confirmed GH
     """
     holders: dict[str, str] = {}
     certificates: dict[str, str | None] = {}
@@ -211,6 +215,26 @@ def history(lot: Lot, entries: Mapping[int, LogEntry]) -> dict[str, Any]:
     return {"lot_id": lot.lot_id, "events": [entries[p].to_json() for p in lot.history]}
 
 
+def check_selectors(
+    *,
+    source_id: str | None = None,
+    participant: str | None = None,
+    region: str | None = None,
+    lot_id: str | None = None,
+) -> None:
+    """`invalid` unless exactly one origin is given (region only with participant).
+
+    >>> check_selectors(participant="CI", region="Seguela")
+    >>> check_selectors(region="Seguela")
+    Traceback (most recent call last):
+    ledger.errors.LedgerError: give exactly one of source_id, participant, lot_id
+    """
+    if sum(selector is not None for selector in (source_id, participant, lot_id)) != 1:
+        raise LedgerError("invalid", "give exactly one of source_id, participant, lot_id")
+    if region is not None and participant is None:
+        raise LedgerError("invalid", "region selects sources of a participant")
+
+
 def _origins(
     state: Custody,
     source_id: str | None,
@@ -218,11 +242,8 @@ def _origins(
     region: str | None,
     lot_id: str | None,
 ) -> list[str]:
-    """The graph nodes that `downstream` starts from, checking its selectors."""
-    if sum(selector is not None for selector in (source_id, participant, lot_id)) != 1:
-        raise LedgerError("invalid", "give exactly one of source_id, participant, lot_id")
-    if region is not None and participant is None:
-        raise LedgerError("invalid", "region selects sources of a participant")
+    """The graph nodes that `downstream` starts from."""
+    check_selectors(source_id=source_id, participant=participant, region=region, lot_id=lot_id)
     if lot_id is not None:
         return [node_id("lot", find_lot(state, lot_id).lot_id)]
     if source_id is not None:
@@ -354,6 +375,20 @@ def _reach(graph: nx.DiGraph, root: str, forward: bool) -> set[str]:
     return seen
 
 
+def _with_shipments(graph: nx.DiGraph, root: str, nodes: set[str]) -> set[str]:
+    """`nodes` and the certificates their lots other than `root` travelled under, with
+    those certificates' importers: the custody of upstream material includes its shipments."""
+    shipments = {
+        successor
+        for node in nodes
+        if node != root and node_kind(node) == "lot"
+        for successor in graph.succ[node]
+        if node_kind(successor) == "certificate"
+    }
+    importers = {importer for shipment in shipments for importer in graph.succ[shipment]}
+    return nodes | shipments | importers
+
+
 def _node_attributes(state: Custody, node: str) -> dict[str, str | bool]:
     kind, key = node_kind(node), node_key(node)
     attributes: dict[str, str | bool | None] = {"kind": kind, "label": key}
@@ -389,19 +424,20 @@ def _node_attributes(state: Custody, node: str) -> dict[str, str | bool]:
 
 def subgraph(state: Custody, root: str, direction: str = "both") -> nx.DiGraph:
     """The custody subgraph upstream, downstream or both ways from `root`, with
-    GraphML-safe attributes (str, int, bool; carats as decimal strings).
+    GraphML-safe attributes (str, int, bool; carats as decimal strings). Upstream
+    includes the shipments of the upstream lots.
 
     >>> from projections.examples import example_entries
     >>> graph = subgraph(Custody.replay(example_entries()), "L-A", "up")
-    >>> sorted(graph.nodes)[:3], graph.nodes["lot:L-A"]["carats"]
-    (['lot:L-A', 'lot:L-CI', 'lot:L-GH'], '160.00')
+    >>> list(graph.nodes)[:4], graph.nodes["lot:L-A"]["carats"]
+    (['lot:L-A', 'lot:L-CI', 'lot:L-GH', 'lot:L-MIX'], '160.00')
     """
     if direction not in DIRECTIONS:
         raise LedgerError("invalid", f"direction must be one of {', '.join(DIRECTIONS)}")
     start = _root_node(state, root)
     nodes: set[str] = set()
     if direction in ("up", "both"):
-        nodes |= _reach(state.graph, start, forward=False)
+        nodes |= _with_shipments(state.graph, start, _reach(state.graph, start, forward=False))
     if direction in ("down", "both"):
         nodes |= _reach(state.graph, start, forward=True)
     exported = nx.DiGraph(root=start, direction=direction)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from api.asof import AsOfParameter
 from api.auth import CurrentActor
@@ -20,17 +20,17 @@ def get_alerts(
     request: Request,
     actor: CurrentActor,
     as_of: AsOfParameter,
-    type: str | None = None,
+    alert_type: Annotated[str | None, Query(alias="type")] = None,
     participant: str | None = None,
 ) -> Any:
     """Red flags on the reading date, optionally of one `type` and/or `participant`;
     an authority sees only those whose participant is its own."""
-    if type is not None and type not in ALERT_TYPES:
+    if alert_type is not None and alert_type not in ALERT_TYPES:
         raise LedgerError(
             "invalid", f"type must be one of {', '.join(ALERT_TYPES)}", detail={"field": "type"}
         )
     reads: Reads = request.app.state.reads
-    found = reads.alerts(alert_type=type, participant=participant, as_of=as_of)
+    found = reads.alerts(alert_type=alert_type, participant=participant, as_of=as_of)
     if not actor.reads_everything:
         found = select(found, participant=actor.participant)
     return {"alerts": found}

@@ -31,9 +31,7 @@ def get_lot(lot_id: str, request: Request, actor: CurrentActor, as_of: AsOfParam
 
 
 @router.get("/{lot_id}/provenance")
-def get_provenance(
-    lot_id: str, request: Request, actor: CurrentActor, as_of: AsOfParameter
-) -> Any:
+def get_provenance(lot_id: str, request: Request, actor: CurrentActor, as_of: AsOfParameter) -> Any:
     """Where the lot's carats came from, and the embargoes in force that cover them."""
     return readable_lot(request, actor, lot_id).provenance(lot_id, as_of)
 

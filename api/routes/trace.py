@@ -41,13 +41,13 @@ def get_graph(
     as_of: AsOfParameter,
     root: str,
     direction: Literal["up", "down", "both"] = "both",
-    format: Annotated[Literal["json", "graphml"], Query()] = "json",
+    output: Annotated[Literal["json", "graphml"], Query(alias="format")] = "json",
 ) -> Any:
     """The custody subgraph around a lot, source, certificate or participant (looked up
     in that order): node-link JSON, or GraphML (application/xml) that Gephi opens."""
     require_reader_of_everything(actor)
     reads: Reads = request.app.state.reads
     graph = reads.graph(root, direction, as_of)
-    if format == "graphml":
+    if output == "graphml":
         return Response(graph_graphml(graph), media_type="application/xml")
     return graph_json(graph)

@@ -1,0 +1,436 @@
+"""The demonstration world: rough diamond trade around the 2005 Moscow Plenary.
+
+Eight participants, five mines and three licensed alluvial sites, sorting at
+Antwerp, Dubai and Surat, and the smuggling story the UN Group of Experts told
+in 2006: stones from Séguéla, in rebel-held northern Côte d'Ivoire, reach Ghana
+under a certificate issued days before the UN embargo (Security Council
+resolution 1643, in force from 15 December 2005), are mixed into a Ghanaian
+parcel at Accra and re-exported to Dubai within the week, undervalued.
+
+Every document has a fixed `event_id`, so loading the world again appends
+nothing. Each of the seven alert types is raised at least once:
+
+| alert | where |
+|---|---|
+| `embargoed_origin` | the Dubai lots cut from the suspect parcel (AE), the Tortiya stockpile (CI) |
+| `value_discrepancy` | GH-2005-0412, declared at $30/ct, received in Dubai at $85/ct (AE) |
+| `carat_discrepancy` | BW-2005-0044, 25,000 ct certified, 24,980 ct received in Antwerp (EU) |
+| `unconfirmed_certificate` | ZA-2006-0019, never confirmed by India (ZA) |
+| `capacity_exceeded` | Akwatia produced 5,510 ct in 2005 for a capacity of 5,000 ct (GH) |
+| `round_trip` | Surat rejects sent to Dubai and bought back (IN) |
+| `rapid_reexport` | the Ivorian parcel re-exported by Ghana 4 days after its receipt (GH) |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+from ledger.actors import Actor, Role
+
+__all__ = [
+    "MAIN_PARTICIPANTS",
+    "SUSPECT_CERTIFICATE_ID",
+    "SUSPECT_LOT_ID",
+    "DemoResult",
+    "demo_documents",
+    "load_demo",
+    "welcome_text",
+]
+
+DEMO_NAMESPACE = UUID("3f1c3a52-5a0e-5d7e-8f7b-2005d1a3a0d5")
+SUSPECT_LOT_ID = "GH-ACC-2005-0412"
+SUSPECT_CERTIFICATE_ID = "GH-2005-0412"
+EMBARGO_ID = "UNSC-1643-CI"
+
+PARTICIPANTS = {
+    "CI": "Côte d'Ivoire",
+    "GH": "Ghana",
+    "EU": "European Community",
+    "AE": "United Arab Emirates",
+    "IN": "India",
+    "RU": "Russian Federation",
+    "ZA": "South Africa",
+    "BW": "Botswana",
+}
+MAIN_PARTICIPANTS = tuple(PARTICIPANTS)
+TRADERS = {
+    "CI": "SODEMI, Abidjan",
+    "GH": "Precious Minerals Marketing Company, Accra",
+    "EU": "Antwerp World Diamond Centre, Antwerp",
+    "AE": "Dubai Multi Commodities Centre, Dubai",
+    "IN": "Gem and Jewellery Export Promotion Council, Mumbai",
+    "RU": "Gokhran / ALROSA, Moscow",
+    "ZA": "South African Diamond Board, Johannesburg",
+    "BW": "Diamond Trading Company Botswana, Gaborone",
+}
+UTC_OFFSETS = {
+    "CI": "+00:00",
+    "GH": "+00:00",
+    "EU": "+01:00",
+    "AE": "+04:00",
+    "IN": "+05:30",
+    "RU": "+09:00",
+    "ZA": "+02:00",
+    "BW": "+02:00",
+}
+SECRETARIAT = "secretariat"
+INVESTIGATOR = "investigator"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What `load_demo` did: tokens by name, the log it left, and the parcel to trace."""
+
+    tokens: dict[str, str]
+    appended: int
+    head_position: int
+    suspect_lot_id: str = SUSPECT_LOT_ID
+    suspect_certificate_id: str = SUSPECT_CERTIFICATE_ID
+    embargo_id: str = EMBARGO_ID
+    suspect_descendants: tuple[str, ...] = (
+        "AE-DXB-2006-0031",
+        "AE-DXB-2006-0032",
+        "AE-DXB-2006-0040",
+    )
+
+
+@dataclass
+class _World:
+    """Builds the demo's documents in order, each with its poster, tracking lot carats."""
+
+    steps: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    carats: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, poster: str, day: str, type_: str, subject: str, **fields: Any) -> None:
+        offset = UTC_OFFSETS.get(poster, "+00:00")
+        document = {
+            "event_id": str(uuid5(DEMO_NAMESPACE, f"{type_}:{subject}")),
+            "type": type_,
+            "occurred_at": f"{day}T10:00:00{offset}",
+            **fields,
+        }
+        self.steps.append((poster, document))
+
+    def admit(self, code: str) -> None:
+        self.add(
+            SECRETARIAT,
+            "2003-01-01",
+            "participant.admitted",
+            code,
+            participant=code,
+            name=PARTICIPANTS[code],
+        )
+
+    def mine(
+        self, mine_id: str, code: str, name: str, region: str, lat: float, lon: float, cap: str
+    ) -> None:
+        self.add(
+            code,
+            "2005-01-10",
+            "mine.registered",
+            mine_id,
+            mine_id=mine_id,
+            participant=code,
+            name=name,
+            region=region,
+            location={"lat": lat, "lon": lon},
+            annual_capacity_carats=cap,
+        )
+
+    def site(
+        self,
+        site_id: str,
+        code: str,
+        region: str,
+        lat: float,
+        lon: float,
+        licence: dict[str, str],
+        cap: str | None = None,
+    ) -> None:
+        extra = {} if cap is None else {"annual_capacity_carats": cap}
+        self.add(
+            code,
+            "2005-01-10",
+            "alluvial_site.registered",
+            site_id,
+            site_id=site_id,
+            participant=code,
+            region=region,
+            location={"lat": lat, "lon": lon},
+            licence=licence,
+            **extra,
+        )
+
+    def produce(
+        self, code: str, day: str, lot_id: str, source_id: str, carats: str, value: str
+    ) -> None:
+        self.carats[lot_id] = Decimal(carats)
+        self.add(
+            code,
+            day,
+            "lot.produced",
+            lot_id,
+            lot_id=lot_id,
+            source_id=source_id,
+            carats=carats,
+            value_usd=value,
+        )
+
+    def split(self, code: str, day: str, lot_id: str, *parts: tuple[str, str, str]) -> None:
+        for child, carats, _ in parts:
+            self.carats[child] = Decimal(carats)
+        into = [{"lot_id": c, "carats": carats, "value_usd": v} for c, carats, v in parts]
+        self.add(code, day, "lot.split", lot_id, lot_id=lot_id, into=into)
+
+    def merge(self, code: str, day: str, lot_ids: list[str], into: str, value: str) -> None:
+        self.carats[into] = sum((self.carats[lot_id] for lot_id in lot_ids), Decimal(0))
+        self.add(
+            code,
+            day,
+            "lots.merged",
+            into,
+            lot_ids=lot_ids,
+            into={"lot_id": into, "value_usd": value},
+        )
+
+    def export(
+        self,
+        certificate_id: str,
+        importer: str,
+        lot_ids: list[str],
+        value: str,
+        origin: str,
+        issued_on: str,
+        expires_on: str,
+        hs_code: str = "7102.10",
+    ) -> None:
+        exporter = certificate_id[:2]
+        self.add(
+            exporter,
+            issued_on,
+            "export.certified",
+            certificate_id,
+            certificate_id=certificate_id,
+            exporting_participant=exporter,
+            importing_participant=importer,
+            lot_ids=lot_ids,
+            exporter={"name": TRADERS[exporter]},
+            importer={"name": TRADERS[importer]},
+            hs_code=hs_code,
+            carats=f"{sum((self.carats[lot_id] for lot_id in lot_ids), Decimal(0)):.2f}",
+            value_usd=value,
+            declared_origin=origin,
+            issued_on=issued_on,
+            expires_on=expires_on,
+        )
+
+    def confirm(
+        self, importer: str, certificate_id: str, carats: str, value: str, received_on: str
+    ) -> None:
+        self.add(
+            importer,
+            received_on,
+            "import.confirmed",
+            certificate_id,
+            certificate_id=certificate_id,
+            carats=carats,
+            value_usd=value,
+            received_on=received_on,
+        )
+
+
+def demo_documents() -> list[tuple[str, dict[str, Any]]]:
+    """The demo world in posting order: (poster, document); the poster is a participant code
+    for its authority, or "secretariat" or "investigator"."""
+    w = _World()
+    for code in PARTICIPANTS:
+        w.admit(code)
+
+    # Sources: kimberlite mines and licensed alluvial sites.
+    w.mine("RU-MIR", "RU", "Mir", "Sakha (Yakutia)", 62.5274, 113.9936, "2000000.00")
+    w.mine("RU-UDACHNAYA", "RU", "Udachnaya", "Sakha (Yakutia)", 66.4294, 112.3233, "12000000.00")
+    w.mine("BW-JWANENG", "BW", "Jwaneng", "Southern District", -24.5283, 24.6975, "15000000.00")
+    w.mine("BW-ORAPA", "BW", "Orapa", "Central District", -21.3068, 25.3711, "17000000.00")
+    w.mine("ZA-VENETIA", "ZA", "Venetia", "Limpopo", -22.4375, 29.3203, "6000000.00")
+    akwatia = {
+        "number": "GH-MC-1986-017",
+        "holder": "Ghana Consolidated Diamonds Ltd",
+        "valid_until": "2010-12-31",
+    }
+    w.site("GH-AKWATIA", "GH", "Eastern", 6.0403, -0.8080, akwatia, cap="5000.00")
+    seguela = {
+        "number": "CI-SODEMI-2004-011",
+        "holder": "Coopérative minière de Séguéla",
+        "valid_until": "2006-12-31",
+    }
+    w.site("CI-SEGUELA", "CI", "Worodougou", 7.9611, -6.6731, seguela)
+    tortiya = {
+        "number": "CI-SODEMI-2004-027",
+        "holder": "Coopérative diamantifère de Tortiya",
+        "valid_until": "2006-12-31",
+    }
+    w.site("CI-TORTIYA", "CI", "Vallée du Bandama", 8.5547, -5.6911, tortiya)
+
+    # Russian and Botswanan run-of-mine goods go to Antwerp and Dubai.
+    w.produce("RU", "2005-02-14", "RU-MIR-2005-0001", "RU-MIR", "12000.00", "1080000.00")
+    w.produce("BW", "2005-02-20", "BW-JWA-2005-0001", "BW-JWANENG", "25000.00", "2750000.00")
+    w.produce("RU", "2005-03-01", "RU-UDA-2005-0002", "RU-UDACHNAYA", "8500.00", "680000.00")
+    w.produce("BW", "2005-03-05", "BW-ORA-2005-0001", "BW-ORAPA", "18000.00", "1260000.00")
+    w.export("RU-2005-0061", "EU", ["RU-MIR-2005-0001"], "1080000.00", "RU",
+             "2005-03-10", "2005-05-09")  # fmt: skip
+    w.export("BW-2005-0044", "EU", ["BW-JWA-2005-0001"], "2750000.00", "BW",
+             "2005-03-15", "2005-05-14")  # fmt: skip
+    w.confirm("EU", "RU-2005-0061", "12000.00", "1080000.00", "2005-03-16")
+    # Antwerp counts 20 carats fewer than Gaborone certified: a carat discrepancy.
+    w.confirm("EU", "BW-2005-0044", "24980.00", "2747800.00", "2005-03-21")
+    w.export("BW-2005-0052", "AE", ["BW-ORA-2005-0001"], "1260000.00", "BW",
+             "2005-04-02", "2005-06-01")  # fmt: skip
+    w.export("RU-2005-0118", "AE", ["RU-UDA-2005-0002"], "680000.00", "RU",
+             "2005-04-04", "2005-06-03")  # fmt: skip
+    w.split("EU", "2005-04-05", "RU-MIR-2005-0001",
+            ("EU-ANR-2005-1101", "7000.00", "700000.00"),
+            ("EU-ANR-2005-1102", "5000.00", "380000.00"))  # fmt: skip
+    w.confirm("AE", "BW-2005-0052", "18000.00", "1260000.00", "2005-04-07")
+    w.confirm("AE", "RU-2005-0118", "8500.00", "680000.00", "2005-04-11")
+    w.produce("ZA", "2005-04-12", "ZA-VEN-2005-0001", "ZA-VENETIA", "9000.00", "900000.00")
+    # Mixing at Antwerp: Russian and Botswanan goods in one parcel for Surat.
+    w.merge("EU", "2005-04-20", ["EU-ANR-2005-1102", "BW-JWA-2005-0001"], "EU-ANR-2005-1200",
+            "3130000.00")  # fmt: skip
+    w.split("AE", "2005-05-02", "RU-UDA-2005-0002",
+            ("AE-DXB-2005-0101", "5000.00", "420000.00"),
+            ("AE-DXB-2005-0102", "3500.00", "260000.00"))  # fmt: skip
+    w.export("EU-2005-0512", "IN", ["EU-ANR-2005-1200"], "3130000.00", "MIXED",
+             "2005-05-10", "2005-07-09", hs_code="7102.31")  # fmt: skip
+    w.produce("GH", "2005-05-10", "GH-AKW-2005-0001", "GH-AKWATIA", "2400.00", "72000.00")
+    w.confirm("IN", "EU-2005-0512", "30000.00", "3130000.00", "2005-05-18")
+    # Surat sorts out rejects, sends them to Dubai, and buys them back: a round trip.
+    w.split("IN", "2005-06-01", "EU-ANR-2005-1200",
+            ("IN-SUR-2005-0301", "29000.00", "3030000.00"),
+            ("IN-SUR-2005-0302", "1000.00", "100000.00"))  # fmt: skip
+    w.export("AE-2005-0233", "IN", ["AE-DXB-2005-0101"], "420000.00", "RU",
+             "2005-06-15", "2005-08-14", hs_code="7102.31")  # fmt: skip
+    w.confirm("IN", "AE-2005-0233", "5000.00", "420000.00", "2005-06-20")
+    w.export("IN-2005-0077", "AE", ["IN-SUR-2005-0302"], "100000.00", "MIXED",
+             "2005-07-01", "2005-08-30", hs_code="7102.21")  # fmt: skip
+    w.confirm("AE", "IN-2005-0077", "1000.00", "100000.00", "2005-07-04")
+    w.export("AE-2005-0290", "IN", ["IN-SUR-2005-0302"], "100000.00", "MIXED",
+             "2005-07-20", "2005-09-18", hs_code="7102.21")  # fmt: skip
+    w.confirm("IN", "AE-2005-0290", "1000.00", "100000.00", "2005-07-25")
+    w.produce("GH", "2005-08-22", "GH-AKW-2005-0002", "GH-AKWATIA", "1850.00", "55500.00")
+
+    # Séguéla, rebel-held since 2002: its stones go south to Ghana before the embargo.
+    w.produce("CI", "2005-10-03", "CI-SEG-2005-0001", "CI-SEGUELA", "640.00", "96000.00")
+    w.produce("CI", "2005-11-07", "CI-SEG-2005-0002", "CI-SEGUELA", "410.00", "61500.00")
+    w.merge("CI", "2005-11-21", ["CI-SEG-2005-0001", "CI-SEG-2005-0002"], "CI-SEG-2005-P01",
+            "157500.00")  # fmt: skip
+    # Akwatia's third lot takes its 2005 output past the site's capacity.
+    w.produce("GH", "2005-11-28", "GH-AKW-2005-0003", "GH-AKWATIA", "1260.00", "37800.00")
+    w.export("CI-2005-0007", "GH", ["CI-SEG-2005-P01"], "157500.00", "CI",
+             "2005-12-01", "2006-01-30")  # fmt: skip
+    w.confirm("GH", "CI-2005-0007", "1050.00", "157500.00", "2005-12-05")
+    # Accra mixes the Ivorian stones into a Ghanaian parcel priced as Akwatia goods...
+    w.merge("GH", "2005-12-08", ["GH-AKW-2005-0003", "CI-SEG-2005-P01"], SUSPECT_LOT_ID,
+            "69300.00")  # fmt: skip
+    # ...and certifies it for Dubai four days after the Ivorian goods arrived.
+    w.export(SUSPECT_CERTIFICATE_ID, "AE", [SUSPECT_LOT_ID], "69300.00", "MIXED",
+             "2005-12-09", "2006-02-07")  # fmt: skip
+    # Dubai receives it at $85/ct, not the $30/ct certified.
+    w.confirm("AE", SUSPECT_CERTIFICATE_ID, "2310.00", "196350.00", "2005-12-13")
+    w.add(
+        SECRETARIAT,
+        "2005-12-15",
+        "embargo.declared",
+        EMBARGO_ID,
+        embargo_id=EMBARGO_ID,
+        participant="CI",
+        reason="UN Security Council resolution 1643 (2005): no import of rough diamonds "
+        "from Côte d'Ivoire",
+        effective_from="2005-12-15",
+    )
+
+    # Dubai sorts the parcel and mixes part of it with Russian goods: the taint spreads.
+    w.split("AE", "2006-01-09", SUSPECT_LOT_ID,
+            ("AE-DXB-2006-0031", "1400.00", "120000.00"),
+            ("AE-DXB-2006-0032", "910.00", "76350.00"))  # fmt: skip
+    w.produce("CI", "2006-01-16", "CI-TOR-2006-0001", "CI-TORTIYA", "380.00", "45600.00")
+    w.merge("AE", "2006-01-20", ["AE-DXB-2005-0102", "AE-DXB-2006-0032"], "AE-DXB-2006-0040",
+            "336350.00")  # fmt: skip
+    # Venetia goods certified for Mumbai are never confirmed.
+    w.export("ZA-2006-0019", "IN", ["ZA-VEN-2005-0001"], "900000.00", "ZA",
+             "2006-02-06", "2006-04-07", hs_code="7102.31")  # fmt: skip
+    w.add(
+        INVESTIGATOR,
+        "2006-03-01",
+        "lot.flagged",
+        "AE-DXB-2006-0031",
+        lot_id="AE-DXB-2006-0031",
+        reason="UN Group of Experts: Ivorian stones from Séguéla suspected in this parcel",
+    )
+    return w.steps
+
+
+def _actor(poster: str) -> Actor:
+    if poster in (SECRETARIAT, INVESTIGATOR):
+        role: Role = "secretariat" if poster == SECRETARIAT else "investigator"
+        return Actor(role, f"demo-{poster}")
+    return Actor("authority", f"demo-authority-{poster}", poster)
+
+
+def load_demo(ledger: Any) -> DemoResult:
+    """Posts the demo world through `ledger.post` (nothing when it is there already) and creates
+    tokens: one secretariat, one investigator, one auditor, one authority per main participant."""
+    steps = demo_documents()
+    appended = 0
+    start = 0
+    while start < len(steps):
+        poster = steps[start][0]
+        end = start
+        while end < len(steps) and steps[end][0] == poster:
+            end += 1
+        batch = [document for _, document in steps[start:end]]
+        appended += ledger.post({"events": batch}, _actor(poster)).accepted
+        start = end
+    tokens = {
+        name: ledger.create_token(role, name)
+        for name, role in (
+            ("demo-secretariat", "secretariat"),
+            ("demo-investigator", "investigator"),
+            ("demo-auditor", "auditor"),
+        )
+    }
+    for code in MAIN_PARTICIPANTS:
+        name = f"demo-authority-{code}"
+        tokens[name] = ledger.create_token("authority", name, code)
+    return DemoResult(tokens=tokens, appended=appended, head_position=ledger.head_position())
+
+
+def welcome_text(result: DemoResult, base_url: str) -> str:
+    """What `kpledger demo` prints: the tokens, and three commands that trace the suspect parcel."""
+    width = max(len(name) for name in result.tokens)
+    lines = [
+        f"kpledger demo: {result.appended} documents appended, log head at position "
+        f"{result.head_position}.",
+        "",
+        "Tokens (shown once; only their hashes are stored):",
+        *(f"  {name:<{width}}  {token}" for name, token in result.tokens.items()),
+        "",
+        f"The suspect parcel {result.suspect_lot_id} left Accra for Dubai under "
+        f"{result.suspect_certificate_id}. Trace it:",
+        "",
+    ]
+    auth = f'-H "Authorization: Bearer {result.tokens["demo-investigator"]}"'
+    lot = result.suspect_lot_id
+    commands = [
+        ("# where its carats came from: 45% from Séguéla, under embargo "
+         f"{result.embargo_id}", f"{base_url}/v1/lots/{lot}/provenance"),
+        ("# where its material went after Dubai sorted and mixed it",
+         f"{base_url}/v1/trace/downstream?lot_id={lot}"),
+        ("# the red flags it raised, and the others of the demo",
+         f"{base_url}/v1/alerts"),
+    ]  # fmt: skip
+    for comment, url in commands:
+        lines += [comment, f'curl -s {auth} "{url}"', ""]
+    return "\n".join(lines)
