@@ -12,12 +12,13 @@ one refusal, never both.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -145,8 +146,8 @@ class UnitOfWork:
         wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self._aggregates]
         loaded: dict[UUID, Any] = dict.fromkeys(wanted)
         for stored in select_aggregates_events(self._ledger.recorder, wanted):
-            event = self._ledger.mapper.to_domain_event(stored)
-            loaded[stored.originator_id] = event.mutate(loaded[stored.originator_id])  # type: ignore[arg-type]
+            event: Any = self._ledger.mapper.to_domain_event(stored)
+            loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
         self._aggregates.update(loaded)
 
     def add(self, aggregate: Aggregate) -> None:
@@ -209,6 +210,7 @@ class Ledger(Application[UUID]):
         self.store = config
         super().__init__(env={**config.env, "CREATE_TABLE": "y"})
         self._places: dict[str, Place] = {}
+        self._append_lock = threading.Lock()
         self._actors: dict[str, Actor] = {}
         self._handlers: dict[str, Callable[[Any, Actor | None, UnitOfWork], None]] = {
             "participant.admitted": self._participant_admitted,
@@ -253,10 +255,11 @@ class Ledger(Application[UUID]):
         actor = self._actors.get(digest)
         if actor is None:
             try:
-                record = self.repository.get(ApiToken.create_id(digest))
+                record: ApiToken = self.repository.get(ApiToken.create_id(digest))
             except AggregateNotFoundError:
                 return None
-            actor = Actor(role=record.role, name=record.name, participant=record.participant)
+            role = cast(Role, record.role)
+            actor = Actor(role=role, name=record.name, participant=record.participant)
             self._actors[digest] = actor
         return actor
 
@@ -347,9 +350,10 @@ class Ledger(Application[UUID]):
     ) -> Capture:
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._append_once(stamp(), actor, monotonic)
+                with self._append_lock:  # writers of this process queue instead of colliding
+                    return self._append_once(stamp(), actor, monotonic)
             except IntegrityError:
-                continue  # another writer appended first: check again against its outcome
+                continue  # another process appended first: check again against its outcome
         raise LedgerError("write_conflict", "the store is too busy to append; try again")
 
     def _append_once(self, stamps: list[_Stamp], actor: Actor | None, monotonic: bool) -> Capture:

@@ -334,12 +334,12 @@ Document = (
 )
 
 DOCUMENT_TYPES: dict[str, type[_Document]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in Document.__args__  # type: ignore[attr-defined]
+    model.model_fields["type"].annotation.__args__[0]: model
+    for model in Document.__args__
 }
 
 _ADAPTER: TypeAdapter[Document] = TypeAdapter(
-    Annotated[Document, Field(discriminator="type")]  # type: ignore[arg-type]
+    Annotated[Document, Field(discriminator="type")]
 )
 
 

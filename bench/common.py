@@ -1,0 +1,104 @@
+"""What the benchmarks share: throwaway PostgreSQL databases, a real server, timing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+ADMIN_URL = os.environ.get(
+    "KPLEDGER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class Result:
+    """One benchmark's figures: ours against the baseline, and the target ratio."""
+
+    name: str
+    unit: str
+    ours: float
+    baseline: float
+    target: str
+    met: bool
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("nan")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+@contextlib.contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new empty PostgreSQL database, dropped afterwards; yields its URL."""
+    name = f"kpl_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def kpledger(store_url: str, *args: str) -> str:
+    """Runs a kpledger command on a store; returns its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env={**os.environ, "KPLEDGER_DATABASE_URL": store_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@contextlib.contextmanager
+def running_server(store_url: str, port: int = 8799) -> Iterator[str]:
+    """A real `kpledger serve` on the store; yields its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env={**os.environ, "KPLEDGER_DATABASE_URL": store_url},
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def results_dir() -> Path:
+    folder = Path(__file__).parent / "results"
+    folder.mkdir(exist_ok=True)
+    return folder
