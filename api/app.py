@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.routes import alerts, audit, events, lots, statistics, trace
 from api.settings import Settings
 from ledger.application import Ledger
 from ledger.errors import LedgerError
+from projections.follower import Follower
 from projections.reads import Reads
 
 
@@ -19,18 +23,31 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     """Builds the API over the store that `settings` names (or over `ledger`, if given)."""
     settings = settings or Settings()
     ledger = ledger or Ledger.open(settings.database_url)
-    app = FastAPI(
-        title="kpledger",
-        version="1",
-        summary="Chain-of-custody ledger for rough diamonds under the Kimberley Process",
-    )
-    app.state.settings = settings
-    app.state.ledger = ledger
-    app.state.reads = Reads(
+    reads = Reads(
         ledger,
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
     )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(reads.catch_up)  # build the projections before serving
+        follower = Follower(reads.catch_up, ledger.store)
+        follower.start()
+        try:
+            yield
+        finally:
+            follower.stop()
+
+    app = FastAPI(
+        title="kpledger",
+        version="1",
+        summary="Chain-of-custody ledger for rough diamonds under the Kimberley Process",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ledger = ledger
+    app.state.reads = reads
 
     @app.exception_handler(LedgerError)
     def _ledger_error(_: Request, error: LedgerError) -> JSONResponse:

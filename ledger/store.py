@@ -105,6 +105,19 @@ def _redact(url: str) -> str:
     return url
 
 
+def postgres_connect_kwargs(config: StoreConfig) -> dict[str, Any]:
+    """psycopg.connect() arguments for a PostgreSQL store."""
+    env = config.env
+    return {
+        "dbname": env["POSTGRES_DBNAME"],
+        "host": env["POSTGRES_HOST"],
+        "port": int(env["POSTGRES_PORT"]),
+        "user": env["POSTGRES_USER"],
+        "password": env["POSTGRES_PASSWORD"] or None,
+        "connect_timeout": int(env["POSTGRES_CONNECT_TIMEOUT"]),
+    }
+
+
 def check_reachable(config: StoreConfig) -> None:
     """Connects once, so that an unusable store fails with one clear line, before any work."""
     if config.kind == "sqlite":
@@ -115,16 +128,8 @@ def check_reachable(config: StoreConfig) -> None:
         return
     import psycopg
 
-    env = config.env
     try:
-        psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"],
-            host=env["POSTGRES_HOST"],
-            port=int(env["POSTGRES_PORT"]),
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"] or None,
-            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-        ).close()
+        psycopg.connect(**postgres_connect_kwargs(config)).close()
     except psycopg.Error as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise StoreError(f"cannot connect to {config.description}: {reason}") from None

@@ -137,15 +137,22 @@ def test_round_trip_through_another_participant() -> None:
         confirmed("AE-1", "4"),
     )
     assert summary(result) == [("round_trip", "AE-1", "GH", 11)]
-    assert result[0]["detail"] == {"certificate_id": "AE-1", "lot_ids": ["A"], "left_under": ["GH-1"]}
+    assert result[0]["detail"] == {
+        "certificate_id": "AE-1",
+        "lot_ids": ["A"],
+        "left_under": ["GH-1"],
+    }
 
 
 def test_no_round_trip_for_a_first_import() -> None:
-    assert found(
-        produced("L1", "M1", "10"),
-        certified("GH-1", "GH", "AE", ["L1"], "10"),
-        confirmed("GH-1", "10"),
-    ) == []
+    assert (
+        found(
+            produced("L1", "M1", "10"),
+            certified("GH-1", "GH", "AE", ["L1"], "10"),
+            confirmed("GH-1", "10"),
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(("issued_on", "raised"), [("2026-01-19", True), ("2026-01-20", False)])

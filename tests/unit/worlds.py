@@ -60,7 +60,9 @@ def admitted(code: str, name: str | None = None) -> dict[str, Any]:
     return {"type": "participant.admitted", "participant": code, "name": name or code}
 
 
-def mine(mine_id: str, participant: str, region: str, capacity: str | None = None) -> dict[str, Any]:
+def mine(
+    mine_id: str, participant: str, region: str, capacity: str | None = None
+) -> dict[str, Any]:
     document: dict[str, Any] = {
         "type": "mine.registered",
         "mine_id": mine_id,
@@ -102,12 +104,18 @@ def split(lot_id: str, *parts: tuple[str, str]) -> dict[str, Any]:
     return {
         "type": "lot.split",
         "lot_id": lot_id,
-        "into": [{"lot_id": child, "carats": carats, "value_usd": "100"} for child, carats in parts],
+        "into": [
+            {"lot_id": child, "carats": carats, "value_usd": "100"} for child, carats in parts
+        ],
     }
 
 
 def merged(into: str, *lot_ids: str) -> dict[str, Any]:
-    return {"type": "lots.merged", "lot_ids": list(lot_ids), "into": {"lot_id": into, "value_usd": "100"}}
+    return {
+        "type": "lots.merged",
+        "lot_ids": list(lot_ids),
+        "into": {"lot_id": into, "value_usd": "100"},
+    }
 
 
 def certified(

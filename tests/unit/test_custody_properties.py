@@ -1,0 +1,205 @@
+"""Properties over random worlds of produce, split, merge, ship, confirm and seize."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+import networkx as nx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.log import LogEntry
+from projections.custody import CONSUMED, Custody
+from projections.provenance import downstream, lot_view, provenance
+from projections.reads import Reads
+from tests.unit.worlds import (
+    MemoryLog,
+    admitted,
+    carats_by_source,
+    certified,
+    confirmed,
+    embargo,
+    graph_from_state,
+    merged,
+    mine,
+    numbered,
+    produced,
+    seized,
+    site,
+    split,
+)
+
+PARTICIPANTS = ("GH", "CI", "AE", "IN")
+SOURCES = (
+    mine("M1", "GH", "Eastern", capacity="500"),
+    mine("M2", "GH", "Ashanti"),
+    site("S1", "CI", "Seguela"),
+    mine("S2", "IN", "Panna"),
+)
+READ_ON = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _text(hundredths: int) -> str:
+    return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> list[LogEntry]:
+    """A valid log: every document one the write side would accept."""
+    documents: list[dict[str, Any]] = [admitted(code) for code in PARTICIPANTS]
+    documents += SOURCES
+    if draw(st.booleans()):
+        region = draw(st.sampled_from([None, "Seguela", "Other"]))
+        documents.append(embargo("E1", "CI", "2026-01-01", region=region))
+    lots: dict[str, tuple[str, str, int]] = {}  # lot_id -> (holder, status, hundredths)
+    pending: dict[str, tuple[str, list[str]]] = {}
+    counter = 0
+
+    def new_id(prefix: str) -> str:
+        nonlocal counter
+        counter += 1
+        return f"{prefix}{counter}"
+
+    for _ in range(draw(st.integers(1, 25))):
+        held = sorted(lot_id for lot_id, (_, status, _) in lots.items() if status == "held")
+        operation = draw(st.sampled_from(["produce", "split", "merge", "ship", "confirm", "seize"]))
+        if operation == "produce" or not held:
+            source = draw(st.sampled_from(SOURCES))
+            source_id = source.get("mine_id") or source["site_id"]
+            hundredths = draw(st.integers(1, 100_000))
+            lot_id = new_id("P")
+            documents.append(produced(lot_id, source_id, _text(hundredths)))
+            lots[lot_id] = (source["participant"], "held", hundredths)
+        elif operation == "split":
+            lot_id = draw(st.sampled_from(held))
+            holder, _, hundredths = lots[lot_id]
+            if hundredths < 2:
+                continue
+            cuts = draw(
+                st.lists(st.integers(1, hundredths - 1), min_size=1, max_size=3, unique=True)
+            )
+            bounds = [0, *sorted(cuts), hundredths]
+            parts = [(new_id("D"), bounds[i + 1] - bounds[i]) for i in range(len(bounds) - 1)]
+            documents.append(split(lot_id, *((child, _text(c)) for child, c in parts)))
+            lots[lot_id] = (holder, CONSUMED, hundredths)
+            lots.update({child: (holder, "held", c) for child, c in parts})
+        elif operation == "merge":
+            holder = draw(st.sampled_from(sorted({lots[lot_id][0] for lot_id in held})))
+            mine_ = [lot_id for lot_id in held if lots[lot_id][0] == holder]
+            if len(mine_) < 2:
+                continue
+            parts_ = draw(st.lists(st.sampled_from(mine_), min_size=2, max_size=4, unique=True))
+            into = new_id("M")
+            documents.append(merged(into, *parts_))
+            lots[into] = (holder, "held", sum(lots[lot_id][2] for lot_id in parts_))
+            lots.update({lot_id: (holder, CONSUMED, lots[lot_id][2]) for lot_id in parts_})
+        elif operation == "ship":
+            holder = draw(st.sampled_from(sorted({lots[lot_id][0] for lot_id in held})))
+            mine_ = [lot_id for lot_id in held if lots[lot_id][0] == holder]
+            shipped = draw(st.lists(st.sampled_from(mine_), min_size=1, max_size=3, unique=True))
+            importer = draw(st.sampled_from([code for code in PARTICIPANTS if code != holder]))
+            certificate_id = new_id(f"{holder}-")
+            total = sum(lots[lot_id][2] for lot_id in shipped)
+            documents.append(certified(certificate_id, holder, importer, shipped, _text(total)))
+            lots.update({lot_id: (holder, "in_transit", lots[lot_id][2]) for lot_id in shipped})
+            pending[certificate_id] = (importer, shipped)
+        elif operation == "confirm" and pending:
+            certificate_id = draw(st.sampled_from(sorted(pending)))
+            importer, shipped = pending.pop(certificate_id)
+            total = sum(lots[lot_id][2] for lot_id in shipped)
+            received = draw(st.sampled_from([total, total + 1]))
+            documents.append(confirmed(certificate_id, _text(received)))
+            lots.update({lot_id: (importer, "held", lots[lot_id][2]) for lot_id in shipped})
+        elif operation == "seize":
+            lot_id = draw(st.sampled_from(held))
+            documents.append(seized(lot_id))
+            lots[lot_id] = (lots[lot_id][0], "seized", lots[lot_id][2])
+    return numbered(documents)
+
+
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(worlds())
+def test_provenance_carats_sum_exactly_to_the_lots_carats(entries: list[LogEntry]) -> None:
+    state = Custody.replay(entries)
+    for lot in state.lots.values():
+        assert sum(share for _, share in lot.composition) == 1
+        by_source = {source_id: lot.carats * share / 100 for source_id, share in lot.composition}
+        assert by_source == carats_by_source(state, lot.lot_id)
+
+
+@PROPERTY
+@given(worlds())
+def test_each_sources_carats_are_conserved_across_lots_not_consumed(
+    entries: list[LogEntry],
+) -> None:
+    state = Custody.replay(entries)
+    held: dict[str, Fraction] = {}
+    for lot in state.lots.values():
+        if lot.status != CONSUMED:
+            for source_id, share in lot.composition:
+                held[source_id] = held.get(source_id, Fraction(0)) + lot.carats * share
+    produced_by_source = {
+        source.source_id: Fraction(sum(source.produced.values()))
+        for source in state.sources.values()
+        if source.produced
+    }
+    assert held == produced_by_source
+
+
+@PROPERTY
+@given(worlds())
+def test_the_maintained_graph_equals_one_rebuilt_from_scratch(entries: list[LogEntry]) -> None:
+    state = Custody.replay(entries)
+    assert nx.utils.graphs_equal(state.graph, graph_from_state(state))
+
+
+@PROPERTY
+@given(worlds())
+def test_downstream_from_a_source_agrees_with_compositions(entries: list[LogEntry]) -> None:
+    state = Custody.replay(entries)
+    for source_id in state.sources:
+        traced = {
+            lot["lot_id"]: lot["carats_from_origin"]
+            for lot in downstream(state, source_id=source_id)["lots"]
+        }
+        expected = {
+            lot.lot_id: provenance_carats
+            for lot in state.lots.values()
+            for source, provenance_carats in _source_carats(state, lot.lot_id)
+            if source == source_id
+        }
+        assert traced == expected
+
+
+def _source_carats(state: Custody, lot_id: str) -> list[tuple[str, str]]:
+    answer = provenance(state, lot_id, READ_ON.date())
+    return [(source["source_id"], source["carats"]) for source in answer["sources"]]
+
+
+@PROPERTY
+@given(worlds(), st.data())
+def test_as_of_a_position_equals_a_model_fed_only_that_prefix(
+    entries: list[LogEntry], data: st.DataObject
+) -> None:
+    position = data.draw(st.integers(0, len(entries)))
+    reads = Reads(MemoryLog(entries), clock=lambda: READ_ON)
+    prefix = Custody.replay(entries[:position])
+    live_at_prefix = Reads(MemoryLog(entries[:position]), clock=lambda: READ_ON)
+    as_of = position
+    for lot_id in prefix.lots:
+        assert reads.lot(lot_id, as_of=as_of) == lot_view(prefix, lot_id)
+        assert reads.custody(lot_id, as_of=as_of) == live_at_prefix.custody(lot_id)
+    on = entries[position - 1].recorded_at.date() if position else READ_ON.date()
+    for lot_id in prefix.lots:
+        assert reads.provenance(lot_id, as_of=as_of) == provenance(prefix, lot_id, on)
+    reading_day = datetime(on.year, on.month, on.day, tzinfo=UTC)
+    expected_alerts = Reads(MemoryLog(entries[:position]), clock=lambda: reading_day).alerts()
+    assert reads.alerts(as_of=as_of) == expected_alerts
+    if "GH" in prefix.participants:
+        subgraph_as_of = reads.graph("GH", "both", as_of=as_of)
+        assert nx.utils.graphs_equal(subgraph_as_of, live_at_prefix.graph("GH", "both"))
