@@ -23,12 +23,16 @@ nothing. Each of the seven alert types is raised at least once:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
 from ledger.actors import Actor, Role
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
 
 __all__ = [
     "MAIN_PARTICIPANTS",
@@ -379,28 +383,15 @@ def _actor(poster: str) -> Actor:
     return Actor("authority", f"demo-authority-{poster}", poster)
 
 
-def load_demo(ledger: Any) -> DemoResult:
+def load_demo(ledger: Ledger) -> DemoResult:
     """Posts the demo world through `ledger.post` (nothing when it is there already) and creates
     tokens: one secretariat, one investigator, one auditor, one authority per main participant."""
-    steps = demo_documents()
     appended = 0
-    start = 0
-    while start < len(steps):
-        poster = steps[start][0]
-        end = start
-        while end < len(steps) and steps[end][0] == poster:
-            end += 1
-        batch = [document for _, document in steps[start:end]]
+    for poster, steps in itertools.groupby(demo_documents(), key=lambda step: step[0]):
+        batch = [document for _, document in steps]
         appended += ledger.post({"events": batch}, _actor(poster)).accepted
-        start = end
-    tokens = {
-        name: ledger.create_token(role, name)
-        for name, role in (
-            ("demo-secretariat", "secretariat"),
-            ("demo-investigator", "investigator"),
-            ("demo-auditor", "auditor"),
-        )
-    }
+    readers: tuple[Role, ...] = ("secretariat", "investigator", "auditor")
+    tokens = {f"demo-{role}": ledger.create_token(role, f"demo-{role}") for role in readers}
     for code in MAIN_PARTICIPANTS:
         name = f"demo-authority-{code}"
         tokens[name] = ledger.create_token("authority", name, code)

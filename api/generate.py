@@ -35,14 +35,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid5
 
 from tqdm import tqdm
 
 from ledger.actors import Actor
 
-__all__ = ["PROFILES", "GenerateReport", "Profile", "generate"]
+__all__ = ["PROFILES", "DocumentSink", "GenerateReport", "Profile", "generate"]
 
 GENERATOR_NAMESPACE = UUID("9c4e2b7a-61d0-5f43-8a0e-6b706c67656e")
 LAST_YEAR = 2024
@@ -55,6 +55,7 @@ CERTIFICATE_VALIDITY_DAYS = 60
 CONFIRMATION_DAYS = (2, 21)
 RAPID_REEXPORT_DAYS = 7
 EMBARGO_AT = 0.6  # of the span
+EMBARGOED_SHARE = 0.002  # of production, from the region chosen for the embargo
 POOL_CAP = 3_000  # usable lots the generator remembers per participant
 MAX_SOURCES_PER_LOT = 64  # merges stop here, keeping compositions small
 
@@ -143,6 +144,12 @@ PROFILES: tuple[Profile, ...] = (
 )  # fmt: skip
 
 
+class DocumentSink(Protocol):
+    """What the generator needs of a ledger: `Ledger.post`."""
+
+    def post(self, payload: Any, actor: Actor) -> Any: ...
+
+
 @dataclass(frozen=True)
 class GenerateReport:
     """What one run posted: documents, lots created, wall time, documents per second."""
@@ -156,7 +163,17 @@ class GenerateReport:
 class _Lot:
     """What the generator remembers of a usable lot (amounts in hundredths)."""
 
-    __slots__ = ("carats", "imported_day", "lot_id", "origin", "sorted", "sources", "tainted")
+    __slots__ = (
+        "carats",
+        "imported_day",
+        "lot_id",
+        "origin",
+        "sorted",
+        "sources",
+        "tainted",
+        "value",
+        "visited",
+    )
 
     def __init__(
         self,
@@ -181,12 +198,6 @@ class _Lot:
         self.value = value
         self.visited = visited  # bit mask of every participant that held any of it
 
-    value: int
-    visited: int
-
-
-_Lot.__slots__ = (*_Lot.__slots__, "value", "visited")  # type: ignore[misc]
-
 
 @dataclass
 class _Shipment:
@@ -209,6 +220,15 @@ class _Source:
     alluvial: bool
 
 
+@dataclass
+class _Frame:
+    """A pending flush: post `key`'s buffer up to sequence number `limit`; checked up to `scan`."""
+
+    key: str
+    limit: int
+    scan: int
+
+
 class _Poster:
     """Per-poster buffers of documents, posted in batches once what they depend on is posted.
 
@@ -217,7 +237,7 @@ class _Poster:
     posted first.
     """
 
-    def __init__(self, ledger: Any, actors: dict[str, Actor], batch_size: int) -> None:
+    def __init__(self, ledger: DocumentSink, actors: dict[str, Actor], batch_size: int) -> None:
         self.ledger = ledger
         self.actors = actors
         self.batch_size = batch_size
@@ -250,26 +270,24 @@ class _Poster:
     def flush(self, key: str, upto: int | None = None) -> None:
         """Posts the buffer of `key` up to sequence number `upto` (all of it by default),
         first posting whatever its documents depend on."""
-        frames = [[key, upto if upto is not None else self.seq, self.heads[key]]]
+        frames = [_Frame(key, self.seq if upto is None else upto, self.heads[key])]
         touched = set()
         while frames:
             frame = frames[-1]
-            current, limit, scan = str(frame[0]), int(frame[1]), int(frame[2])
-            buffer = self.buffers[current]
+            buffer = self.buffers[frame.key]
             blocked = None
-            while scan < len(buffer) and buffer[scan][0] <= limit:
-                needs = buffer[scan][2]
+            while frame.scan < len(buffer) and buffer[frame.scan][0] <= frame.limit:
+                needs = buffer[frame.scan][2]
                 if needs is not None and self._waiting(*needs):
                     blocked = needs
                     break
-                scan += 1
-            frame[2] = scan
+                frame.scan += 1
             if blocked is not None:
-                # Its bound is below the blocked document's number: the stack cannot cycle.
-                frames.append([blocked[0], blocked[1], self.heads[blocked[0]]])
+                # Its limit is below the blocked document's number: the stack cannot cycle.
+                frames.append(_Frame(blocked[0], blocked[1], self.heads[blocked[0]]))
                 continue
-            self._post(current, scan)
-            touched.add(current)
+            self._post(frame.key, frame.scan)
+            touched.add(frame.key)
             frames.pop()
         for done in touched:
             del self.buffers[done][: self.heads[done]]
@@ -278,7 +296,9 @@ class _Poster:
     def _post(self, key: str, end: int) -> None:
         buffer, head = self.buffers[key], self.heads[key]
         for start in range(head, end, self.batch_size):
-            chunk = [document for _, document, _ in buffer[start : min(end, start + self.batch_size)]]
+            chunk = [
+                document for _, document, _ in buffer[start : min(end, start + self.batch_size)]
+            ]
             self.ledger.post({"events": chunk}, self.actors[key])
             self.posted += len(chunk)
         self.heads[key] = max(head, end)
@@ -313,12 +333,15 @@ class _World:
         self.sources: list[list[_Source]] = [[] for _ in profiles]
         self.source_cum: list[tuple[list[float], list[float]]] = []
         self.embargo: tuple[int, str] | None = None  # participant index, region
+        # Expected lots a year by region, of participants with alluvial production.
+        self.region_lots: dict[tuple[int, str], float] = {}
         self.embargo_day = int(self.days * EMBARGO_AT)
         self.embargo_declared = False
-        weights = [
+        # Lots in proportion to production / mean lot size: carats in proportion to production.
+        self.producer_weights = [
             p.mct / _mean_lot_carats(p) if p.mct > 0 else 0.0 for p in profiles
-        ]  # lots in proportion to carats / mean lot size: carats in proportion to production
-        self.producer_cum = list(itertools.accumulate(weights))
+        ]
+        self.producer_cum = list(itertools.accumulate(self.producer_weights))
         self.action_cum = [list(itertools.accumulate(_trade_weights(p))) for p in profiles]
 
     # -- documents -------------------------------------------------------------------------
@@ -354,19 +377,15 @@ class _World:
                 {"participant": profile.code, "name": profile.name},
             )
         self.poster.flush("secretariat")
-        produced_lots = self.target * PRODUCTION_SHARE / (self.days / 365)
-        total_weight = self.producer_cum[-1]
+        produced_a_year = self.target * PRODUCTION_SHARE / (self.days / 365)
         for index, profile in enumerate(self.profiles):
-            share = (self.producer_cum[index] - (self.producer_cum[index - 1] if index else 0)) / (
-                total_weight
+            share = self.producer_weights[index] / self.producer_cum[-1]
+            self.register_sources(index, profile, produced_a_year * share)
+        if self.region_lots:
+            self.embargo = min(
+                self.region_lots,
+                key=lambda place: abs(self.region_lots[place] / produced_a_year - EMBARGOED_SHARE),
             )
-            self.register_sources(index, profile, produced_lots * share)
-        alluvial = [
-            i for i, p in enumerate(self.profiles) if p.alluvial > 0 and len(p.regions) > 1
-        ]
-        if alluvial:
-            smallest = min(alluvial, key=lambda i: self.profiles[i].mct)
-            self.embargo = (smallest, self.profiles[smallest].regions[-1])
 
     def register_sources(self, index: int, profile: Profile, lots_per_year: float) -> None:
         if profile.mct <= 0:
@@ -375,7 +394,11 @@ class _World:
         rng = self.rng
         scale = math.log2(2 + profile.mct)
         mines = 0 if profile.alluvial >= 1 else max(1, min(8, round(1 + scale)))
-        sites = 0 if profile.alluvial <= 0 else max(2, min(60, round(4 + 10 * profile.alluvial * scale)))
+        sites = (
+            0
+            if profile.alluvial <= 0
+            else max(2, min(60, round(4 + 10 * profile.alluvial * scale)))
+        )
         cum: tuple[list[float], list[float]] = ([], [])
         for alluvial, count in ((False, mines), (True, sites)):
             weights = [1 / (k + 1) for k in range(count)]
@@ -384,7 +407,11 @@ class _World:
             mean = _mean_carats(alluvial)
             for k, weight in enumerate(weights):
                 region = profile.regions[k % len(profile.regions)]
-                expected = lots_per_year * kind_share * weight / sum(weights) * mean
+                expected_lots = lots_per_year * kind_share * weight / sum(weights)
+                if profile.alluvial > 0:
+                    place = (index, region)
+                    self.region_lots[place] = self.region_lots.get(place, 0) + expected_lots
+                expected = expected_lots * mean
                 tight = rng.random() < TIGHT_CAPACITY_RATE
                 capacity = expected * 0.3 if tight else expected * 4 + mean * 20
                 source_id = f"{profile.code}-{self.tag}-{'A' if alluvial else 'M'}{k + 1:03d}"
@@ -392,8 +419,12 @@ class _World:
                     "participant": profile.code,
                     "region": region,
                     "location": {
-                        "lat": round(max(-89.0, min(89.0, profile.lat + rng.uniform(-1.5, 1.5))), 4),
-                        "lon": round(max(-179.0, min(179.0, profile.lon + rng.uniform(-1.5, 1.5))), 4),
+                        "lat": round(
+                            max(-89.0, min(89.0, profile.lat + rng.uniform(-1.5, 1.5))), 4
+                        ),
+                        "lon": round(
+                            max(-179.0, min(179.0, profile.lon + rng.uniform(-1.5, 1.5))), 4
+                        ),
                     },
                     "annual_capacity_carats": f"{max(capacity, 0.01):.2f}",
                 }
@@ -450,7 +481,7 @@ class _World:
                 "embargo_id": f"EMB-{self.tag}-{code}",
                 "participant": code,
                 "region": region,
-                "reason": f"UN Security Council: armed groups control the diamond fields of {region}",
+                "reason": f"UN Security Council: armed groups hold the diamond fields of {region}",
                 "effective_from": effective_from,
             },
         )
@@ -511,7 +542,7 @@ class _World:
 
     def pick(self, index: int, count: int, accept: Callable[[_Lot], bool]) -> list[_Lot]:
         """Up to `count` lots taken from the pool that `accept` accepts, in a few tries."""
-        pool, chosen = self.pools[index], []
+        pool, chosen = self.pools[index], list[_Lot]()
         for _ in range(count * 3):
             if not pool or len(chosen) == count:
                 break
@@ -550,10 +581,16 @@ class _World:
             for c, v in zip(carats, values, strict=True)
         ]
         into = [
-            {"lot_id": child.lot_id, "carats": _amount(child.carats), "value_usd": _amount(child.value)}
+            {
+                "lot_id": child.lot_id,
+                "carats": _amount(child.carats),
+                "value_usd": _amount(child.value),
+            }
             for child in children
         ]
-        self.emit(self.profiles[index].code, "lot.split", self.day, {"lot_id": lot.lot_id, "into": into})
+        self.emit(
+            self.profiles[index].code, "lot.split", self.day, {"lot_id": lot.lot_id, "into": into}
+        )
         for child in children:
             self.keep(index, child)
 
@@ -603,8 +640,9 @@ class _World:
         chosen = self.pick(
             index,
             rng.choice((1, 1, 1, 2, 2, 3, 4)),
-            lambda lot: self.movable(lot)
-            and (rapid or self.day - lot.imported_day > RAPID_REEXPORT_DAYS),
+            lambda lot: (
+                self.movable(lot) and (rapid or self.day - lot.imported_day > RAPID_REEXPORT_DAYS)
+            ),
         )
         if not chosen:
             return
@@ -747,7 +785,7 @@ def _amount(hundredths: int) -> str:
 
 
 def generate(
-    ledger: Any,
+    ledger: DocumentSink,
     *,
     lots: int,
     participants: int = 30,

@@ -8,8 +8,22 @@ year of its `issued_on` with the certificate's figures; imports count each
 figures, the HS code taken from the certificate and the partner being the
 exporter. Sums are exact decimals; answers show them as two-place strings.
 
+>>> from projections.examples import numbered
+>>> akwatia = {"type": "mine.registered", "mine_id": "AKW", "participant": "GH",
+...            "name": "Akwatia", "region": "Eastern", "location": {"lat": 6.04, "lon": -0.8}}
+>>> lots = [{"type": "lot.produced", "lot_id": lot_id, "source_id": "AKW",
+...          "carats": carats, "value_usd": value, "occurred_at": "2005-06-01T08:00:00Z"}
+...         for lot_id, carats, value in (("L1", "100", "6000"), ("L2", "50", "3000"))]
+>>> shipment = {"type": "export.certified", "certificate_id": "GH-2005-0001",
+...             "exporting_participant": "GH", "importing_participant": "AE",
+...             "lot_ids": ["L1"], "exporter": {"name": "PMMC"}, "importer": {"name": "DMCC"},
+...             "hs_code": "7102.10", "carats": "100", "value_usd": "6000",
+...             "declared_origin": "GH", "issued_on": "2005-11-30", "expires_on": "2006-01-29"}
+>>> receipt = {"type": "import.confirmed", "certificate_id": "GH-2005-0001",
+...            "carats": "99.50", "value_usd": "6100", "received_on": "2005-12-02",
+...            "occurred_at": "2005-12-02T10:00:00+04:00"}
 >>> statistics = Statistics()
->>> for entry in _example_log():
+>>> for entry in numbered([akwatia, *lots, shipment, receipt]):
 ...     statistics.apply(entry)
 >>> report = statistics.report(2005)
 >>> [row["participant"] for row in report["participants"]]
@@ -37,7 +51,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
@@ -254,56 +268,4 @@ def _csv_row(
         totals["carats"],
         totals["value_usd"],
         totals.get("certificates", ""),
-    ]
-
-
-def _example_log() -> list[LogEntry]:
-    """A tiny log for the doctests: Ghana produces 150 ct in two lots, certifies one of 100 ct
-    to the UAE, which confirms 99.50 ct at a higher value."""
-    documents: list[dict[str, Any]] = [
-        {
-            "type": "mine.registered",
-            "mine_id": "AKW",
-            "participant": "GH",
-            "name": "Akwatia",
-            "region": "Eastern",
-            "location": {"lat": 6.04, "lon": -0.8},
-        },
-        {"type": "lot.produced", "lot_id": "L1", "source_id": "AKW", "carats": "100.00",
-         "value_usd": "6000.00"},
-        {"type": "lot.produced", "lot_id": "L2", "source_id": "AKW", "carats": "50.00",
-         "value_usd": "3000.00"},
-        {
-            "type": "export.certified",
-            "certificate_id": "GH-2005-0001",
-            "exporting_participant": "GH",
-            "importing_participant": "AE",
-            "lot_ids": ["L1"],
-            "exporter": {"name": "GCB"},
-            "importer": {"name": "DMCC"},
-            "hs_code": "7102.10",
-            "carats": "100.00",
-            "value_usd": "6000.00",
-            "declared_origin": "GH",
-            "issued_on": "2005-11-30",
-            "expires_on": "2006-01-29",
-        },
-        {"type": "import.confirmed", "certificate_id": "GH-2005-0001", "carats": "99.50",
-         "value_usd": "6100.00", "received_on": "2005-12-02"},
-    ]  # fmt: skip
-    moment = datetime(2005, 12, 31, 23, 0, tzinfo=UTC)
-    return [
-        LogEntry(
-            position=position,
-            event_id=f"00000000-0000-0000-0000-{position:012d}",
-            type=document["type"],
-            occurred_at=moment,
-            recorded_at=moment,
-            recorded_by="doctest",
-            document=document,
-            events_digest="",
-            prev_hash="",
-            hash="",
-        )
-        for position, document in enumerate(documents, start=1)
     ]

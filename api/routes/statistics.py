@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -43,17 +44,13 @@ def _participant(actor: Actor, requested: str | None) -> str | None:
     return actor.participant
 
 
-def _statistics(request: Request) -> Statistics:
-    """The statistics projection, caught up with the log (read-your-writes)."""
-    reads = request.app.state.reads
-    reads.catch_up()
-    statistics: Statistics = reads.statistics
-    return statistics
-
-
-def _answer(statistics: Statistics, report: dict[str, Any], output: str) -> Response:
+def _answer(
+    request: Request, report_of: Callable[[Statistics], dict[str, Any]], output: str
+) -> Response:
+    """The report, from the statistics caught up with the log (read-your-writes)."""
+    report = request.app.state.reads.with_statistics(report_of)
     if output == "csv":
-        return Response(statistics.to_csv(report), media_type="text/csv")
+        return Response(Statistics.to_csv(report), media_type="text/csv")
     return JSONResponse(report)
 
 
@@ -72,13 +69,11 @@ def statistics_report(
     """
     chosen_year, output = _year(year), _format(format)
     chosen = _participant(actor, participant)
-    statistics = _statistics(request)
-    return _answer(statistics, statistics.report(chosen_year, chosen), output)
+    return _answer(request, lambda statistics: statistics.report(chosen_year, chosen), output)
 
 
 @router.get("/v1/statistics/public")
 def public_statistics(request: Request, year: str | None = None, format: str = "json") -> Response:
     """The totals of a year per participant, without breakdowns; no token needed."""
     chosen_year, output = _year(year), _format(format)
-    statistics = _statistics(request)
-    return _answer(statistics, statistics.public_report(chosen_year), output)
+    return _answer(request, lambda statistics: statistics.public_report(chosen_year), output)

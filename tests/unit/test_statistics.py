@@ -4,39 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from ledger.documents import normalize, parse_document
 from ledger.log import LogEntry
+from projections.examples import numbered
 from projections.statistics import CSV_COLUMNS, Statistics
-
-RECORDED = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def log_of(*documents: dict[str, Any]) -> list[LogEntry]:
     """Entries at positions 1..n, each document validated and normalized as the ledger stores it."""
-    entries = []
-    for position, raw in enumerate(documents, start=1):
-        document = parse_document({"event_id": str(uuid.uuid4()), **raw})
-        entries.append(
-            LogEntry(
-                position=position,
-                event_id=document.event_id,
-                type=document.type,
-                occurred_at=document.occurred_at,
-                recorded_at=RECORDED,
-                recorded_by="test",
-                document=normalize(document),
-                events_digest="",
-                prev_hash="",
-                hash="",
-            )
-        )
-    return entries
+    return numbered(documents)
 
 
 def statistics_of(*documents: dict[str, Any]) -> Statistics:
@@ -125,9 +104,9 @@ def trade(carats: str, value: str, count: int, **breakdowns: Any) -> dict[str, A
     return {**figures, "by_hs_code": {}, "by_partner": {}, **breakdowns}
 
 
-def world() -> Statistics:
+def world_documents() -> list[dict[str, Any]]:
     """Ghana and Côte d'Ivoire produce; Ghana ships two certificates to the UAE across New Year."""
-    return statistics_of(
+    return [
         mine("AKW", "GH"),
         site("SEG", "CI"),
         produced("G1", "AKW", "100.00", "6000.00", "2005-03-01T08:00:00Z"),
@@ -142,7 +121,11 @@ def world() -> Statistics:
         confirmed("GH-2005-0001", "99.50", "6100.00", "2005-12-27"),
         # Received in the next year: an import of 2006, though exported in 2005.
         confirmed("GH-2005-0002", "40.25", "2000.10", "2006-01-03"),
-    )
+    ]
+
+
+def world() -> Statistics:
+    return statistics_of(*world_documents())
 
 
 def test_production_exports_and_imports_fall_in_their_own_years() -> None:
