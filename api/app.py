@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.routes import alerts, audit, events, lots, statistics, trace
 from api.settings import Settings
@@ -52,6 +53,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     @app.exception_handler(LedgerError)
     def _ledger_error(_: Request, error: LedgerError) -> JSONResponse:
         return JSONResponse(error.to_body(), status_code=error.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if error.status_code == 404 else "invalid"
+        problem = LedgerError(code, str(error.detail))
+        return JSONResponse(problem.to_body(), status_code=error.status_code)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -303,7 +303,14 @@ class Ledger(Application[UUID]):
         last = self.recorder.select_events(JOURNAL_ID, desc=True, limit=1)
         if not last:
             return _Head(0, GENESIS_HASH, None)
-        entry = self.decode_entry(last[0])
+        try:
+            entry = self.decode_entry(last[0])
+        except Exception:
+            raise LedgerError(
+                "store_unavailable",
+                "the log's last entry cannot be read back: the store was altered; "
+                "run kpledger verify",
+            ) from None
         return _Head(entry.position, entry.hash, entry.recorded_at)
 
     # --------------------------------------------------------------- capture

@@ -10,6 +10,8 @@ any stored row shows.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,9 +56,52 @@ class LogEntry:
         }
 
 
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON value.
+
+    The standard library's encoder writes the same bytes whenever keys are ASCII,
+    strings hold no lone surrogates and floats need neither an exponent nor to
+    lose their ".0"; that covers our documents and runs in C. Anything else takes
+    the `rfc8785` package's pure-Python path.
+
+    >>> canonical_json({"b": [1, "é", 2.5, None], "a": True})
+    b'{"a":true,"b":[1,"\xc3\xa9",2.5,null]}'
+    >>> canonical_json({"lat": 6.0, "tiny": 1e-07})
+    b'{"lat":6,"tiny":1e-7}'
+    """
+    if _stdlib_is_canonical(value):
+        return _ENCODER.encode(value).encode("utf-8")
+    return rfc8785.dumps(value)
+
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _stdlib_is_canonical(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is None
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return abs(value) < 2**53
+    if isinstance(value, float):
+        return not value.is_integer() and "e" not in repr(value)
+    if isinstance(value, dict):
+        return all(
+            isinstance(key, str) and key.isascii() and _stdlib_is_canonical(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return all(_stdlib_is_canonical(item) for item in value)
+    return False
+
+
 def document_digest(document: dict[str, Any]) -> str:
     """SHA-256 of a normalized document in RFC 8785 canonical JSON: its content's identity."""
-    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+    return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
 def entry_hash(
@@ -73,7 +118,7 @@ def entry_hash(
 
     The document enters through its `document_digest` (pass it when already known).
     """
-    canonical = rfc8785.dumps(
+    canonical = canonical_json(
         {
             "position": position,
             "recorded_at": recorded_at.isoformat(),

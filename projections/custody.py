@@ -17,6 +17,7 @@ material, each with `kind`, `position` and, where material moves, `carats` (hund
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date
 from fractions import Fraction
@@ -26,6 +27,8 @@ import networkx as nx
 
 from ledger.log import LogEntry
 from projections.amounts import cents
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ALLUVIAL_SITE",
@@ -377,8 +380,11 @@ class Custody:
     def apply(self, entry: LogEntry) -> None:
         """Takes one accepted document into account; unknown types only advance the position."""
         handler = self._handlers.get(entry.type)
-        if handler is not None:
-            handler(entry, entry.document)
+        try:
+            if handler is not None:
+                handler(entry, entry.document)
+        except Exception:  # only a log altered behind the ledger's back gets here
+            log.exception("entry %s cannot be applied; the audit will report it", entry.position)
         self.position = entry.position
 
     # -- lineage -------------------------------------------------------------------------

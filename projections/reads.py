@@ -14,6 +14,7 @@ answers re-read theirs from the log by position.
 
 from __future__ import annotations
 
+import logging
 import threading
 from array import array
 from bisect import bisect_right
@@ -30,6 +31,8 @@ from projections import alerts as alert_rules
 from projections import provenance as queries
 from projections.custody import Custody
 from projections.statistics import Statistics
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AsOf", "Reads", "View"]
 
@@ -109,7 +112,10 @@ class Reads:
 
     def _apply(self, entry: LogEntry) -> None:
         self._live.apply(entry)
-        self.statistics.apply(entry)
+        try:
+            self.statistics.apply(entry)
+        except Exception:  # only a log altered behind the ledger's back gets here
+            log.exception("entry %s cannot be counted; the audit will report it", entry.position)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])

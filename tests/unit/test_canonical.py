@@ -1,0 +1,40 @@
+"""Our canonical JSON is byte for byte RFC 8785, as the rfc8785 package writes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.log import canonical_json
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500)
+@given(json_values)
+def test_canonical_json_is_rfc8785(value: Any) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_documents_take_the_fast_path_and_match() -> None:
+    document = {
+        "type": "mine.registered",
+        "mine_id": "GH-M1",
+        "name": "Akwatia — Birim valley",
+        "location": {"lat": 6.05, "lon": -0.8},
+        "annual_capacity_carats": "5000.00",
+    }
+    assert canonical_json(document) == rfc8785.dumps(document)
