@@ -81,16 +81,84 @@ def _generate(args: argparse.Namespace) -> int:
     from api.generate import generate
 
     ledger = _open_ledger()
-    report = generate(
-        ledger,
-        lots=args.lots,
-        participants=args.participants,
-        years=args.years,
-        seed=args.seed,
-        batch_size=args.batch_size,
-    )
+    try:
+        report = generate(
+            ledger,
+            lots=args.lots,
+            participants=args.participants,
+            years=args.years,
+            seed=args.seed,
+            batch_size=args.batch_size,
+        )
+    except ValueError as error:
+        print(f"kpledger generate: {error}", file=sys.stderr)
+        return 1
     print(report)
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from projections.audit import verify
+
+    ledger = _open_ledger()
+    result = verify(ledger)
+    print(f"ok: {'true' if result.ok else 'false'}")
+    print(f"events: {result.events}")
+    print(f"head: {result.head}")
+    if result.ok:
+        return 0
+    print(f"first_bad_position: {result.first_bad_position}")
+    print(f"reason: {result.reason}")
+    return 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from projections.audit import AuditError, export_log
+
+    ledger = _open_ledger()
+    try:
+        with open(args.out, "w", encoding="utf-8") as out:
+            written = export_log(ledger, out, progress=not args.quiet)
+    except (AuditError, OSError) as error:
+        print(f"kpledger: export failed: {error}", file=sys.stderr)
+        return 1
+    print(f"exported {written} entries to {args.out}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from projections.audit import AuditError, import_log
+
+    ledger = _open_ledger()
+    try:
+        with open(args.file, encoding="utf-8") as lines:
+            imported = import_log(ledger, lines, progress=not args.quiet)
+    except (AuditError, OSError) as error:
+        print(f"kpledger: import refused: {error}", file=sys.stderr)
+        return 1
+    print(f"imported {imported.events} entries; head {imported.head}")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from api.settings import Settings
+    from projections.audit import replay
+
+    settings = Settings()
+    ledger = _open_ledger()
+    result = replay(
+        ledger,
+        args.as_of,
+        value_discrepancy=settings.value_discrepancy,
+        rapid_reexport_days=settings.rapid_reexport_days,
+    )
+    print(f"as_of: {result.position}")
+    print(f"lots: {result.lots}")
+    print(f"alerts: {result.alerts}")
+    print(f"incremental: {result.incremental}")
+    print(f"from_scratch: {result.from_scratch}")
+    print(f"same: {'true' if result.same else 'false'}")
+    return 0 if result.same else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,13 +198,61 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser(
         "generate", help="post a deterministic synthetic world, for benchmarks and large tests"
     )
-    generate.add_argument("--lots", type=int, required=True, help="how many lots to produce")
+    generate.add_argument(
+        "--lots",
+        type=int,
+        required=True,
+        help="how many lots to create (produced, split off or merged)",
+    )
     generate.add_argument("--participants", type=int, default=30, help="how many participants")
     generate.add_argument("--years", type=int, default=3, help="how many years of trade")
     generate.add_argument("--seed", type=int, default=0, help="same seed, same world")
     generate.add_argument("--batch-size", type=int, default=1000, help="documents per append")
     generate.set_defaults(run=_generate)
+
+    verify = commands.add_parser(
+        "verify",
+        help="recompute the hash chain over the stored log (exit 1 if it does not verify)",
+        description="Recomputes the hash chain over every stored row and prints ok, events "
+        "and head; when a stored row was altered, removed, swapped or inserted, prints the "
+        "first entry that no longer verifies and exits with 1.",
+    )
+    verify.set_defaults(run=_verify)
+
+    export = commands.add_parser("export", help="write the log as JSON Lines, one entry a line")
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    export.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    export.set_defaults(run=_export)
+
+    load = commands.add_parser(
+        "import",
+        help="append an exported log to an empty store, reproducing every hash",
+        description="Checks the file's hash chain, refusing a broken file, then replays its "
+        "entries into the configured store, which must hold no entry yet. API tokens are "
+        "not part of the log: create them again.",
+    )
+    load.add_argument("file", metavar="FILE", help="a file written by kpledger export")
+    load.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    load.set_defaults(run=_import)
+
+    replay = commands.add_parser(
+        "replay",
+        help="digest of the projections as of a position, followed and replayed from scratch",
+        description="Prints the SHA-256 of every lot's view and provenance and of the alerts "
+        "as of position P, once as a server following the log keeps them and once replayed "
+        "from scratch; exits with 1 if they differ.",
+    )
+    replay.add_argument(
+        "--as-of", type=_position, required=True, metavar="P", help="a log position (0 or more)"
+    )
+    replay.set_defaults(run=_replay)
     return parser
+
+
+def _position(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a log position (0, 1, 2, ...)")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
