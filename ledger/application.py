@@ -388,13 +388,21 @@ class Ledger(Application[UUID]):
                         detail={"position": claim.position},
                     )
                 work.take_pending()
-                last_position = claim.position
+                if not accepted:
+                    last_position = claim.position
                 continue
             position = head.position + 1
             with recording_clock(recorded_at):
                 try:
+                    self._check_jurisdiction(document, actor, work)
                     self._handlers[document.type](document, actor, work)
                 except LedgerError as error:
+                    if error.status == 409:  # a 403 further on in the batch comes first
+                        for later, stamp in enumerate(stamps[index + 1 :], start=index + 1):
+                            try:
+                                self._check_jurisdiction(stamp.document, actor, work)
+                            except LedgerError as forbidden:
+                                raise forbidden.at(later) from None
                     raise error.at(index) from None
                 work.add(
                     EventIdClaim(
@@ -488,6 +496,36 @@ class Ledger(Application[UUID]):
     @staticmethod
     def _acting(actor: Actor | None) -> str | None:
         return actor.participant if actor is not None else None
+
+    def _check_jurisdiction(
+        self, doc: docs.Document, actor: Actor | None, work: UnitOfWork
+    ) -> None:
+        """403 unless the actor's participant may act on what the document names.
+
+        The part of the jurisdiction rules that depends on the ledger's state (whose
+        source, whose certificate, who holds the lot); names it cannot resolve are
+        left to the document's handler, which refuses them with a 409.
+        """
+        if actor is None:
+            return
+        if isinstance(doc, docs.LotProduced | docs.AlluvialSiteLicenceRevoked):
+            source_id = doc.source_id if isinstance(doc, docs.LotProduced) else doc.site_id
+            source = work.get(Source, Source.create_id(source_id))
+            if source is not None:
+                check_authority_of(actor, source.participant, f"source {source_id}")
+        elif isinstance(doc, docs.ImportConfirmed):
+            certificate = work.get(Certificate, Certificate.create_id(doc.certificate_id))
+            if certificate is not None:
+                check_authority_of(
+                    actor, certificate.importing_participant, f"the import of {doc.certificate_id}"
+                )
+        elif isinstance(doc, docs.LotFlagged | docs.LotSeized):
+            lot = work.get(Lot, Lot.create_id(doc.lot_id))
+            if lot is None or (isinstance(doc, docs.LotFlagged) and actor.role != "authority"):
+                return
+            receiving = lot.status == IN_TRANSIT and lot.importing_participant == actor.participant
+            if isinstance(doc, docs.LotFlagged) or not receiving:
+                check_authority_of(actor, lot.holder, f"lot {doc.lot_id}")
 
     # ------------------------------------------------------------- handlers
 
@@ -604,12 +642,10 @@ class Ledger(Application[UUID]):
         site = self._source(work, doc.site_id)
         if site.kind != ALLUVIAL_SITE:
             raise LedgerError("unknown_source", f"{doc.site_id} is a mine, not an alluvial site")
-        check_authority_of(actor, site.participant, f"site {doc.site_id}")
         site.revoke_licence(reason=doc.reason, revoked_on=doc.occurred_at.date())
 
     def _lot_produced(self, doc: docs.LotProduced, actor: Actor | None, work: UnitOfWork) -> None:
         source = self._source(work, doc.source_id)
-        check_authority_of(actor, source.participant, f"source {doc.source_id}")
         day = doc.occurred_at.date()
         if not source.may_produce_on(day):
             raise LedgerError(
@@ -735,7 +771,6 @@ class Ledger(Application[UUID]):
         if certificate is None:
             raise LedgerError("unknown_certificate", f"no certificate {doc.certificate_id}")
         importer = certificate.importing_participant
-        check_authority_of(actor, importer, f"the import of {doc.certificate_id}")
         if certificate.is_confirmed:
             raise LedgerError(
                 "already_confirmed",
@@ -753,17 +788,10 @@ class Ledger(Application[UUID]):
             lot.receive(certificate_id=doc.certificate_id, holder=importer)
 
     def _lot_flagged(self, doc: docs.LotFlagged, actor: Actor | None, work: UnitOfWork) -> None:
-        lot = self._lot(work, doc.lot_id)
-        if actor is not None and actor.role == "authority":
-            check_authority_of(actor, lot.holder, f"lot {doc.lot_id}")
-        lot.flag(reason=doc.reason)
+        self._lot(work, doc.lot_id).flag(reason=doc.reason)
 
     def _lot_seized(self, doc: docs.LotSeized, actor: Actor | None, work: UnitOfWork) -> None:
         lot = self._lot(work, doc.lot_id)
-        acting = self._acting(actor)
-        in_transit_to_actor = lot.status == IN_TRANSIT and lot.importing_participant == acting
-        if not in_transit_to_actor:
-            check_authority_of(actor, lot.holder, f"lot {doc.lot_id}")
         if lot.status != IN_TRANSIT:
             check_usable(lot, None)
-        lot.seize(reason=doc.reason, by=acting)
+        lot.seize(reason=doc.reason, by=self._acting(actor))

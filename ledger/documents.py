@@ -334,13 +334,10 @@ Document = (
 )
 
 DOCUMENT_TYPES: dict[str, type[_Document]] = {
-    model.model_fields["type"].annotation.__args__[0]: model
-    for model in Document.__args__
+    model.model_fields["type"].annotation.__args__[0]: model for model in Document.__args__
 }
 
-_ADAPTER: TypeAdapter[Document] = TypeAdapter(
-    Annotated[Document, Field(discriminator="type")]
-)
+_ADAPTER: TypeAdapter[Document] = TypeAdapter(Annotated[Document, Field(discriminator="type")])
 
 
 def parse_json(body: bytes | str) -> Any:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from ledger.actors import Actor
@@ -141,3 +143,140 @@ def basic_world(ledger: Any) -> None:
     ledger.post(site("CI-S1", "CI", region="North"), authority("CI"))
     ledger.post(produced("GH-L1", "GH-M1", "100"), authority("GH"))
     ledger.post(produced("CI-L1", "CI-S1", "60"), authority("CI"))
+
+
+# ---------------------------------------------------------------- added for the rule suites
+
+
+def suspended(participant: str, reason: str = "review mission") -> dict[str, Any]:
+    return doc("participant.suspended", participant=participant, reason=reason)
+
+
+def reinstated(participant: str) -> dict[str, Any]:
+    return doc("participant.reinstated", participant=participant)
+
+
+def withdrawn(participant: str, reason: str = "left the scheme") -> dict[str, Any]:
+    return doc("participant.withdrawn", participant=participant, reason=reason)
+
+
+def lifted(embargo_id: str, effective_to: str) -> dict[str, Any]:
+    return doc("embargo.lifted", embargo_id=embargo_id, effective_to=effective_to)
+
+
+def revoked(site_id: str, occurred_at: str = "2005-06-01T10:00:00Z") -> dict[str, Any]:
+    return doc(
+        "alluvial_site.licence_revoked", occurred_at=occurred_at, site_id=site_id, reason="fraud"
+    )
+
+
+def flagged(lot_id: str, reason: str = "suspicious paperwork") -> dict[str, Any]:
+    return doc("lot.flagged", lot_id=lot_id, reason=reason)
+
+
+def seized(lot_id: str, reason: str = "smuggling") -> dict[str, Any]:
+    return doc("lot.seized", lot_id=lot_id, reason=reason)
+
+
+def batch(*documents: dict[str, Any]) -> dict[str, Any]:
+    """A POST /v1/events body holding several documents."""
+    return {"events": list(documents)}
+
+
+EXPECTED_STATUS = {"forbidden": 403, "invalid": 422, "unauthenticated": 401}
+
+
+def refuse(ledger: Any, payload: Any, actor: Actor, *codes: str, index: int = 0) -> Any:
+    """Posts `payload`, asserts it is refused with one of `codes` at `index` (and the
+    protocol's status for it), and that nothing was appended; returns the LedgerError."""
+    import pytest
+
+    from ledger.errors import LedgerError
+
+    before = ledger.head_position()
+    with pytest.raises(LedgerError) as caught:
+        ledger.post(payload, actor)
+    error = caught.value
+    assert error.code in codes, f"expected {codes}, got {error!r}"
+    assert error.status == EXPECTED_STATUS.get(error.code, 409), error
+    assert error.index == index, error
+    assert ledger.head_position() == before, "a refused request appended something"
+    return error
+
+
+def lot_state(ledger: Any, lot_id: str) -> tuple[Any, ...] | None:
+    """Status, holder, carats, certificate and composition of a lot, or None if absent."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from ledger.lot import Lot
+
+    try:
+        lot = ledger.repository.get(Lot.create_id(lot_id))
+    except AggregateNotFoundError:
+        return None
+    return (lot.status, lot.holder, lot.carats, lot.certificate_id, dict(lot.composition))
+
+
+_SHARED_DATABASE: dict[str, str] = {}
+
+
+def _shared_postgresql_url() -> str:
+    """One PostgreSQL database per test process, dropped when the process exits."""
+    import atexit
+    import os
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    if "url" not in _SHARED_DATABASE:
+        admin_url = os.environ.get(
+            "KPLEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+        dbname = f"kpl_test_shared_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'CREATE DATABASE "{dbname}"')
+
+        def drop() -> None:
+            with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+        atexit.register(drop)
+        parts = urlsplit(admin_url)
+        _SHARED_DATABASE["url"] = urlunsplit(parts._replace(path=f"/{dbname}"))
+    return _SHARED_DATABASE["url"]
+
+
+@contextlib.contextmanager
+def quick_ledger(kind: str, tmp_path: Any) -> Iterator[Any]:
+    """A Ledger over a fresh, empty store of `kind` ("sqlite" or "postgresql").
+
+    Same code as the `ledger` fixture, but the PostgreSQL store is a fresh schema of
+    one shared database instead of a database of its own (CREATE DATABASE costs
+    about 0.3 s), so that the long tables of rule cases stay fast on both stores.
+    """
+    import psycopg
+
+    from ledger.application import Ledger
+    from ledger.store import StoreConfig, store_config
+
+    if kind == "sqlite":
+        opened = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+        try:
+            yield opened
+        finally:
+            opened.close()
+        return
+    url = _shared_postgresql_url()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    config = store_config(url)
+    opened = Ledger(
+        StoreConfig(config.kind, config.description, {**config.env, "POSTGRES_SCHEMA": schema})
+    )
+    try:
+        yield opened
+    finally:
+        opened.close()
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
