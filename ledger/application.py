@@ -55,6 +55,7 @@ from ledger.source import ALLUVIAL_SITE, MINE, Source
 from ledger.store import (
     StoreConfig,
     check_reachable,
+    insert_rows,
     select_aggregates_events,
     store_config,
 )
@@ -445,7 +446,7 @@ class Ledger(Application[UUID]):
             head = _Head(position, chained, recorded_at)
             accepted, last_position = accepted + 1, position
         if accepted:
-            self.recorder.insert_events(rows)
+            insert_rows(self.recorder, rows)
         return Capture(accepted=accepted, position=last_position, appended=accepted > 0)
 
     # ------------------------------------------------------------- lookups

@@ -183,3 +183,30 @@ def select_aggregates_events(recorder: Any, aggregate_ids: Sequence[UUID]) -> li
             for originator_id, version, topic, state in found
         )
     return rows
+
+
+def insert_rows(recorder: Any, rows: Sequence[StoredEvent]) -> None:
+    """Inserts stored events in one transaction; a duplicate (id, version) is an IntegrityError.
+
+    On PostgreSQL the rows travel as four arrays of plain values, which psycopg sends
+    far faster than eventsourcing's array of composite values, and the insert NOTIFYs
+    the events channel as eventsourcing's own insert does. Elsewhere, eventsourcing's.
+    """
+    if not hasattr(recorder.datastore, "schema"):
+        recorder.insert_events(rows)
+        return
+    from psycopg.sql import SQL, Identifier
+
+    statement = SQL(
+        "INSERT INTO {}.{} (originator_id, originator_version, topic, state) "
+        "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+    ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+    columns = (
+        [row.originator_id for row in rows],
+        [row.originator_version for row in rows],
+        [row.topic for row in rows],
+        [row.state for row in rows],
+    )
+    with recorder.datastore.transaction(commit=True) as cursor:
+        cursor.execute(SQL("NOTIFY {}").format(Identifier(recorder.channel_name)))
+        cursor.execute(statement, columns)
