@@ -9,6 +9,7 @@ to one aggregate everywhere. Event timestamps come from `recording_clock`: the
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import datetime
@@ -21,6 +22,7 @@ NAMESPACE = UUID("6a4c6f0e-3b9e-5d0c-9a55-6b706c656467")  # "kpledger"
 _recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=None)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def aggregate_id(kind: str, protocol_id: str) -> UUID:
     """The aggregate id of a protocol object, e.g. aggregate_id("lot", "GH-L-1")."""
     return uuid5(NAMESPACE, f"{kind}:{protocol_id}")

@@ -150,7 +150,8 @@ def stored_events_digest(rows: Iterable[tuple[UUID | str, int, str, bytes]]) -> 
     """
     digest = hashlib.sha256()
     for originator_id, version, topic, state in rows:
-        for part in (UUID(str(originator_id)).hex.encode(), str(version).encode(), topic.encode()):
+        uuid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+        for part in (uuid.hex.encode(), str(version).encode(), topic.encode()):
             digest.update(len(part).to_bytes(4, "big") + part)
         digest.update(len(state).to_bytes(8, "big") + state)
     return digest.hexdigest()

@@ -209,4 +209,4 @@ def insert_rows(recorder: Any, rows: Sequence[StoredEvent]) -> None:
     )
     with recorder.datastore.transaction(commit=True) as cursor:
         cursor.execute(SQL("NOTIFY {}").format(Identifier(recorder.channel_name)))
-        cursor.execute(statement, columns)
+        cursor.execute(statement, columns, binary=True)
