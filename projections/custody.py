@@ -1,4 +1,4 @@
-"""The chain-of-custody state and its networkx graph, updated document by document.
+"""The chain-of-custody state, updated document by document, and its graph.
 
 `Custody.apply(entry)` takes one accepted log entry. Every document in the log was
 accepted by the write side, which enforced the KPCS rules, so applying never checks
@@ -6,7 +6,11 @@ them again. Amounts are integer hundredths (see `projections.amounts`); a lot's
 composition by source is exact (`Fraction`s summing to 1), fixed when the lot is
 created and shared with its split children, so provenance is O(number of sources).
 
-Graph nodes are strings prefixed by kind (`lot:L1`, `source:M1`, `certificate:GH-1`,
+The graph is implied by the tables (a lot's source, parents, children and certificates;
+a source's lots; a certificate's lots and importer): `successors` and `predecessors`
+walk it without storing it, and `graph` builds it as a networkx graph on demand (kept
+until the next entry), so that a large world costs no per-node or per-edge dicts.
+Nodes are strings prefixed by kind (`lot:L1`, `source:M1`, `certificate:GH-1`,
 `participant:GH`) so that ids of different kinds never collide. Edges follow the
 material, each with `kind`, `position` and, where material moves, `carats` (hundredths):
 
@@ -17,8 +21,10 @@ material, each with `kind`, `position` and, where material moves, `carats` (hund
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date
 from fractions import Fraction
 from typing import Any
@@ -116,6 +122,7 @@ class Source:
         "licence_number",
         "licence_revoked",
         "licence_valid_until",
+        "lots",
         "participant",
         "position",
         "produced",
@@ -144,6 +151,7 @@ class Source:
         self.licence_revoked = False
         self.composition: Composition = ((source_id, Fraction(1)),)
         self.produced: dict[int, int] = {}
+        self.lots: list[str] = []  # produced here, in order
         self.exceeded_at: dict[int, int] = {}
 
 
@@ -188,7 +196,6 @@ class Lot:
 
     __slots__ = (
         "carats",
-        "certificate_id",
         "children",
         "composition",
         "history",
@@ -196,6 +203,7 @@ class Lot:
         "holders",
         "lot_id",
         "parents",
+        "shipped_under",
         "source_id",
         "status",
         "value_usd",
@@ -218,7 +226,7 @@ class Lot:
         self.value_usd = value_usd
         self.holder = holder
         self.status = HELD
-        self.certificate_id: str | None = None
+        self.shipped_under: tuple[str, ...] = ()  # certificates, in order of issue
         self.source_id = source_id
         self.parents = parents
         self.children: tuple[str, ...] = ()
@@ -230,6 +238,11 @@ class Lot:
     def created_at(self) -> int:
         """The position of the entry that created the lot."""
         return self.history[0]
+
+    @property
+    def certificate_id(self) -> str | None:
+        """The last certificate the lot was shipped under, if any."""
+        return self.shipped_under[-1] if self.shipped_under else None
 
 
 class Certificate:
@@ -255,15 +268,15 @@ class Certificate:
 
     def __init__(self, document: dict[str, Any], position: int) -> None:
         self.certificate_id: str = document["certificate_id"]
-        self.exporter: str = document["exporting_participant"]
-        self.importer: str = document["importing_participant"]
+        self.exporter: str = sys.intern(document["exporting_participant"])
+        self.importer: str = sys.intern(document["importing_participant"])
         self.lot_ids: tuple[str, ...] = tuple(document["lot_ids"])
         self.carats = cents(document["carats"])
         self.value_usd = cents(document["value_usd"])
-        self.hs_code: str = document["hs_code"]
-        self.declared_origin: str = document["declared_origin"]
-        self.issued_on = date.fromisoformat(document["issued_on"])
-        self.expires_on = date.fromisoformat(document["expires_on"])
+        self.hs_code: str = sys.intern(document["hs_code"])
+        self.declared_origin: str = sys.intern(document["declared_origin"])
+        self.issued_on = _date(document["issued_on"])
+        self.expires_on = _date(document["expires_on"])
         self.position = position
         self.received_carats: int | None = None
         self.received_value_usd: int | None = None
@@ -325,6 +338,17 @@ class RapidReexport:
         self.position = position
 
 
+_date = functools.lru_cache(maxsize=8192)(date.fromisoformat)
+"""A date from its ISO text, one object per date: a large world repeats few dates."""
+
+
+def _edge(kind: str, position: int, carats: int | None) -> dict[str, Any]:
+    """An edge's attributes: `carats` only where material moves."""
+    if carats is None:
+        return {"kind": kind, "position": position}
+    return {"kind": kind, "position": position, "carats": carats}
+
+
 def _merged_composition(parts: Iterable[Lot]) -> Composition:
     """The composition of a lot merged from `parts`: their compositions weighted by carats."""
     parts = list(parts)
@@ -349,7 +373,7 @@ class Custody:
         self.certificates: dict[str, Certificate] = {}
         self.round_trips: list[RoundTrip] = []
         self.rapid_reexports: list[RapidReexport] = []
-        self.graph: nx.DiGraph = nx.DiGraph()
+        self._graph: tuple[int, nx.DiGraph] | None = None
         self._handlers: dict[str, Callable[[LogEntry, dict[str, Any]], None]] = {
             "participant.admitted": self._participant_admitted,
             "participant.suspended": self._participant_status("suspended"),
@@ -402,31 +426,132 @@ class Custody:
 
     def shipments(self, lot: Lot) -> Iterator[Certificate]:
         """The certificates the lot was shipped under, in order of issue."""
-        for node in self.graph.successors(node_id("lot", lot.lot_id)):
-            if node_kind(node) == "certificate":
-                yield self.certificates[node_key(node)]
+        for certificate_id in lot.shipped_under:
+            yield self.certificates[certificate_id]
 
     # -- graph ---------------------------------------------------------------------------
 
-    def _link(self, kind: str, source: str, target: str, position: int, carats: int | None) -> None:
-        if carats is None:
-            self.graph.add_edge(source, target, kind=kind, position=position)
-        else:
-            self.graph.add_edge(source, target, kind=kind, position=position, carats=carats)
+    def has_node(self, node: str) -> bool:
+        """Whether the graph has the node (a participant only known from an edge counts).
+
+        >>> from projections.examples import example_entries
+        >>> state = Custody.replay(example_entries())
+        >>> state.has_node("lot:L-A"), state.has_node("participant:AE")
+        (True, True)
+        """
+        kind, key = node_kind(node), node_key(node)
+        if kind == "participant":
+            return key in self.participants or any(True for _ in self._edges_into(node))
+        tables: dict[str, Mapping[str, object]] = {
+            "lot": self.lots,
+            "source": self.sources,
+            "certificate": self.certificates,
+        }
+        return key in tables.get(kind, {})
+
+    def successors(self, node: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The edges out of a node of the graph: (target, attributes), in order of position.
+
+        >>> from projections.examples import example_entries
+        >>> [target for target, _ in Custody.replay(example_entries()).successors("lot:L-GH")]
+        ['lot:L-MIX']
+        """
+        kind, key = node_kind(node), node_key(node)
+        if kind == "participant":
+            for source in self.sources.values():
+                if source.participant == key:
+                    target = node_id("source", source.source_id)
+                    yield target, {"kind": "registered-in", "position": source.position}
+        elif kind == "source":
+            for lot_id in self.sources[key].lots:
+                lot = self.lots[lot_id]
+                yield node_id("lot", lot_id), _edge("produced-at", lot.created_at, lot.carats)
+        elif kind == "lot":
+            lot = self.lots[key]
+            for certificate in self.shipments(lot):
+                yield (
+                    node_id("certificate", certificate.certificate_id),
+                    _edge("shipped-under", certificate.position, lot.carats),
+                )
+            for child_id in lot.children:
+                child = self.lots[child_id]
+                if len(child.parents) > 1:
+                    attributes = _edge("merged-into", child.created_at, lot.carats)
+                else:
+                    attributes = _edge("split-into", child.created_at, child.carats)
+                yield node_id("lot", child_id), attributes
+        elif kind == "certificate":
+            certificate = self.certificates[key]
+            if certificate.received_at is not None:
+                yield (
+                    node_id("participant", certificate.importer),
+                    _edge("received-by", certificate.received_at, certificate.received_carats),
+                )
+
+    def predecessors(self, node: str) -> Iterator[str]:
+        """The nodes with an edge into `node`.
+
+        >>> from projections.examples import example_entries
+        >>> list(Custody.replay(example_entries()).predecessors("lot:L-MIX"))
+        ['lot:L-CI', 'lot:L-GH']
+        """
+        kind, key = node_kind(node), node_key(node)
+        if kind == "participant":
+            yield from self._edges_into(node)
+        elif kind == "source":
+            yield node_id("participant", self.sources[key].participant)
+        elif kind == "lot":
+            lot = self.lots[key]
+            if lot.source_id is not None:
+                yield node_id("source", lot.source_id)
+            for parent in lot.parents:
+                yield node_id("lot", parent)
+        elif kind == "certificate":
+            for lot_id in self.certificates[key].lot_ids:
+                yield node_id("lot", lot_id)
+
+    def _edges_into(self, participant: str) -> Iterator[str]:
+        code = node_key(participant)
+        for certificate in self.certificates.values():
+            if certificate.importer == code and certificate.received_at is not None:
+                yield node_id("certificate", certificate.certificate_id)
+
+    def nodes(self) -> Iterator[str]:
+        """Every node of the graph: participants, sources, lots, certificates, each once."""
+        participants = dict.fromkeys(self.participants)
+        participants.update(dict.fromkeys(s.participant for s in self.sources.values()))
+        participants.update(
+            dict.fromkeys(c.importer for c in self.certificates.values() if c.received_at)
+        )
+        yield from (node_id("participant", code) for code in participants)
+        yield from (node_id("source", key) for key in self.sources)
+        yield from (node_id("lot", key) for key in self.lots)
+        yield from (node_id("certificate", key) for key in self.certificates)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The whole custody graph as a networkx DiGraph, built on demand from the tables
+        and kept until the next entry is applied (the queries do not need it)."""
+        if self._graph is None or self._graph[0] != self.position:
+            graph = nx.DiGraph()
+            for node in self.nodes():
+                graph.add_node(node)
+                for target, attributes in self.successors(node):
+                    graph.add_edge(node, target, **attributes)
+            self._graph = (self.position, graph)
+        return self._graph[1]
 
     # -- participants and embargoes --------------------------------------------------------
 
     def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
         code = document["participant"]
         self.participants[code] = Participant(code, document["name"], "admitted")
-        self.graph.add_node(node_id("participant", code))
 
     def _participant_status(self, status: str) -> Callable[[LogEntry, dict[str, Any]], None]:
         def change(entry: LogEntry, document: dict[str, Any]) -> None:
             code = document["participant"]
             participant = self.participants.setdefault(code, Participant(code, code, status))
             participant.status = status
-            self.graph.add_node(node_id("participant", code))
 
         return change
 
@@ -436,14 +561,12 @@ class Custody:
             embargo_id,
             document["participant"],
             document.get("region"),
-            date.fromisoformat(document["effective_from"]),
+            _date(document["effective_from"]),
             entry.position,
         )
 
     def _embargo_lifted(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        self.embargoes[document["embargo_id"]].effective_to = date.fromisoformat(
-            document["effective_to"]
-        )
+        self.embargoes[document["embargo_id"]].effective_to = _date(document["effective_to"])
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -464,15 +587,8 @@ class Custody:
             if licence is not None:
                 source.licence_number = licence["number"]
                 source.licence_holder = licence["holder"]
-                source.licence_valid_until = date.fromisoformat(licence["valid_until"])
+                source.licence_valid_until = _date(licence["valid_until"])
             self.sources[source.source_id] = source
-            self._link(
-                "registered-in",
-                node_id("participant", source.participant),
-                node_id("source", source.source_id),
-                entry.position,
-                None,
-            )
 
         return register
 
@@ -483,7 +599,6 @@ class Custody:
 
     def _add_lot(self, lot: Lot) -> None:
         self.lots[lot.lot_id] = lot
-        self.graph.add_node(node_id("lot", lot.lot_id))
 
     def _lot_produced(self, entry: LogEntry, document: dict[str, Any]) -> None:
         source = self.sources[document["source_id"]]
@@ -497,13 +612,7 @@ class Custody:
             source_id=source.source_id,
         )
         self._add_lot(lot)
-        self._link(
-            "produced-at",
-            node_id("source", source.source_id),
-            node_id("lot", lot.lot_id),
-            entry.position,
-            lot.carats,
-        )
+        source.lots.append(lot.lot_id)
         year = entry.occurred_at.astimezone(UTC).year
         produced = source.produced.get(year, 0) + lot.carats
         source.produced[year] = produced
@@ -526,13 +635,6 @@ class Custody:
                 parents=(parent.lot_id,),
             )
             self._add_lot(child)
-            self._link(
-                "split-into",
-                node_id("lot", parent.lot_id),
-                node_id("lot", child.lot_id),
-                entry.position,
-                child.carats,
-            )
 
     def _lots_merged(self, entry: LogEntry, document: dict[str, Any]) -> None:
         parts = [self.lots[lot_id] for lot_id in document["lot_ids"]]
@@ -551,13 +653,6 @@ class Custody:
             part.status = CONSUMED
             part.children = (merged.lot_id,)
             part.history.append(entry.position)
-            self._link(
-                "merged-into",
-                node_id("lot", part.lot_id),
-                node_id("lot", merged.lot_id),
-                entry.position,
-                part.carats,
-            )
 
     def _lot_flagged(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.lots[document["lot_id"]].history.append(entry.position)
@@ -571,23 +666,16 @@ class Custody:
 
     def _export_certified(self, entry: LogEntry, document: dict[str, Any]) -> None:
         certificate = Certificate(document, entry.position)
+        certificate.lot_ids = tuple(self.lots[lot_id].lot_id for lot_id in certificate.lot_ids)
         reexport = self._latest_import(certificate)
         if reexport is not None:
             self.rapid_reexports.append(reexport)
         self.certificates[certificate.certificate_id] = certificate
-        self.graph.add_node(node_id("certificate", certificate.certificate_id))
         for lot_id in certificate.lot_ids:
             lot = self.lots[lot_id]
             lot.status = IN_TRANSIT
-            lot.certificate_id = certificate.certificate_id
+            lot.shipped_under += (certificate.certificate_id,)
             lot.history.append(entry.position)
-            self._link(
-                "shipped-under",
-                node_id("lot", lot_id),
-                node_id("certificate", certificate.certificate_id),
-                entry.position,
-                lot.carats,
-            )
 
     def _latest_import(self, export: Certificate) -> RapidReexport | None:
         """The exporter's latest confirmed import of material it now exports, if any."""
@@ -614,7 +702,7 @@ class Custody:
         certificate = self.certificates[document["certificate_id"]]
         certificate.received_carats = cents(document["carats"])
         certificate.received_value_usd = cents(document["value_usd"])
-        certificate.received_on = date.fromisoformat(document["received_on"])
+        certificate.received_on = _date(document["received_on"])
         certificate.received_at = entry.position
         self._check_round_trip(certificate, entry.position)
         importer = certificate.importer
@@ -626,13 +714,6 @@ class Custody:
                 lot.holder = importer
                 if importer not in lot.holders:
                     lot.holders += (importer,)
-        self._link(
-            "received-by",
-            node_id("certificate", certificate.certificate_id),
-            node_id("participant", importer),
-            entry.position,
-            certificate.received_carats,
-        )
 
     def _check_round_trip(self, certificate: Certificate, position: int) -> None:
         """Records a round trip when the importer held any of the material before."""

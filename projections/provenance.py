@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 DIRECTIONS = ("up", "down", "both")
-_MATERIAL_EDGES = frozenset({"produced-at", "split-into", "merged-into"})
 
 
 def find_lot(state: Custody, lot_id: str) -> Lot:
@@ -80,8 +79,8 @@ def lot_view(state: Custody, lot_id: str) -> dict[str, Any]:
     }
 
 
-def _share(carats: Fraction, share: Fraction) -> dict[str, Any]:
-    return {"carats": amount_text(carats * share), "fraction": fraction_number(share)}
+def _share(hundredths: int, share: Fraction) -> dict[str, Any]:
+    return {"carats": _hundredths_text(hundredths * share), "fraction": fraction_number(share)}
 
 
 def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
@@ -96,7 +95,6 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     ('53.3333', 'E-CI')
     """
     lot = find_lot(state, lot_id)
-    carats = in_units(lot.carats)
     sources = []
     by_participant: dict[str, Fraction] = {}
     for source_id, share in lot.composition:
@@ -107,7 +105,7 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
                 "kind": source.kind,
                 "participant": source.participant,
                 "region": source.region,
-                **_share(carats, share),
+                **_share(lot.carats, share),
             }
         )
         by_participant[source.participant] = by_participant.get(source.participant, 0) + share
@@ -124,13 +122,13 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
             Fraction(0),
         )
         if covered:
-            embargoed.append({"embargo_id": embargo.embargo_id, **_share(carats, covered)})
+            embargoed.append({"embargo_id": embargo.embargo_id, **_share(lot.carats, covered)})
     return {
         "lot_id": lot.lot_id,
-        "carats": amount_text(carats),
+        "carats": _hundredths_text(lot.carats),
         "sources": sources,
         "by_participant": {
-            code: _share(carats, share) for code, share in sorted(by_participant.items())
+            code: _share(lot.carats, share) for code, share in sorted(by_participant.items())
         },
         "embargoed": embargoed,
     }
@@ -242,16 +240,16 @@ def _origins(
     region: str | None,
     lot_id: str | None,
 ) -> list[str]:
-    """The graph nodes that `downstream` starts from."""
+    """The sources (or the one lot, when `lot_id`) that `downstream` starts from."""
     check_selectors(source_id=source_id, participant=participant, region=region, lot_id=lot_id)
     if lot_id is not None:
-        return [node_id("lot", find_lot(state, lot_id).lot_id)]
+        return [find_lot(state, lot_id).lot_id]
     if source_id is not None:
         if source_id not in state.sources:
             raise LedgerError("not_found", f"no source {source_id!r}")
-        return [node_id("source", source_id)]
+        return [source_id]
     selected = [
-        node_id("source", source.source_id)
+        source.source_id
         for source in state.sources.values()
         if source.participant == participant and region in (None, source.region)
     ]
@@ -260,31 +258,66 @@ def _origins(
     return selected
 
 
-def _material_reach(state: Custody, origins: list[str]) -> dict[str, Fraction]:
-    """Each lot that received material from `origins`, with the share of its carats that
-    came from there (origins themselves count as wholly from there)."""
-    graph = state.graph
-    reached: set[str] = set()
-    frontier = list(origins)
-    while frontier:
-        node = frontier.pop()
-        for successor, edge in graph.succ[node].items():
-            if edge["kind"] in _MATERIAL_EDGES and successor not in reached:
-                reached.add(successor)
-                frontier.append(successor)
-    shares = dict.fromkeys(origins, Fraction(1))
-    for node in sorted(reached, key=lambda n: state.lots[node_key(n)].created_at):
-        lot = state.lots[node_key(node)]
-        inflow = sum(
-            (
-                edge["carats"] * shares[parent]
-                for parent, edge in graph.pred[node].items()
-                if parent in shares
-            ),
-            Fraction(0),
-        )
-        shares[node] = inflow / lot.carats
-    return {node_key(node): share for node, share in shares.items() if node_kind(node) == "lot"}
+def _descendants(state: Custody, roots: list[str]) -> list[Lot]:
+    """The lots `roots` and every lot split or merged from them, each once."""
+    seen = set(roots)
+    found = [state.lots[lot_id] for lot_id in roots]
+    for lot in found:
+        for child in lot.children:
+            if child not in seen:
+                seen.add(child)
+                found.append(state.lots[child])
+    return found
+
+
+Share = int | Fraction
+"""A share of a lot's carats: the int 1 when whole, so that whole shares stay integers."""
+
+
+def _source_reach(state: Custody, source_ids: list[str]) -> list[tuple[Lot, Share]]:
+    """Each lot with material from the sources, with the share of its carats from there:
+    its composition's shares of those sources (split children share their parent's)."""
+    selected = set(source_ids)
+    produced = [lot_id for source_id in source_ids for lot_id in state.sources[source_id].lots]
+    shares: dict[int, Share] = {}
+    reached = []
+    for lot in _descendants(state, produced):
+        composition = lot.composition
+        share = shares.get(id(composition))
+        if share is None:
+            share = sum((f for s, f in composition if s in selected), Fraction(0))
+            share = 1 if share == 1 else share
+            shares[id(composition)] = share
+        reached.append((lot, share))
+    return reached
+
+
+def _lot_reach(state: Custody, lot_id: str) -> list[tuple[Lot, Share]]:
+    """The lot (wholly) and each lot made from it, with the share of its carats from it."""
+    lots = _descendants(state, [lot_id])
+    lots.sort(key=lambda lot: lot.created_at)
+    shares: dict[str, Share] = {lot_id: 1}
+    for lot in lots[1:]:
+        if len(lot.parents) == 1:
+            shares[lot.lot_id] = shares[lot.parents[0]]
+        else:
+            inflow = sum(
+                (state.lots[p].carats * shares[p] for p in lot.parents if p in shares), Fraction(0)
+            )
+            shares[lot.lot_id] = Fraction(inflow, lot.carats)
+    return [(lot, shares[lot.lot_id]) for lot in lots]
+
+
+def _hundredths_text(value: Share) -> str:
+    """A non-negative amount in hundredths as `amount_text` shows it, whole ones fast.
+
+    >>> _hundredths_text(16005), _hundredths_text(Fraction(16000, 3))
+    ('160.05', '53.3333')
+    """
+    if isinstance(value, int) or value.denominator == 1:
+        whole, part = divmod(int(value), 100)
+        return f"{whole}.{part:02d}"
+    return amount_text(value / 100)
 
 
 def downstream(
@@ -306,39 +339,39 @@ def downstream(
     (['CI-1', 'GH-1'], ['CI', 'GH'])
     """
     origins = _origins(state, source_id, participant, region, lot_id)
-    shares = _material_reach(state, origins)
-    lots = sorted((state.lots[key] for key in shares), key=lambda lot: (lot.created_at, lot.lot_id))
-    from_origin = {lot.lot_id: in_units(lot.carats) * shares[lot.lot_id] for lot in lots}
-    certificate_carats: dict[str, Fraction] = {}
-    for lot in lots:
-        for certificate in state.shipments(lot):
-            certificate_carats[certificate.certificate_id] = (
-                certificate_carats.get(certificate.certificate_id, Fraction(0))
-                + from_origin[lot.lot_id]
-            )
-    certificates = sorted(
-        (state.certificates[key] for key in certificate_carats), key=lambda c: c.position
-    )
-    return {
-        "lots": [
+    reached = _lot_reach(state, origins[0]) if lot_id else _source_reach(state, origins)
+    reached.sort(key=lambda found: (found[0].created_at, found[0].lot_id))
+    lots = []
+    certificate_carats: dict[str, Share] = {}  # hundredths
+    for lot, share in reached:
+        carats = lot.carats * share
+        lots.append(
             {
                 "lot_id": lot.lot_id,
                 "holder": lot.holder,
                 "status": lot.status,
-                "carats_from_origin": amount_text(from_origin[lot.lot_id]),
+                "carats_from_origin": _hundredths_text(carats),
             }
-            for lot in lots
-        ],
+        )
+        for certificate_id in lot.shipped_under:
+            certificate_carats[certificate_id] = certificate_carats.get(certificate_id, 0) + carats
+    certificates = sorted(
+        (state.certificates[key] for key in certificate_carats), key=lambda c: c.position
+    )
+    return {
+        "lots": lots,
         "certificates": [
             {
                 "certificate_id": certificate.certificate_id,
                 "exporting_participant": certificate.exporter,
                 "importing_participant": certificate.importer,
-                "carats_from_origin": amount_text(certificate_carats[certificate.certificate_id]),
+                "carats_from_origin": _hundredths_text(
+                    certificate_carats[certificate.certificate_id]
+                ),
             }
             for certificate in certificates
         ],
-        "participants": sorted({holder for lot in lots for holder in lot.holders}),
+        "participants": sorted({holder for lot, _ in reached for holder in lot.holders}),
     }
 
 
@@ -353,39 +386,42 @@ def _root_node(state: Custody, root: str) -> str:
     for kind, table in zip(NODE_KINDS, tables, strict=True):
         if root in table:
             return node_id(kind, root)
-    if state.graph.has_node(node_id("participant", root)):
+    if state.has_node(node_id("participant", root)):
         return node_id("participant", root)
     raise LedgerError("not_found", f"no lot, source, certificate or participant {root!r}")
 
 
-def _reach(graph: nx.DiGraph, root: str, forward: bool) -> set[str]:
+def _reach(state: Custody, root: str, forward: bool) -> set[str]:
     """Nodes reachable from `root` along (or against) the edges, not passing through
     participants other than the root: a participant ends a path, it does not relay it."""
-    adjacency = graph.succ if forward else graph.pred
     seen = {root}
     frontier = [root]
     while frontier:
         node = frontier.pop()
         if node != root and node_kind(node) == "participant":
             continue
-        for neighbour in adjacency[node]:
+        neighbours = (
+            (target for target, _ in state.successors(node))
+            if forward
+            else state.predecessors(node)
+        )
+        for neighbour in neighbours:
             if neighbour not in seen:
                 seen.add(neighbour)
                 frontier.append(neighbour)
     return seen
 
 
-def _with_shipments(graph: nx.DiGraph, root: str, nodes: set[str]) -> set[str]:
+def _with_shipments(state: Custody, root: str, nodes: set[str]) -> set[str]:
     """`nodes` and the certificates their lots other than `root` travelled under, with
     those certificates' importers: the custody of upstream material includes its shipments."""
     shipments = {
-        successor
+        node_id("certificate", certificate_id)
         for node in nodes
         if node != root and node_kind(node) == "lot"
-        for successor in graph.succ[node]
-        if node_kind(successor) == "certificate"
+        for certificate_id in state.lots[node_key(node)].shipped_under
     }
-    importers = {importer for shipment in shipments for importer in graph.succ[shipment]}
+    importers = {importer for shipment in shipments for importer, _ in state.successors(shipment)}
     return nodes | shipments | importers
 
 
@@ -437,17 +473,19 @@ def subgraph(state: Custody, root: str, direction: str = "both") -> nx.DiGraph:
     start = _root_node(state, root)
     nodes: set[str] = set()
     if direction in ("up", "both"):
-        nodes |= _with_shipments(state.graph, start, _reach(state.graph, start, forward=False))
+        nodes |= _with_shipments(state, start, _reach(state, start, forward=False))
     if direction in ("down", "both"):
-        nodes |= _reach(state.graph, start, forward=True)
+        nodes |= _reach(state, start, forward=True)
+    ordered = sorted(nodes, key=_node_order)
     exported = nx.DiGraph(root=start, direction=direction)
-    for node in sorted(nodes, key=_node_order):
+    for node in ordered:
         exported.add_node(node, **_node_attributes(state, node))
-    for source, target, edge in state.graph.subgraph(nodes).edges(data=True):
-        attributes: dict[str, Any] = {"kind": edge["kind"], "position": edge["position"]}
-        if "carats" in edge:
-            attributes["carats"] = amount_text(in_units(edge["carats"]))
-        exported.add_edge(source, target, **attributes)
+    for node in ordered:
+        for target, edge in state.successors(node):
+            if target in nodes:
+                if "carats" in edge:
+                    edge["carats"] = amount_text(in_units(edge["carats"]))
+                exported.add_edge(node, target, **edge)
     return exported
 
 

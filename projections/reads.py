@@ -20,6 +20,7 @@ from array import array
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -99,15 +100,31 @@ class Reads:
         return self._live.position
 
     def catch_up(self) -> int:
-        """Applies every entry up to the log's head; returns the position reached."""
+        """Applies every entry up to the log's head; returns the position reached.
+
+        More than a page behind, the next page is read in a thread while this one is
+        applied, so that the store's work overlaps the projections'.
+        """
         with self._lock:
             head = self.log.head_position()
-            while self._live.position < head:
+            if head - self._live.position <= _PAGE:
+                while self._live.position < head:
+                    page = self.log.read_log(after=self._live.position, limit=_PAGE)
+                    if not page:
+                        break
+                    for entry in page:
+                        self._apply(entry)
+                return self._live.position
+            with ThreadPoolExecutor(1, thread_name_prefix="catch-up") as reader:
                 page = self.log.read_log(after=self._live.position, limit=_PAGE)
-                if not page:
-                    break
-                for entry in page:
-                    self._apply(entry)
+                while page:
+                    last = page[-1].position
+                    upcoming = (
+                        reader.submit(self.log.read_log, last, _PAGE) if last < head else None
+                    )
+                    for entry in page:
+                        self._apply(entry)
+                    page = upcoming.result() if upcoming is not None else []
             return self._live.position
 
     def _apply(self, entry: LogEntry) -> None:

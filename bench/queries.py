@@ -1,0 +1,283 @@
+"""Provenance and downstream on a generated world, against recursive CTEs in PostgreSQL.
+
+The world is `bench.world`'s cached database. In the same run, while a `Reads` catches
+up on its log, the material edges are taken from the same log entries into an edge
+table of the world's database (`bench_lots`, `bench_edges`, `bench_sources`), which
+the recursive CTEs walk. Both ways answer the same questions and the answers are
+checked to agree (sources and carats; lots and carats from origin) before timing.
+
+Ours is timed in-process: the query function over a caught-up state, which is what a
+request pays beyond HTTP (`Reads.read` adds a head-position check, noted apart).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from decimal import Decimal, localcontext
+from typing import Any, TypeVar
+
+import psycopg
+
+from bench.common import Result, median, percentile
+from ledger.application import Ledger
+from ledger.log import LogEntry, LogReader
+from projections import provenance as queries
+from projections.reads import Reads
+
+T = TypeVar("T")
+
+TOLERANCE = Decimal("0.0002")  # answers are rounded to 4 places; the CTE's numeric is not exact
+
+EDGE_TABLES = """
+DROP TABLE IF EXISTS bench_lots, bench_edges, bench_sources;
+CREATE TABLE bench_lots (lot_id text PRIMARY KEY, carats bigint NOT NULL, source_id text);
+CREATE TABLE bench_edges (child text NOT NULL, parent text NOT NULL, share numeric NOT NULL);
+CREATE TABLE bench_sources (
+    source_id text PRIMARY KEY, kind text, participant text, region text
+);
+"""
+EDGE_INDEXES = """
+CREATE INDEX ON bench_edges (child);
+CREATE INDEX ON bench_edges (parent);
+CREATE INDEX ON bench_lots (source_id);
+ANALYZE bench_lots; ANALYZE bench_edges; ANALYZE bench_sources;
+"""
+
+PROVENANCE_CTE = """
+WITH RECURSIVE up (lot_id, share) AS (
+    SELECT %(lot)s::text, 1::numeric
+    UNION ALL
+    SELECT e.parent, up.share * e.share FROM up JOIN bench_edges e ON e.child = up.lot_id
+)
+SELECT s.source_id, s.kind, s.participant, s.region,
+       sum(up.share) * (SELECT carats FROM bench_lots WHERE lot_id = %(lot)s) / 100
+FROM up JOIN bench_lots l ON l.lot_id = up.lot_id JOIN bench_sources s ON s.source_id = l.source_id
+GROUP BY s.source_id, s.kind, s.participant, s.region ORDER BY s.source_id
+"""
+
+DOWNSTREAM_CTE = """
+WITH RECURSIVE down (lot_id, share) AS (
+    SELECT lot_id, 1::numeric FROM bench_lots WHERE source_id = %(source)s
+    UNION ALL
+    SELECT e.child, down.share * e.share FROM down JOIN bench_edges e ON e.parent = down.lot_id
+)
+SELECT down.lot_id, sum(down.share) * l.carats / 100
+FROM down JOIN bench_lots l ON l.lot_id = down.lot_id GROUP BY down.lot_id, l.carats
+"""
+
+
+class _Tee:
+    """A log reader that hands every page it reads to `sink` as well."""
+
+    def __init__(self, log: LogReader, sink: Callable[[list[LogEntry]], None]) -> None:
+        self.log = log
+        self.sink = sink
+
+    def head_position(self) -> int:
+        return self.log.head_position()
+
+    def read_log(self, after: int, limit: int) -> list[LogEntry]:
+        page = self.log.read_log(after, limit)
+        self.sink(page)
+        return page
+
+
+class EdgeTable:
+    """The material edges of log entries, as rows for the CTE's tables."""
+
+    def __init__(self) -> None:
+        self.carats: dict[str, int] = {}
+        self.lots: list[tuple[str, int, str | None]] = []
+        self.edges: list[tuple[str, str, Decimal]] = []
+        self.sources: list[tuple[str, str, str, str]] = []
+
+    def take(self, page: Iterable[LogEntry]) -> None:
+        with localcontext() as context:
+            context.prec = 34
+            for entry in page:
+                self._take(entry.type, entry.document)
+
+    def _lot(self, lot_id: str, carats: int, source_id: str | None = None) -> None:
+        self.carats[lot_id] = carats
+        self.lots.append((lot_id, carats, source_id))
+
+    def _take(self, kind: str, document: dict[str, Any]) -> None:
+        if kind in ("mine.registered", "alluvial_site.registered"):
+            source_id = document["mine_id" if kind == "mine.registered" else "site_id"]
+            self.sources.append(
+                (source_id, kind.partition(".")[0], document["participant"], document["region"])
+            )
+        elif kind == "lot.produced":
+            self._lot(document["lot_id"], _hundredths(document["carats"]), document["source_id"])
+        elif kind == "lot.split":
+            for part in document["into"]:
+                self._lot(part["lot_id"], _hundredths(part["carats"]))
+                self.edges.append((part["lot_id"], document["lot_id"], Decimal(1)))
+        elif kind == "lots.merged":
+            into = document["into"]["lot_id"]
+            total = sum(self.carats[lot_id] for lot_id in document["lot_ids"])
+            self._lot(into, total)
+            for lot_id in document["lot_ids"]:
+                self.edges.append((into, lot_id, Decimal(self.carats[lot_id]) / total))
+
+    def store(self, connection: psycopg.Connection[Any]) -> None:
+        """(Re)creates the edge tables in the database and fills them."""
+        connection.execute(EDGE_TABLES)
+        for table, rows in (
+            ("bench_lots", self.lots),
+            ("bench_edges", self.edges),
+            ("bench_sources", self.sources),
+        ):
+            with connection.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        connection.execute(EDGE_INDEXES)
+        connection.commit()
+
+
+def _hundredths(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+def caught_up(url: str, sink: Callable[[list[LogEntry]], None] | None = None) -> Reads:
+    """A `Reads` caught up on the store's log (every page also handed to `sink`)."""
+    ledger = Ledger.open(url)
+    reads = Reads(ledger if sink is None else _Tee(ledger, sink))
+    reads.catch_up()
+    reads.log = ledger
+    return reads
+
+
+def _timed(call: Callable[..., T], *args: Any) -> tuple[float, T]:
+    started = time.perf_counter()
+    answer = call(*args)
+    return time.perf_counter() - started, answer
+
+
+def _agree(ours: Iterator[tuple[str, str]], theirs: Iterable[tuple[str, Decimal]]) -> bool:
+    mine = {key: Decimal(value) for key, value in ours}
+    other = dict(theirs)
+    return mine.keys() == other.keys() and all(
+        abs(mine[key] - other[key]) <= TOLERANCE for key in mine
+    )
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": percentile(seconds, 0.5) * 1000,
+        "p95_ms": percentile(seconds, 0.95) * 1000,
+        "max_ms": max(seconds) * 1000,
+    }
+
+
+def provenance(
+    reads: Reads, connection: psycopg.Connection[Any], lots: list[str], today: date
+) -> Result:
+    """p95 of provenance over `lots`, ours against the recursive CTE; answers must agree."""
+    state = reads.read(lambda view: view.custody)
+    ours_seconds, cte_seconds, disagree = [], [], []
+
+    def cte(lot_id: str) -> list[Any]:
+        return connection.execute(PROVENANCE_CTE, {"lot": lot_id}, prepare=True).fetchall()
+
+    for lot_id in lots:
+        seconds, answer = _timed(queries.provenance, state, lot_id, today)
+        ours_seconds.append(seconds)
+        seconds, rows = _timed(cte, lot_id)
+        cte_seconds.append(seconds)
+        ours = ((s["source_id"], s["carats"]) for s in answer["sources"])
+        if not _agree(ours, ((row[0], row[4]) for row in rows)):
+            disagree.append(lot_id)
+    through_reads = [_timed(reads.provenance, lot_id)[0] for lot_id in lots]
+    ours_p, cte_p = _percentiles(ours_seconds), _percentiles(cte_seconds)
+    speedup = cte_p["p95_ms"] / ours_p["p95_ms"]
+    return Result(
+        name="provenance, random lots (p95)",
+        unit="ms (p95)",
+        ours=ours_p["p95_ms"],
+        baseline=cte_p["p95_ms"],
+        target="p95 <= 5 ms and >= 100x faster",
+        met=ours_p["p95_ms"] <= 5 and speedup >= 100 and not disagree,
+        notes={
+            "lots_sampled": len(lots),
+            "ours": ours_p,
+            "cte": cte_p,
+            "speedup_p95": speedup,
+            "speedup_p50": cte_p["p50_ms"] / ours_p["p50_ms"],
+            "through_reads_with_head_check": _percentiles(through_reads),
+            "disagreements": disagree[:10],
+            "disagreement_count": len(disagree),
+        },
+    )
+
+
+def _largest_source(connection: psycopg.Connection[Any]) -> str:
+    row = connection.execute(
+        "SELECT source_id FROM bench_lots WHERE source_id IS NOT NULL "
+        "GROUP BY source_id ORDER BY sum(carats) DESC LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def downstream(reads: Reads, connection: psycopg.Connection[Any], repeats: int = 5) -> Result:
+    """Downstream trace from the source of the most carats, ours against the CTE."""
+    source_id = _largest_source(connection)
+    state = reads.read(lambda view: view.custody)
+    ours_seconds, cte_seconds = [], []
+    answer: dict[str, Any] = {}
+    rows: list[Any] = []
+    for _ in range(repeats):
+        seconds, answer = _timed(lambda: queries.downstream(state, source_id=source_id))
+        ours_seconds.append(seconds)
+        seconds, rows = _timed(
+            lambda: connection.execute(
+                DOWNSTREAM_CTE, {"source": source_id}, prepare=True
+            ).fetchall()
+        )
+        cte_seconds.append(seconds)
+    agree = _agree(((lot["lot_id"], lot["carats_from_origin"]) for lot in answer["lots"]), rows)
+    ours, baseline = median(ours_seconds) * 1000, median(cte_seconds) * 1000
+    reached = len(answer["lots"])
+    return Result(
+        name="downstream from the largest source",
+        unit="ms (median)",
+        ours=ours,
+        baseline=baseline,
+        target=">= 20x faster (>= 10k lots reached)",
+        met=baseline / ours >= 20 and agree and reached >= 10_000,
+        notes={
+            "source_id": source_id,
+            "lots_reached": reached,
+            "certificates": len(answer["certificates"]),
+            "repeats": repeats,
+            "speedup": baseline / ours,
+            "answers_agree": agree,
+        },
+    )
+
+
+def run(url: str, samples: int = 1000, seed: int = 0) -> list[Result]:
+    """Catches up on the world (building the edge table from the same log), then both queries."""
+    edges = EdgeTable()
+    catch_up_seconds, reads = _timed(lambda: caught_up(url, edges.take))
+    with psycopg.connect(url) as connection:
+        store_seconds, _ = _timed(lambda: edges.store(connection))
+        lots = reads.read(lambda view: sorted(view.custody.lots))
+        sample = random.Random(seed).sample(lots, min(samples, len(lots)))
+        results = [
+            provenance(reads, connection, sample, date.today()),
+            downstream(reads, connection),
+        ]
+    for result in results:
+        result.notes |= {
+            "world_lots": len(lots),
+            "world_documents": reads.position,
+            "catch_up_with_edges_s": catch_up_seconds,
+            "edge_table_s": store_seconds,
+            "edges": len(edges.edges),
+        }
+    return results

@@ -1,0 +1,139 @@
+"""Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
+and writes bench/results/latest.json.
+
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart]
+                              [--lots N] [--seed S] [--quick] [--rebuild]
+
+The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
+20,000 with `--quick`), cached between runs as a PostgreSQL database (see `bench.world`).
+Ratios are "x of the baseline" for throughputs and "x faster" for latencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import capture, queries, rebuild
+from bench.common import Result, results_dir
+from bench.world import world_facts, world_url
+
+BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart")
+FULL = {"lots": 1_000_000, "batch": 100_000, "single": 20_000, "samples": 1000}
+QUICK = {"lots": 20_000, "batch": 10_000, "single": 2_000, "samples": 1000}
+
+
+def ratio(result: Result) -> float:
+    """The ratio shown: x faster for latencies (baseline / ours), else ours / baseline."""
+    for key in ("speedup_p95", "speedup"):
+        if key in result.notes:
+            return float(result.notes[key])
+    return result.ratio
+
+
+def _figure(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def table(results: list[Result]) -> str:
+    """The results as a fixed-width table."""
+    rows = [("benchmark", "unit", "ours", "baseline", "ratio", "target", "met?")]
+    rows += [
+        (
+            r.name,
+            r.unit,
+            _figure(r.ours),
+            _figure(r.baseline),
+            "-" if math.isnan(ratio(r)) else f"{ratio(r):.3g}x",
+            r.target,
+            "yes" if r.met else "NO",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _json_safe(figures: dict[str, Any]) -> dict[str, Any]:
+    """NaN (no baseline) as null, which JSON has."""
+    return {
+        key: None if isinstance(value, float) and math.isnan(value) else value
+        for key, value in figures.items()
+    }
+
+
+def _machine() -> dict[str, Any]:
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(total_kb / 2**20, 1),
+        "python": platform.python_version(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("benchmark", nargs="?", default="all", choices=("all", *BENCHMARKS))
+    parser.add_argument("--lots", type=int, help="lots of the generated world")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated world")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes in all")
+    parser.add_argument("--rebuild", action="store_true", help="regenerate the cached world")
+    args = parser.parse_args(argv)
+    sizes = {**(QUICK if args.quick else FULL)}
+    if args.lots:
+        sizes["lots"] = args.lots
+    chosen = BENCHMARKS if args.benchmark == "all" else (args.benchmark,)
+
+    world: dict[str, str] = {}
+
+    def url() -> str:
+        if "url" not in world:
+            world["url"] = world_url(sizes["lots"], args.seed, rebuild=args.rebuild)
+        return world["url"]
+
+    runners: dict[str, Callable[[], list[Result]]] = {
+        "capture": lambda: [
+            capture.batch_capture(sizes["batch"]),
+            capture.single_capture(sizes["single"]),
+        ],
+        "queries": lambda: queries.run(url(), samples=sizes["samples"], seed=args.seed),
+        "rebuild": lambda: [rebuild.rebuild(url())],
+        "memory": lambda: [rebuild.memory(url())],
+        "coldstart": lambda: [rebuild.cold_start(url())],
+    }
+    started = time.perf_counter()
+    results: list[Result] = []
+    for name in chosen:
+        found = runners[name]()
+        results += found
+        print("\n".join(table(found).splitlines()[2:]), flush=True)
+    report = {
+        "at": datetime.now(UTC).isoformat(),
+        "benchmarks": list(chosen),
+        "sizes": sizes,
+        "world": world_facts(world["url"]) if "url" in world else None,
+        "machine": _machine(),
+        "seconds": time.perf_counter() - started,
+        "results": [_json_safe({**r.to_json(), "shown_ratio": ratio(r)}) for r in results],
+    }
+    path = results_dir() / "latest.json"
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print()
+    print(table(results))
+    print(f"\nsizes {sizes}; machine {report['machine']}; written to {path}")
+    return 0

@@ -1,0 +1,95 @@
+"""The generated world the read benchmarks run on, cached as a named PostgreSQL database.
+
+`world_url(lots, seed)` returns the URL of `kpl_bench_world_<lots>_<seed>`, building it
+with `api.generate.generate` when it is missing or incomplete (or when `rebuild`).
+A world is complete once the generator has returned: a marker row records it.
+
+    .venv/bin/python -m bench.world --lots 1000000 [--seed 0] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import psycopg
+
+from api.generate import generate
+from bench.common import ADMIN_URL
+from ledger.application import Ledger
+
+MARKER = "kpl_bench_world"
+
+
+def world_name(lots: int, seed: int) -> str:
+    return f"kpl_bench_world_{lots}_{seed}"
+
+
+def database_url(name: str) -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _complete(url: str) -> bool:
+    try:
+        with psycopg.connect(url) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = %s", (MARKER,)
+            ).fetchone()
+            if not row or not row[0]:
+                return False
+            return connection.execute(f"SELECT 1 FROM {MARKER}").fetchone() is not None
+    except psycopg.OperationalError:
+        return False
+
+
+def world_url(lots: int, seed: int = 0, *, rebuild: bool = False, progress: bool = True) -> str:
+    """The URL of a complete generated world of `lots` lots, built here when needed."""
+    name = world_name(lots, seed)
+    url = database_url(name)
+    if not rebuild and _complete(url):
+        return url
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    ledger = Ledger.open(url)
+    try:
+        report = generate(ledger, lots=lots, seed=seed, progress=progress)
+    finally:
+        ledger.close()
+    with psycopg.connect(url) as connection:
+        connection.execute(
+            f"CREATE TABLE {MARKER} (lots int, seed int, documents int, lots_created int, "
+            "seconds float, built_at timestamptz)"
+        )
+        connection.execute(
+            f"INSERT INTO {MARKER} VALUES (%s, %s, %s, %s, %s, now())",
+            (lots, seed, report.documents, report.lots, report.seconds),
+        )
+    return url
+
+
+def world_facts(url: str) -> dict[str, float]:
+    """What the marker recorded of the world's generation."""
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            f"SELECT lots, seed, documents, lots_created, seconds FROM {MARKER}"
+        ).fetchone()
+    assert row is not None
+    return dict(zip(("lots", "seed", "documents", "lots_created", "seconds"), row, strict=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lots", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    url = world_url(args.lots, args.seed, rebuild=args.rebuild)
+    print(f"{url} ready after {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
