@@ -11,6 +11,7 @@ one refusal, never both.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -32,7 +33,7 @@ from ledger.certificate import Certificate
 from ledger.composition import combine, share
 from ledger.embargo import EmbargoRegister
 from ledger.errors import LedgerError
-from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim
+from ledger.journal import ENTRY_TOPIC, JOURNAL_ID, EntryRecorded, EventIdClaim
 from ledger.log import (
     GENESIS_HASH,
     LogEntry,
@@ -283,22 +284,29 @@ class Ledger(Application[UUID]):
         return entries
 
     def decode_entry(self, stored: StoredEvent) -> LogEntry:
-        """The log entry a stored journal event holds."""
-        recorded = self.mapper.to_domain_event(stored)
-        if not isinstance(recorded, EntryRecorded):
+        """The log entry a stored journal event holds.
+
+        Journal rows are plain JSON but for their timestamp, so they are decoded
+        without the transcoder's per-object hook: rebuilding projections reads them all.
+        """
+        if stored.topic != ENTRY_TOPIC:
             raise TypeError(f"not a journal entry: {stored.topic}")
-        document = recorded.document
+        state = json.loads(stored.state)
+        stamp = state["timestamp"]
+        if not isinstance(stamp, dict) or stamp.get("_type_") != "datetime_iso":
+            raise ValueError("a journal entry's timestamp must be an ISO date-time")
+        document = state["document"]
         return LogEntry(
             position=stored.originator_version,
             event_id=document["event_id"],
             type=document["type"],
             occurred_at=datetime.fromisoformat(document["occurred_at"]),
-            recorded_at=recorded.timestamp,
-            recorded_by=recorded.recorded_by,
+            recorded_at=datetime.fromisoformat(stamp["_data_"]),
+            recorded_by=state["recorded_by"],
             document=document,
-            events_digest=recorded.events_digest,
-            prev_hash=recorded.prev_hash,
-            hash=recorded.hash,
+            events_digest=state["events_digest"],
+            prev_hash=state["prev_hash"],
+            hash=state["hash"],
         )
 
     def _head(self) -> _Head:

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEvent, event
+from eventsourcing.utils import get_topic
 
 from ledger.base import LedgerAggregate, aggregate_id
 
@@ -29,6 +30,9 @@ class EntryRecorded(DomainEvent):
     events_digest: str
     prev_hash: str
     hash: str
+
+
+ENTRY_TOPIC = get_topic(EntryRecorded)
 
 
 class EventIdClaim(LedgerAggregate):
