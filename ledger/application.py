@@ -115,6 +115,17 @@ class _Stamp(NamedTuple):
 
 
 @dataclass
+class _Request:
+    """One caller's documents waiting for the append lock, and what became of them."""
+
+    stamp: Callable[[], list[_Stamp]]
+    actor: Actor | None
+    monotonic: bool
+    capture: Capture | None = None
+    error: BaseException | None = None
+
+
+@dataclass
 class _Head:
     position: int
     hash: str
@@ -214,6 +225,8 @@ class Ledger(Application[UUID]):
         super().__init__(env={**config.env, "CREATE_TABLE": "y"})
         self._places: dict[str, Place] = {}
         self._append_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Request] = []
         self._actors: dict[str, Actor] = {}
         self._handlers: dict[str, Callable[[Any, Actor | None, UnitOfWork], None]] = {
             "participant.admitted": self._participant_admitted,
@@ -364,23 +377,78 @@ class Ledger(Application[UUID]):
     def _append(
         self, stamp: Callable[[], list[_Stamp]], actor: Actor | None, *, monotonic: bool = True
     ) -> Capture:
+        """Appends one request's documents, in one insert with whatever queued behind it.
+
+        Writers of this process queue on a lock (group commit): whoever takes it appends
+        every request waiting, in one transaction. If any of them is refused, each is
+        appended alone instead, so one refusal never touches another request.
+        """
+        request = _Request(stamp, actor, monotonic)
+        with self._queue_lock:
+            self._queue.append(request)
+        with self._append_lock:
+            if request.capture is None and request.error is None:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._append_group(group)
+        if request.error is not None:
+            raise request.error
+        assert request.capture is not None
+        return request.capture
+
+    def _append_group(self, group: list[_Request]) -> None:
+        if len(group) > 1:
+            try:
+                captures = self._with_retries(group)
+            except Exception:
+                pass  # somebody's request is refused: take them one at a time
+            else:
+                for request, capture in zip(group, captures, strict=True):
+                    request.capture = capture
+                return
+        for request in group:
+            try:
+                request.capture = self._with_retries([request])[0]
+            except Exception as error:
+                request.error = error
+
+    def _with_retries(self, requests: list[_Request]) -> list[Capture]:
         for _ in range(MAX_ATTEMPTS):
             try:
-                with self._append_lock:  # writers of this process queue instead of colliding
-                    return self._append_once(stamp(), actor, monotonic)
+                return self._append_once(requests)
             except IntegrityError:
                 continue  # another process appended first: check again against its outcome
         raise LedgerError("write_conflict", "the store is too busy to append; try again")
 
-    def _append_once(self, stamps: list[_Stamp], actor: Actor | None, monotonic: bool) -> Capture:
+    def _append_once(self, requests: list[_Request]) -> list[Capture]:
         head = self._head()
         work = UnitOfWork(self)
+        batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
         work.preload(
             aggregate_id
+            for stamps, _, _ in batches
             for document, *_ in stamps
             for aggregate_id in referenced_aggregates(document)
         )
         rows: list[StoredEvent] = []
+        captures = [
+            self._append_request(stamps, actor, monotonic, head, work, rows)
+            for stamps, actor, monotonic in batches
+        ]
+        if rows:
+            insert_rows(self.recorder, rows)
+        return captures
+
+    def _append_request(
+        self,
+        stamps: list[_Stamp],
+        actor: Actor | None,
+        monotonic: bool,
+        head: _Head,
+        work: UnitOfWork,
+        rows: list[StoredEvent],
+    ) -> Capture:
+        """Checks one request's documents and adds their rows; `head` moves along."""
         accepted, last_position = 0, 0
         for index, (document, recorded_at, recorded_by, original) in enumerate(stamps):
             if monotonic and head.recorded_at is not None:
@@ -451,10 +519,8 @@ class Ledger(Application[UUID]):
             )
             rows.extend(group)
             rows.append(self.mapper.to_stored_event(entry))
-            head = _Head(position, chained, recorded_at)
+            head.position, head.hash, head.recorded_at = position, chained, recorded_at
             accepted, last_position = accepted + 1, position
-        if accepted:
-            insert_rows(self.recorder, rows)
         return Capture(accepted=accepted, position=last_position, appended=accepted > 0)
 
     # ------------------------------------------------------------- lookups

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "ledger_events"  # eventsourcing NOTIFYs on its events table's name
 _SLICE = 0.25  # seconds between looks at the stop flag while listening
+_GATHER = 0.05  # seconds to let further notifications arrive before catching up
 
 
 class Follower:
@@ -72,6 +73,9 @@ class Follower:
                         notified = any(
                             True for _ in connection.notifies(timeout=_SLICE, stop_after=1)
                         )
+                        if notified:  # let a burst of appends gather, then catch up once
+                            for _ in connection.notifies(timeout=_GATHER):
+                                pass
                         if notified or time.monotonic() - last_step >= self._interval:
                             self._step()
                             last_step = time.monotonic()
