@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from ledger.actors import Actor
 
 SECRETARIAT = Actor("secretariat", "secretariat-test")
@@ -280,3 +282,12 @@ def quick_ledger(kind: str, tmp_path: Any) -> Iterator[Any]:
         opened.close()
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(name="ledger", params=["sqlite", "postgresql"])
+def ledger_on_a_fresh_schema(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """The `ledger` fixture for long tables of cases: a fresh store of each kind, on
+    PostgreSQL a schema of one shared database (see `quick_ledger`). A module imports
+    it to use it instead of conftest's."""
+    with quick_ledger(request.param, tmp_path) as opened:
+        yield opened

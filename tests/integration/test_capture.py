@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,23 +23,16 @@ from tests.support import (
     confirmed,
     export,
     flagged,
+    ledger_on_a_fresh_schema,  # noqa: F401  (the `ledger` fixture)
     lot_state,
     merged,
     mine,
     produced,
-    quick_ledger,
     refuse,
     split,
 )
 
 GH, CI, AE = authority("GH"), authority("CI"), authority("AE")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """A fresh store of each kind (PostgreSQL: a fresh schema, see `quick_ledger`)."""
-    with quick_ledger(request.param, tmp_path) as opened:
-        yield opened
 
 
 def positions(ledger: Ledger) -> list[int]:

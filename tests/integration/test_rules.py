@@ -10,9 +10,8 @@ refusal left the ledger usable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +28,12 @@ from tests.support import (
     confirmed,
     embargo,
     export,
+    ledger_on_a_fresh_schema,  # noqa: F401  (the `ledger` fixture)
     lifted,
     lot_state,
     merged,
     mine,
     produced,
-    quick_ledger,
     refuse,
     reinstated,
     revoked,
@@ -46,13 +45,6 @@ from tests.support import (
 )
 
 GH, CI, AE = authority("GH"), authority("CI"), authority("AE")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """A fresh store of each kind (PostgreSQL: a fresh schema, see `quick_ledger`)."""
-    with quick_ledger(request.param, tmp_path) as opened:
-        yield opened
 
 
 Post = tuple[dict[str, Any], Actor]

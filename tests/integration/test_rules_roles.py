@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,12 +23,12 @@ from tests.support import (
     embargo,
     export,
     flagged,
+    ledger_on_a_fresh_schema,  # noqa: F401  (the `ledger` fixture)
     lifted,
     lot_state,
     merged,
     mine,
     produced,
-    quick_ledger,
     refuse,
     reinstated,
     revoked,
@@ -41,13 +40,6 @@ from tests.support import (
 )
 
 GH, CI, AE = authority("GH"), authority("CI"), authority("AE")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """A fresh store of each kind (PostgreSQL: a fresh schema, see `quick_ledger`)."""
-    with quick_ledger(request.param, tmp_path) as opened:
-        yield opened
 
 
 def world(ledger: Ledger) -> None:
