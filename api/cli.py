@@ -93,7 +93,10 @@ def _generate(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"kpledger generate: {error}", file=sys.stderr)
         return 1
-    print(report)
+    print(
+        f"kpledger generate: {report.documents:,} documents, {report.lots:,} lots "
+        f"in {report.seconds:,.0f} s ({report.rate:,.0f} documents/s)"
+    )
     return 0
 
 
