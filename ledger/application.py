@@ -311,9 +311,6 @@ class Ledger(Application[UUID]):
         document = state["document"]
         return LogEntry(
             position=stored.originator_version,
-            event_id=document["event_id"],
-            type=document["type"],
-            occurred_at=datetime.fromisoformat(document["occurred_at"]),
             recorded_at=datetime.fromisoformat(stamp["_data_"]),
             recorded_by=state["recorded_by"],
             document=document,

@@ -33,15 +33,27 @@ class LogEntry:
     """
 
     position: int
-    event_id: str
-    type: str
-    occurred_at: datetime
     recorded_at: datetime
     recorded_by: str
     document: dict[str, Any]
     events_digest: str
     prev_hash: str
     hash: str
+
+    @property
+    def event_id(self) -> str:
+        """The sender's id of the document."""
+        return str(self.document["event_id"])
+
+    @property
+    def type(self) -> str:
+        """The document's type."""
+        return str(self.document["type"])
+
+    @property
+    def occurred_at(self) -> datetime:
+        """When it happened in the world, with the offset it was posted with."""
+        return datetime.fromisoformat(self.document["occurred_at"])
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `GET /v1/events` shows it."""

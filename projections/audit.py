@@ -418,9 +418,6 @@ def _entry_from_json(data: dict[str, Any]) -> LogEntry:
             raise TypeError(f"{name} must be a string")
     return LogEntry(
         position=data["position"],
-        event_id=data["event_id"],
-        type=data["type"],
-        occurred_at=datetime.fromisoformat(data["occurred_at"]),
         recorded_at=datetime.fromisoformat(data["recorded_at"]),
         recorded_by=data["recorded_by"],
         document=document,

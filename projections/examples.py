@@ -36,12 +36,8 @@ def log_entry(position: int, raw: dict[str, Any], recorded_at: datetime | None =
         **raw,
     }
     document = normalize(parse_document(raw))
-    occurred_at = datetime.fromisoformat(raw["occurred_at"])
     return LogEntry(
         position=position,
-        event_id=document["event_id"],
-        type=document["type"],
-        occurred_at=occurred_at,
         recorded_at=recorded_at or instant,
         recorded_by="example",
         document=document,

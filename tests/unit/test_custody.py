@@ -140,7 +140,8 @@ def test_the_maintained_graph_equals_one_rebuilt_from_the_tables() -> None:
 def test_unknown_document_types_only_advance_the_position() -> None:
     entry = numbered([admitted("GH")])[0]
     state = Custody()
-    state.apply(entry.__class__(**{**_fields(entry), "type": "something.else", "position": 9}))
+    document = {**entry.document, "type": "something.else"}
+    state.apply(entry.__class__(**{**_fields(entry), "document": document, "position": 9}))
     assert state.position == 9 and state.participants == {}
 
 
