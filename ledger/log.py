@@ -71,44 +71,36 @@ class LogEntry:
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON value.
 
-    The standard library's encoder writes the same bytes whenever keys are ASCII,
-    strings hold no lone surrogates and floats need neither an exponent nor to
-    lose their ".0"; that covers our documents and runs in C. Anything else takes
-    the `rfc8785` package's pure-Python path.
+    The standard library's encoder, in C, writes the same bytes unless a key or
+    string holds a character beyond the BMP (UTF-16 key order differs) or a lone
+    surrogate, a float needs an exponent or loses its ".0", or an integer is too
+    large for a double; one scan of its output finds those (and, rarely, look-alikes
+    inside strings), which take the `rfc8785` package's pure-Python path.
 
     >>> canonical_json({"b": [1, "é", 2.5, None], "a": True})
-    b'{"a":true,"b":[1,"\xc3\xa9",2.5,null]}'
-    >>> canonical_json({"lat": 6.0, "tiny": 1e-07})
-    b'{"lat":6,"tiny":1e-7}'
+    b'{"a":true,"b":[1,"\\xc3\\xa9",2.5,null]}'
+    >>> canonical_json({"lat": 6.0, "tiny": 1e-07, "id": "1e2f"})
+    b'{"id":"1e2f","lat":6,"tiny":1e-7}'
     """
-    if _stdlib_is_canonical(value):
-        return _ENCODER.encode(value).encode("utf-8")
+    try:
+        text = _ENCODER.encode(value)
+        if (
+            text[0] in "{["  # a lone scalar is cheap either way
+            and (text.isascii() or max(text) <= "\uffff")
+            and _NUMBER_TO_REWRITE.search(text) is None
+        ):
+            return text.encode("utf-8")  # a lone surrogate cannot be encoded
+    except (TypeError, ValueError):
+        pass  # rfc8785 says what is wrong, or copes
     return rfc8785.dumps(value)
 
 
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _stdlib_is_canonical(value: Any) -> bool:
-    if isinstance(value, str):
-        return _SURROGATE.search(value) is None
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return abs(value) < 2**53
-    if isinstance(value, float):
-        return not value.is_integer() and "e" not in repr(value)
-    if isinstance(value, dict):
-        return all(
-            isinstance(key, str) and key.isascii() and _stdlib_is_canonical(item)
-            for key, item in value.items()
-        )
-    if isinstance(value, list):
-        return all(_stdlib_is_canonical(item) for item in value)
-    return False
+_NUMBER_TO_REWRITE = re.compile(  # after ":", "[" or ",", so outside strings but for look-alikes
+    r"[:\[,]-?(?:\d{16}|\d+(?:\.\d+)?[eE]|\d+\.0[,\]}])"
+)
 
 
 def document_digest(document: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,12 +30,15 @@ def test_canonical_json_is_rfc8785(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
 
 
-def test_documents_take_the_fast_path_and_match() -> None:
+def test_documents_take_the_fast_path_and_match(monkeypatch: pytest.MonkeyPatch) -> None:
     document = {
+        "event_id": "1e2f0c3d-5e6b-4a7c-8d9e-0f1a2b3c4d5e",  # digits then "e", in a string
         "type": "mine.registered",
         "mine_id": "GH-M1",
         "name": "Akwatia — Birim valley",
         "location": {"lat": 6.05, "lon": -0.8},
         "annual_capacity_carats": "5000.00",
     }
-    assert canonical_json(document) == rfc8785.dumps(document)
+    expected = rfc8785.dumps(document)
+    monkeypatch.setattr(rfc8785, "dumps", None)  # the slow path would fail now
+    assert canonical_json(document) == expected
