@@ -11,7 +11,6 @@ one refusal, never both.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -33,7 +32,7 @@ from ledger.certificate import Certificate
 from ledger.composition import combine, share
 from ledger.embargo import EmbargoRegister
 from ledger.errors import LedgerError
-from ledger.journal import ENTRY_TOPIC, JOURNAL_ID, EntryRecorded, EventIdClaim
+from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim, decode_row
 from ledger.log import (
     GENESIS_HASH,
     LogEntry,
@@ -58,6 +57,7 @@ from ledger.store import (
     check_reachable,
     insert_rows,
     select_aggregates_events,
+    select_sequence,
     store_config,
 )
 from ledger.tokens import ApiToken, new_token, token_digest
@@ -289,35 +289,16 @@ class Ledger(Application[UUID]):
     def read_log(self, after: int, limit: int) -> list[LogEntry]:
         """Up to `limit` entries after position `after`; undecodable entries are skipped."""
         entries = []
-        for stored in self.recorder.select_events(JOURNAL_ID, gt=after, limit=limit):
+        for position, topic, state in select_sequence(self.recorder, JOURNAL_ID, after, limit):
             try:
-                entries.append(self.decode_entry(stored))
+                entries.append(decode_row(position, topic, state))
             except Exception as error:  # a finding for the audit, not a crash of the reader
-                log.warning("log entry %s cannot be decoded: %s", stored.originator_version, error)
+                log.warning("log entry %s cannot be decoded: %s", position, error)
         return entries
 
     def decode_entry(self, stored: StoredEvent) -> LogEntry:
-        """The log entry a stored journal event holds.
-
-        Journal rows are plain JSON but for their timestamp, so they are decoded
-        without the transcoder's per-object hook: rebuilding projections reads them all.
-        """
-        if stored.topic != ENTRY_TOPIC:
-            raise TypeError(f"not a journal entry: {stored.topic}")
-        state = json.loads(stored.state)
-        stamp = state["timestamp"]
-        if not isinstance(stamp, dict) or stamp.get("_type_") != "datetime_iso":
-            raise ValueError("a journal entry's timestamp must be an ISO date-time")
-        document = state["document"]
-        return LogEntry(
-            position=stored.originator_version,
-            recorded_at=datetime.fromisoformat(stamp["_data_"]),
-            recorded_by=state["recorded_by"],
-            document=document,
-            events_digest=state["events_digest"],
-            prev_hash=state["prev_hash"],
-            hash=state["hash"],
-        )
+        """The log entry a stored journal event holds (see `ledger.journal.decode_row`)."""
+        return decode_row(stored.originator_version, stored.topic, stored.state)
 
     def _head(self) -> _Head:
         last = self.recorder.select_events(JOURNAL_ID, desc=True, limit=1)

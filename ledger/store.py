@@ -185,6 +185,38 @@ def select_aggregates_events(recorder: Any, aggregate_ids: Sequence[UUID]) -> li
     return rows
 
 
+def select_sequence(
+    recorder: Any, originator_id: UUID, after: int, limit: int
+) -> list[tuple[int, str, bytes]]:
+    """(version, topic, state) of up to `limit` events of one aggregate after `after`, in order.
+
+    Plain tuples, in binary on PostgreSQL, for reading the whole journal: eventsourcing's
+    `select_events` makes a dict and a `StoredEvent` of each row, and hex of each state.
+    """
+    if hasattr(recorder.datastore, "schema"):  # PostgreSQL
+        from psycopg.rows import tuple_row
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT originator_version, topic, state FROM {}.{} WHERE originator_id = %s "
+            "AND originator_version > %s ORDER BY originator_version LIMIT %s"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        with (
+            recorder.datastore.get_connection() as connection,
+            connection.cursor(row_factory=tuple_row, binary=True) as cursor,
+        ):
+            cursor.execute(statement, (originator_id, after, limit), prepare=True)
+            return cursor.fetchall()
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            f"SELECT originator_version, topic, state FROM {recorder.events_table_name} "
+            "WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version "
+            "LIMIT ?",
+            (originator_id.hex, after, limit),
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 def insert_rows(recorder: Any, rows: Sequence[StoredEvent]) -> None:
     """Inserts stored events in one transaction; a duplicate (id, version) is an IntegrityError.
 

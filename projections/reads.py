@@ -14,13 +14,15 @@ answers re-read theirs from the log by position.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -53,6 +55,19 @@ def _utc_now() -> datetime:
 
 def _microseconds(instant: datetime) -> int:
     return (instant - _EPOCH) // _MICROSECOND
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile: a long catch-up makes millions of
+    objects that live on, and each full collection would walk them all again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +118,8 @@ class Reads:
         """Applies every entry up to the log's head; returns the position reached.
 
         More than a page behind, the next page is read in a thread while this one is
-        applied, so that the store's work overlaps the projections'.
+        applied, so that the store's work overlaps the projections', and the garbage
+        collector waits.
         """
         with self._lock:
             head = self.log.head_position()
@@ -115,7 +131,10 @@ class Reads:
                     for entry in page:
                         self._apply(entry)
                 return self._live.position
-            with ThreadPoolExecutor(1, thread_name_prefix="catch-up") as reader:
+            with (
+                _collector_paused(),
+                ThreadPoolExecutor(1, thread_name_prefix="catch-up") as reader,
+            ):
                 page = self.log.read_log(after=self._live.position, limit=_PAGE)
                 while page:
                     last = page[-1].position
