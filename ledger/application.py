@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
+import eventsourcing.persistence
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
@@ -92,6 +93,22 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+class DatetimeAsISO(eventsourcing.persistence.DatetimeAsISO):
+    """eventsourcing's transcoding of date-times, remembering the last one written: the
+    events of a batch share one `recorded_at` object (a date-time equal to it in another
+    offset is another object, and is written as itself)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[datetime | None, str] = (None, "")
+
+    def encode(self, obj: datetime) -> str:
+        last, text = self._last
+        if obj is not last:
+            text = obj.isoformat()
+            self._last = (obj, text)
+        return text
 
 
 @dataclass(frozen=True)
@@ -225,6 +242,7 @@ class Ledger(Application[UUID]):
         super().__init__(env={**config.env, "CREATE_TABLE": "y"})
         self._places: dict[str, Place] = {}
         self._append_lock = threading.Lock()
+        self._appended_head: _Head | None = None
         self._queue_lock = threading.Lock()
         self._queue: list[_Request] = []
         self._actors: dict[str, Actor] = {}
@@ -251,6 +269,7 @@ class Ledger(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(FractionAsText())
         transcoder.register(DateAsISO())
+        transcoder.register(DatetimeAsISO())
 
     # ----------------------------------------------------------------- tokens
 
@@ -399,7 +418,12 @@ class Ledger(Application[UUID]):
         raise LedgerError("write_conflict", "the store is too busy to append; try again")
 
     def _append_once(self, requests: list[_Request]) -> list[Capture]:
-        head = self._head()
+        """Appends the requests' documents after the head this process appended last, or
+        after the stored head. A head made stale by another process's append costs
+        nothing: the journal's next position is taken, the insert collides and the
+        caller retries after reading it again (as after any failure)."""
+        known, self._appended_head = self._appended_head, None
+        head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self)
         batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
         work.preload(
@@ -415,6 +439,7 @@ class Ledger(Application[UUID]):
         ]
         if rows:
             insert_rows(self.recorder, rows)
+        self._appended_head = head
         return captures
 
     def _append_request(

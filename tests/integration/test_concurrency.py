@@ -4,6 +4,7 @@ other gets a 409; never both, never another error."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -154,23 +155,43 @@ def test_racing_batches_of_independent_documents_are_all_appended(
     first, second = two_ledgers
     basic_world(first)
     head = first.head_position()
+    size = 30  # 90 stored rows a batch: large enough to be inserted by COPY
     outcomes = race(
         [
             partial(
-                first.post, batch(*[produced(f"GH-A{n}", "GH-M1", "1") for n in range(20)]), GH
+                first.post, batch(*[produced(f"GH-A{n}", "GH-M1", "1") for n in range(size)]), GH
             ),
             partial(
-                second.post, batch(*[produced(f"GH-B{n}", "GH-M1", "1") for n in range(20)]), GH
+                second.post, batch(*[produced(f"GH-B{n}", "GH-M1", "1") for n in range(size)]), GH
             ),
         ]
     )
-    assert all(isinstance(o, Capture) and o.accepted == 20 for o in outcomes), outcomes
+    assert all(isinstance(o, Capture) and o.accepted == size for o in outcomes), outcomes
     log = first.read_log(head, 1000)
-    assert len(log) == 40
+    assert len(log) == 2 * size
     assert max(o.position for o in outcomes) == log[-1].position
     # each batch is contiguous: never interleaved with the other
     lots = [entry.document["lot_id"][:4] for entry in log]
-    assert lots in (["GH-A"] * 20 + ["GH-B"] * 20, ["GH-B"] * 20 + ["GH-A"] * 20)
+    assert lots in (["GH-A"] * size + ["GH-B"] * size, ["GH-B"] * size + ["GH-A"] * size)
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_a_writer_whose_head_another_moved_appends_after_it(
+    two_ledgers: tuple[Ledger, Ledger], size: int
+) -> None:
+    """Each process remembers the head it appended last; another's appends make it stale."""
+    first, second = two_ledgers
+    basic_world(first)
+    for round_ in range(3):
+        for name, ledger in (("F", first), ("S", second)):
+            lots = [produced(f"GH-{name}{round_}-{n}", "GH-M1", "1") for n in range(size)]
+            capture = ledger.post(batch(*lots), GH)
+            assert capture.position == ledger.head_position()
+    log = first.read_log(0, 1000)
+    assert [entry.position for entry in log] == list(range(1, len(log) + 1))
+    assert all(entry.prev_hash == before.hash for before, entry in itertools.pairwise(log))
+    resent = first.post(log[-1].document, GH)
+    assert (resent.appended, resent.position) == (False, log[-1].position)
 
 
 # --------------------------------------------------------- two server processes
