@@ -7,9 +7,11 @@ entries by position) and returns the protocol's JSON-ready answer. Unknown ids r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from fractions import Fraction
+from math import lcm
+from operator import attrgetter
 from typing import Any
 
 import networkx as nx
@@ -80,7 +82,10 @@ def lot_view(state: Custody, lot_id: str) -> dict[str, Any]:
 
 
 def _share(hundredths: int, share: Fraction) -> dict[str, Any]:
-    return {"carats": _hundredths_text(hundredths * share), "fraction": fraction_number(share)}
+    return {
+        "carats": _hundredths_text(hundredths * share.numerator, share.denominator),
+        "fraction": fraction_number(share),
+    }
 
 
 def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
@@ -259,65 +264,90 @@ def _origins(
 
 
 def _descendants(state: Custody, roots: list[str]) -> list[Lot]:
-    """The lots `roots` and every lot split or merged from them, each once."""
+    """The lots `roots` and every lot split or merged from them, each once (the parts of a
+    split in order of lot id)."""
+    lots = state.lots
     seen = set(roots)
-    found = [state.lots[lot_id] for lot_id in roots]
+    found = [lots[lot_id] for lot_id in roots]
     for lot in found:
-        for child in lot.children:
+        children = lot.children
+        for child in sorted(children) if len(children) > 1 else children:
             if child not in seen:
                 seen.add(child)
-                found.append(state.lots[child])
+                found.append(lots[child])
     return found
 
 
-Share = int | Fraction
-"""A share of a lot's carats: the int 1 when whole, so that whole shares stay integers."""
+Reached = tuple[Lot, tuple[int, int]]
+"""A lot reached downstream and the share of its carats from the origin, as a numerator
+and a denominator (not always in lowest terms)."""
 
 
-def _source_reach(state: Custody, source_ids: list[str]) -> list[tuple[Lot, Share]]:
+def _source_reach(state: Custody, source_ids: list[str]) -> Iterator[Reached]:
     """Each lot with material from the sources, with the share of its carats from there:
     its composition's shares of those sources (split children share their parent's)."""
     selected = set(source_ids)
     produced = [lot_id for source_id in source_ids for lot_id in state.sources[source_id].lots]
-    shares: dict[int, Share] = {}
-    reached = []
+    shares: dict[int, tuple[int, int]] = {}
     for lot in _descendants(state, produced):
-        composition = lot.composition
-        share = shares.get(id(composition))
+        share = shares.get(id(lot.composition))
         if share is None:
-            share = sum((f for s, f in composition if s in selected), Fraction(0))
-            share = 1 if share == 1 else share
-            shares[id(composition)] = share
-        reached.append((lot, share))
-    return reached
+            share = (0, 1)
+            for source_id, fraction in lot.composition:
+                if source_id in selected:
+                    share = _plus(share, *fraction.as_integer_ratio())
+            shares[id(lot.composition)] = share
+        yield lot, share
 
 
-def _lot_reach(state: Custody, lot_id: str) -> list[tuple[Lot, Share]]:
+def _lot_reach(state: Custody, lot_id: str) -> list[Reached]:
     """The lot (wholly) and each lot made from it, with the share of its carats from it."""
     lots = _descendants(state, [lot_id])
     lots.sort(key=lambda lot: lot.created_at)
-    shares: dict[str, Share] = {lot_id: 1}
+    shares = {lot_id: Fraction(1)}
     for lot in lots[1:]:
         if len(lot.parents) == 1:
             shares[lot.lot_id] = shares[lot.parents[0]]
         else:
-            inflow = sum(
-                (state.lots[p].carats * shares[p] for p in lot.parents if p in shares), Fraction(0)
-            )
+            inflow = sum(state.lots[p].carats * shares[p] for p in lot.parents if p in shares)
             shares[lot.lot_id] = Fraction(inflow, lot.carats)
-    return [(lot, shares[lot.lot_id]) for lot in lots]
+    return [(lot, shares[lot.lot_id].as_integer_ratio()) for lot in lots]
 
 
-def _hundredths_text(value: Share) -> str:
-    """A non-negative amount in hundredths as `amount_text` shows it, whole ones fast.
+def _plus(total: tuple[int, int], numerator: int, denominator: int) -> tuple[int, int]:
+    """`total + numerator / denominator`, as a numerator over the least common denominator.
 
-    >>> _hundredths_text(16005), _hundredths_text(Fraction(16000, 3))
-    ('160.05', '53.3333')
+    >>> _plus((1, 6), 3, 4)
+    (11, 12)
     """
-    if isinstance(value, int) or value.denominator == 1:
-        whole, part = divmod(int(value), 100)
-        return f"{whole}.{part:02d}"
-    return amount_text(value / 100)
+    over = total[1]
+    common = lcm(over, denominator)
+    return total[0] * (common // over) + numerator * (common // denominator), common
+
+
+_CENTS = [f".{part:02d}" for part in range(100)]
+
+
+def _hundredths_text(numerator: int, denominator: int = 1) -> str:
+    """`numerator / denominator` hundredths (not negative) as `amount_text` shows them.
+
+    >>> _hundredths_text(16005), _hundredths_text(16000, 3), _hundredths_text(2469, 2)
+    ('160.05', '53.3333', '12.345')
+    >>> all(
+    ...     _hundredths_text(n, d) == amount_text(Fraction(n, 100 * d))
+    ...     for n in range(1000)
+    ...     for d in range(1, 25)
+    ... )
+    True
+    """
+    if denominator == 1:
+        return f"{numerator // 100}{_CENTS[numerator % 100]}"
+    units, rest = divmod(numerator * 100, denominator)
+    if rest:  # rounded half-up to 4 places
+        whole, part = divmod(units + (2 * rest >= denominator), 10000)
+        return f"{whole}.{part:04d}"
+    whole, part = divmod(units, 10000)
+    return f"{whole}.{f'{part:04d}'.rstrip('0'):0<2}"
 
 
 def downstream(
@@ -340,38 +370,45 @@ def downstream(
     """
     origins = _origins(state, source_id, participant, region, lot_id)
     reached = _lot_reach(state, origins[0]) if lot_id else _source_reach(state, origins)
-    reached.sort(key=lambda found: (found[0].created_at, found[0].lot_id))
     lots = []
-    certificate_carats: dict[str, Share] = {}  # hundredths
-    for lot, share in reached:
-        carats = lot.carats * share
+    created = []
+    certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
+    participants: set[str] = set()
+    for lot, (numerator, denominator) in reached:
+        numerator *= lot.carats  # hundredths
         lots.append(
             {
                 "lot_id": lot.lot_id,
                 "holder": lot.holder,
                 "status": lot.status,
-                "carats_from_origin": _hundredths_text(carats),
+                "carats_from_origin": _hundredths_text(numerator, denominator),
             }
         )
+        created.append(lot.history[0])
+        participants.update(lot.holders)
         for certificate_id in lot.shipped_under:
-            certificate_carats[certificate_id] = certificate_carats.get(certificate_id, 0) + carats
+            total = certificate_carats.get(certificate_id, (0, 1))
+            certificate_carats[certificate_id] = _plus(total, numerator, denominator)
+    # by creation, then lot id: only the parts of a split share a creation, and they come
+    # in lot id order (`_descendants`), which a stable sort keeps
+    order = sorted(range(len(lots)), key=created.__getitem__)
     certificates = sorted(
-        (state.certificates[key] for key in certificate_carats), key=lambda c: c.position
+        map(state.certificates.__getitem__, certificate_carats), key=attrgetter("position")
     )
     return {
-        "lots": lots,
+        "lots": list(map(lots.__getitem__, order)),
         "certificates": [
             {
                 "certificate_id": certificate.certificate_id,
                 "exporting_participant": certificate.exporter,
                 "importing_participant": certificate.importer,
                 "carats_from_origin": _hundredths_text(
-                    certificate_carats[certificate.certificate_id]
+                    *certificate_carats[certificate.certificate_id]
                 ),
             }
             for certificate in certificates
         ],
-        "participants": sorted({holder for lot, _ in reached for holder in lot.holders}),
+        "participants": sorted(participants),
     }
 
 
