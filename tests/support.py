@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,8 +14,6 @@ from ledger.actors import Actor
 SECRETARIAT = Actor("secretariat", "secretariat-test")
 INVESTIGATOR = Actor("investigator", "investigator-test")
 AUDITOR = Actor("auditor", "auditor-test")
-
-_counter = itertools.count(1)
 
 
 def authority(participant: str) -> Actor:

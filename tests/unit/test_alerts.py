@@ -9,16 +9,15 @@ import pytest
 
 from projections.alerts import ALERT_TYPES, alert_id, alerts, select
 from projections.custody import Custody
-from tests.unit.worlds import (
+from projections.examples import numbered
+from tests.support import (
     admitted,
-    at,
-    certified,
     confirmed,
     embargo,
+    export,
     lifted,
     merged,
     mine,
-    numbered,
     produced,
     site,
     split,
@@ -29,7 +28,7 @@ SETUP = [
     admitted("GH"),
     admitted("CI"),
     admitted("AE"),
-    mine("M1", "GH", "Eastern", capacity="100"),
+    mine("M1", "GH", "Eastern", annual_capacity_carats="100"),
     site("S1", "CI", "Seguela"),
 ]
 
@@ -78,7 +77,7 @@ def test_embargoed_origin_only_while_in_force() -> None:
 def test_value_discrepancy_beyond_the_threshold(value: str, raised: bool) -> None:
     result = found(
         produced("L1", "S1", "10"),
-        certified("CI-1", "CI", "GH", ["L1"], "10", value_usd="1000"),
+        export("CI-1", "CI", "GH", ["L1"], "10", value_usd="1000"),
         confirmed("CI-1", "10", value_usd=value),
     )
     assert [a["type"] for a in result] == (["value_discrepancy"] if raised else [])
@@ -89,7 +88,7 @@ def test_value_discrepancy_beyond_the_threshold(value: str, raised: bool) -> Non
 def test_value_discrepancy_threshold_comes_from_settings() -> None:
     documents = [
         produced("L1", "S1", "10"),
-        certified("CI-1", "CI", "GH", ["L1"], "10", value_usd="1000"),
+        export("CI-1", "CI", "GH", ["L1"], "10", value_usd="1000"),
         confirmed("CI-1", "10", value_usd="1100"),
     ]
     assert found(*documents) == []
@@ -99,7 +98,7 @@ def test_value_discrepancy_threshold_comes_from_settings() -> None:
 def test_carat_discrepancy_compares_per_carat_prices_too() -> None:
     result = found(
         produced("L1", "S1", "10"),
-        certified("CI-1", "CI", "GH", ["L1"], "10", value_usd="1000"),
+        export("CI-1", "CI", "GH", ["L1"], "10", value_usd="1000"),
         confirmed("CI-1", "9.5", value_usd="950"),
     )
     assert summary(result) == [("carat_discrepancy", "CI-1", "GH", 8)]
@@ -109,7 +108,7 @@ def test_carat_discrepancy_compares_per_carat_prices_too() -> None:
 def test_unconfirmed_certificate_after_expiry() -> None:
     documents = [
         produced("L1", "S1", "10"),
-        certified("CI-1", "CI", "GH", ["L1"], "10", expires_on="2026-02-09"),
+        export("CI-1", "CI", "GH", ["L1"], "10", expires_on="2026-02-09"),
     ]
     assert summary(found(*documents)) == [("unconfirmed_certificate", "CI-1", "CI", 7)]
     assert found(*documents, today=date(2026, 2, 9)) == []
@@ -118,10 +117,10 @@ def test_unconfirmed_certificate_after_expiry() -> None:
 
 def test_capacity_exceeded_per_calendar_year_utc() -> None:
     result = found(
-        produced("L1", "M1", "60", **at("2025-12-31T23:30:00-01:00")),  # 2026 in UTC
-        produced("L2", "M1", "50", **at("2026-06-01T00:00:00Z")),
-        produced("L3", "M1", "99", **at("2025-06-01T00:00:00Z")),
-        produced("L4", "M1", "10", **at("2026-07-01T00:00:00Z")),
+        produced("L1", "M1", "60", occurred_at="2025-12-31T23:30:00-01:00"),  # 2026 in UTC
+        produced("L2", "M1", "50", occurred_at="2026-06-01T00:00:00Z"),
+        produced("L3", "M1", "99", occurred_at="2025-06-01T00:00:00Z"),
+        produced("L4", "M1", "10", occurred_at="2026-07-01T00:00:00Z"),
     )
     assert summary(result) == [("capacity_exceeded", "M1/2026", "GH", 7)]
     assert result[0]["detail"]["produced_carats"] == "120.00"
@@ -130,10 +129,10 @@ def test_capacity_exceeded_per_calendar_year_utc() -> None:
 def test_round_trip_through_another_participant() -> None:
     result = found(
         produced("L1", "M1", "10"),
-        certified("GH-1", "GH", "AE", ["L1"], "10"),
+        export("GH-1", "GH", "AE", ["L1"], "10"),
         confirmed("GH-1", "10"),
         split("L1", ("A", "4"), ("B", "6")),
-        certified("AE-1", "AE", "GH", ["A"], "4", issued_on="2026-02-01"),
+        export("AE-1", "AE", "GH", ["A"], "4", issued_on="2026-02-01", expires_on="2026-03-10"),
         confirmed("AE-1", "4"),
     )
     assert summary(result) == [("round_trip", "AE-1", "GH", 11)]
@@ -148,7 +147,7 @@ def test_no_round_trip_for_a_first_import() -> None:
     assert (
         found(
             produced("L1", "M1", "10"),
-            certified("GH-1", "GH", "AE", ["L1"], "10"),
+            export("GH-1", "GH", "AE", ["L1"], "10"),
             confirmed("GH-1", "10"),
         )
         == []
@@ -159,11 +158,11 @@ def test_no_round_trip_for_a_first_import() -> None:
 def test_rapid_reexport_through_a_merge(issued_on: str, raised: bool) -> None:
     result = found(
         produced("L1", "S1", "10"),
-        certified("CI-1", "CI", "GH", ["L1"], "10"),
+        export("CI-1", "CI", "GH", ["L1"], "10"),
         confirmed("CI-1", "10", received_on="2026-01-12"),
         produced("L2", "M1", "5"),
-        merged("M", "L1", "L2"),
-        certified("GH-1", "GH", "AE", ["M"], "15", issued_on=issued_on, expires_on="2026-12-31"),
+        merged(["L1", "L2"], "M"),
+        export("GH-1", "GH", "AE", ["M"], "15", issued_on=issued_on, expires_on="2026-12-31"),
     )
     assert [a["type"] for a in result] == (["rapid_reexport"] if raised else [])
     if raised:
@@ -174,9 +173,9 @@ def test_rapid_reexport_through_a_merge(issued_on: str, raised: bool) -> None:
 def test_rapid_reexport_days_come_from_settings() -> None:
     documents = [
         produced("L1", "S1", "10"),
-        certified("CI-1", "CI", "GH", ["L1"], "10"),
+        export("CI-1", "CI", "GH", ["L1"], "10"),
         confirmed("CI-1", "10", received_on="2026-01-12"),
-        certified("GH-1", "GH", "AE", ["L1"], "10", issued_on="2026-01-22"),
+        export("GH-1", "GH", "AE", ["L1"], "10", issued_on="2026-01-22", expires_on="2026-03-10"),
     ]
     assert found(*documents) == []
     assert len(found(*documents, rapid_reexport_days=10)) == 1

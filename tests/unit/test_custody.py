@@ -9,24 +9,24 @@ import networkx as nx
 import pytest
 
 from projections.custody import CONSUMED, HELD, IN_TRANSIT, SEIZED, Custody
-from projections.examples import example_entries
-from tests.unit.worlds import (
+from projections.examples import example_entries, numbered
+from tests.support import (
     admitted,
-    carats_by_source,
-    certified,
     confirmed,
     embargo,
+    export,
     flagged,
-    graph_from_state,
     lifted,
     merged,
     mine,
-    numbered,
     produced,
+    revoked,
     seized,
     site,
     split,
+    suspended,
 )
+from tests.unit.worlds import carats_by_source, graph_from_state
 
 SETUP = [admitted("GH"), admitted("CI"), mine("M1", "GH", "Eastern"), site("S1", "CI", "Seguela")]
 
@@ -68,7 +68,7 @@ def test_a_diamond_reaches_back_to_one_source_along_two_paths() -> None:
     state = world(
         produced("L1", "M1", "10"),
         split("L1", ("A", "3.33"), ("B", "6.67")),
-        merged("C", "A", "B"),
+        merged(["A", "B"], "C"),
     )
     assert state.lots["C"].carats == 1000
     assert state.lots["C"].composition == (("M1", Fraction(1)),)
@@ -89,7 +89,7 @@ def test_a_deep_chain_keeps_lineage_and_ancestry() -> None:
 def test_export_then_import_moves_the_lots() -> None:
     state = world(
         produced("L1", "S1", "10"),
-        certified("CI-1", "CI", "GH", ["L1"], "10"),
+        export("CI-1", "CI", "GH", ["L1"], "10"),
     )
     lot = state.lots["L1"]
     assert (lot.status, lot.holder, lot.certificate_id) == (IN_TRANSIT, "CI", "CI-1")
@@ -108,10 +108,10 @@ def test_flagged_and_seized_lots_record_history() -> None:
 
 def test_participants_embargoes_and_licences() -> None:
     state = world(
-        {"type": "participant.suspended", "participant": "GH", "reason": "audit"},
+        suspended("GH", "audit"),
         embargo("E1", "CI", "2026-02-01", region="Seguela"),
         lifted("E1", "2026-03-01"),
-        {"type": "alluvial_site.licence_revoked", "site_id": "S1", "reason": "expired"},
+        revoked("S1"),
     )
     assert state.participants["GH"].status == "suspended"
     assert state.embargoes["E1"].effective_to is not None

@@ -12,28 +12,26 @@ from hypothesis import strategies as st
 
 from ledger.log import LogEntry
 from projections.custody import CONSUMED, Custody
+from projections.examples import numbered
 from projections.provenance import downstream, lot_view, provenance
 from projections.reads import Reads
-from tests.unit.worlds import (
-    MemoryLog,
+from tests.support import (
     admitted,
-    carats_by_source,
-    certified,
     confirmed,
     embargo,
-    graph_from_state,
+    export,
     merged,
     mine,
-    numbered,
     produced,
     seized,
     site,
     split,
 )
+from tests.unit.worlds import MemoryLog, carats_by_source, graph_from_state
 
 PARTICIPANTS = ("GH", "CI", "AE", "IN")
 SOURCES = (
-    mine("M1", "GH", "Eastern", capacity="500"),
+    mine("M1", "GH", "Eastern", annual_capacity_carats="500"),
     mine("M2", "GH", "Ashanti"),
     site("S1", "CI", "Seguela"),
     mine("S2", "IN", "Panna"),
@@ -92,7 +90,7 @@ def worlds(draw: st.DrawFn) -> list[LogEntry]:
                 continue
             parts_ = draw(st.lists(st.sampled_from(mine_), min_size=2, max_size=4, unique=True))
             into = new_id("M")
-            documents.append(merged(into, *parts_))
+            documents.append(merged(parts_, into))
             lots[into] = (holder, "held", sum(lots[lot_id][2] for lot_id in parts_))
             lots.update({lot_id: (holder, CONSUMED, lots[lot_id][2]) for lot_id in parts_})
         elif operation == "ship":
@@ -102,7 +100,7 @@ def worlds(draw: st.DrawFn) -> list[LogEntry]:
             importer = draw(st.sampled_from([code for code in PARTICIPANTS if code != holder]))
             certificate_id = new_id(f"{holder}-")
             total = sum(lots[lot_id][2] for lot_id in shipped)
-            documents.append(certified(certificate_id, holder, importer, shipped, _text(total)))
+            documents.append(export(certificate_id, holder, importer, shipped, _text(total)))
             lots.update({lot_id: (holder, "in_transit", lots[lot_id][2]) for lot_id in shipped})
             pending[certificate_id] = (importer, shipped)
         elif operation == "confirm" and pending:

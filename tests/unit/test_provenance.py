@@ -12,7 +12,7 @@ import pytest
 from ledger.errors import LedgerError
 from projections.amounts import amount_text, cents
 from projections.custody import Custody
-from projections.examples import example_entries
+from projections.examples import example_entries, numbered
 from projections.provenance import (
     custody_positions,
     custody_steps,
@@ -24,15 +24,14 @@ from projections.provenance import (
     provenance,
     subgraph,
 )
-from tests.unit.worlds import (
+from tests.support import (
     admitted,
-    certified,
     confirmed,
     embargo,
+    export,
     lifted,
     merged,
     mine,
-    numbered,
     produced,
     site,
     split,
@@ -131,7 +130,7 @@ def test_a_regional_embargo_covers_only_that_region() -> None:
                 site("S2", "CI", "Tortiya"),
                 produced("A", "S1", "10"),
                 produced("B", "S2", "30"),
-                merged("C", "A", "B"),
+                merged(["A", "B"], "C"),
                 embargo("E1", "CI", "2026-01-01", region="Tortiya"),
                 embargo("E2", "CI", "2025-01-01"),
                 lifted("E2", "2025-06-01"),
@@ -281,7 +280,7 @@ def test_shipments_reach_importers_in_downstream() -> None:
                 mine("M1", "GH", "Eastern"),
                 produced("L1", "M1", "10"),
                 split("L1", ("A", "4"), ("B", "6")),
-                certified("GH-1", "GH", "AE", ["A"], "4"),
+                export("GH-1", "GH", "AE", ["A"], "4"),
                 confirmed("GH-1", "4"),
             ]
         )

@@ -10,9 +10,10 @@ import pytest
 
 from ledger.errors import LedgerError
 from projections import reads as module
-from projections.examples import BASE_INSTANT, example_entries
+from projections.examples import BASE_INSTANT, example_entries, log_entry
 from projections.reads import Reads
-from tests.unit.worlds import MemoryLog, admitted, log_entry, mine, produced
+from tests.support import admitted, mine, produced
+from tests.unit.worlds import MemoryLog
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -1,38 +1,18 @@
-"""Hand-built worlds for the read-side tests: raw documents, an in-memory log, an oracle."""
+"""For the read-side tests: an in-memory log, an oracle, the custody graph rebuilt.
+
+Documents come from `tests.support`; `projections.examples.numbered` makes log entries
+of them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from fractions import Fraction
-from typing import Any
 
 import networkx as nx
 
 from ledger.log import LogEntry
 from projections.custody import Custody, node_id
-from projections.examples import log_entry, numbered
 
-__all__ = [
-    "MemoryLog",
-    "admitted",
-    "carats_by_source",
-    "certified",
-    "confirmed",
-    "embargo",
-    "flagged",
-    "graph_from_state",
-    "lifted",
-    "log_entry",
-    "merged",
-    "mine",
-    "numbered",
-    "produced",
-    "seized",
-    "site",
-    "split",
-]
-
-LOCATION = {"lat": 6.0, "lon": -1.0}
+__all__ = ["MemoryLog", "carats_by_source", "graph_from_state"]
 
 
 class MemoryLog:
@@ -54,139 +34,6 @@ class MemoryLog:
         """Up to `limit` entries after `after`, recording the call."""
         self.reads.append((after, limit))
         return [entry for entry in self.entries if entry.position > after][:limit]
-
-
-def admitted(code: str, name: str | None = None) -> dict[str, Any]:
-    return {"type": "participant.admitted", "participant": code, "name": name or code}
-
-
-def mine(
-    mine_id: str, participant: str, region: str, capacity: str | None = None
-) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "type": "mine.registered",
-        "mine_id": mine_id,
-        "participant": participant,
-        "name": mine_id,
-        "region": region,
-        "location": LOCATION,
-    }
-    if capacity is not None:
-        document["annual_capacity_carats"] = capacity
-    return document
-
-
-def site(site_id: str, participant: str, region: str) -> dict[str, Any]:
-    return {
-        "type": "alluvial_site.registered",
-        "site_id": site_id,
-        "participant": participant,
-        "region": region,
-        "location": LOCATION,
-        "licence": {"number": "L-1", "holder": "Coop", "valid_until": "2030-12-31"},
-    }
-
-
-def produced(
-    lot_id: str, source_id: str, carats: str, value_usd: str = "1000", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "type": "lot.produced",
-        "lot_id": lot_id,
-        "source_id": source_id,
-        "carats": carats,
-        "value_usd": value_usd,
-        **extra,
-    }
-
-
-def split(lot_id: str, *parts: tuple[str, str]) -> dict[str, Any]:
-    return {
-        "type": "lot.split",
-        "lot_id": lot_id,
-        "into": [
-            {"lot_id": child, "carats": carats, "value_usd": "100"} for child, carats in parts
-        ],
-    }
-
-
-def merged(into: str, *lot_ids: str) -> dict[str, Any]:
-    return {
-        "type": "lots.merged",
-        "lot_ids": list(lot_ids),
-        "into": {"lot_id": into, "value_usd": "100"},
-    }
-
-
-def certified(
-    certificate_id: str,
-    exporter: str,
-    importer: str,
-    lot_ids: list[str],
-    carats: str,
-    value_usd: str = "1000",
-    issued_on: str = "2026-01-10",
-    expires_on: str = "2026-03-10",
-) -> dict[str, Any]:
-    return {
-        "type": "export.certified",
-        "certificate_id": certificate_id,
-        "exporting_participant": exporter,
-        "importing_participant": importer,
-        "lot_ids": lot_ids,
-        "exporter": {"name": "Exporter"},
-        "importer": {"name": "Importer"},
-        "hs_code": "7102.10",
-        "carats": carats,
-        "value_usd": value_usd,
-        "declared_origin": "MIXED",
-        "issued_on": issued_on,
-        "expires_on": expires_on,
-    }
-
-
-def confirmed(
-    certificate_id: str, carats: str, value_usd: str = "1000", received_on: str = "2026-01-12"
-) -> dict[str, Any]:
-    return {
-        "type": "import.confirmed",
-        "certificate_id": certificate_id,
-        "carats": carats,
-        "value_usd": value_usd,
-        "received_on": received_on,
-    }
-
-
-def embargo(
-    embargo_id: str, participant: str, effective_from: str, region: str | None = None
-) -> dict[str, Any]:
-    document = {
-        "type": "embargo.declared",
-        "embargo_id": embargo_id,
-        "participant": participant,
-        "reason": "UNSC resolution",
-        "effective_from": effective_from,
-    }
-    if region is not None:
-        document["region"] = region
-    return document
-
-
-def lifted(embargo_id: str, effective_to: str) -> dict[str, Any]:
-    return {"type": "embargo.lifted", "embargo_id": embargo_id, "effective_to": effective_to}
-
-
-def flagged(lot_id: str) -> dict[str, Any]:
-    return {"type": "lot.flagged", "lot_id": lot_id, "reason": "suspicious"}
-
-
-def seized(lot_id: str) -> dict[str, Any]:
-    return {"type": "lot.seized", "lot_id": lot_id, "reason": "smuggled"}
-
-
-def at(instant: str) -> dict[str, Any]:
-    """An `occurred_at` field, to merge into a raw document."""
-    return {"occurred_at": datetime.fromisoformat(instant).isoformat()}
 
 
 def carats_by_source(state: Custody, lot_id: str) -> dict[str, Fraction]:
