@@ -89,6 +89,7 @@ def export(
     expires_on: str = "2005-08-01",
     value_usd: str = "1000",
     hs_code: str = "7102.10",
+    **extra: Any,
 ) -> dict[str, Any]:
     return doc(
         "export.certified",
@@ -104,11 +105,16 @@ def export(
         declared_origin=declared_origin,
         issued_on=issued_on,
         expires_on=expires_on,
+        **extra,
     )
 
 
 def confirmed(
-    certificate_id: str, carats: str, value_usd: str = "1000", received_on: str = "2005-07-05"
+    certificate_id: str,
+    carats: str,
+    value_usd: str = "1000",
+    received_on: str = "2005-07-05",
+    **extra: Any,
 ) -> dict[str, Any]:
     return doc(
         "import.confirmed",
@@ -116,6 +122,7 @@ def confirmed(
         carats=carats,
         value_usd=value_usd,
         received_on=received_on,
+        **extra,
     )
 
 

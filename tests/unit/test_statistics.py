@@ -11,6 +11,9 @@ import pytest
 from ledger.log import LogEntry
 from projections.examples import numbered
 from projections.statistics import CSV_COLUMNS, Statistics
+from tests.support import confirmed, export, mine, produced, site
+
+START = "2005-01-01T00:00:00Z"
 
 
 def log_of(*documents: dict[str, Any]) -> list[LogEntry]:
@@ -25,80 +28,6 @@ def statistics_of(*documents: dict[str, Any]) -> Statistics:
     return statistics
 
 
-def mine(mine_id: str, participant: str) -> dict[str, Any]:
-    return {
-        "type": "mine.registered",
-        "occurred_at": "2005-01-01T00:00:00Z",
-        "mine_id": mine_id,
-        "participant": participant,
-        "name": mine_id,
-        "region": "North",
-        "location": {"lat": 1.5, "lon": 2.5},
-    }
-
-
-def site(site_id: str, participant: str) -> dict[str, Any]:
-    return {
-        "type": "alluvial_site.registered",
-        "occurred_at": "2005-01-01T00:00:00Z",
-        "site_id": site_id,
-        "participant": participant,
-        "region": "Worodougou",
-        "location": {"lat": 7.95, "lon": -6.67},
-        "licence": {"number": "L-1", "holder": "Coop", "valid_until": "2009-12-31"},
-    }
-
-
-def produced(lot_id: str, source_id: str, carats: str, value: str, at: str) -> dict[str, Any]:
-    return {
-        "type": "lot.produced",
-        "occurred_at": at,
-        "lot_id": lot_id,
-        "source_id": source_id,
-        "carats": carats,
-        "value_usd": value,
-    }
-
-
-def certified(
-    certificate_id: str,
-    exporter: str,
-    importer: str,
-    lot_ids: list[str],
-    carats: str,
-    value: str,
-    issued_on: str,
-    hs_code: str = "7102.10",
-) -> dict[str, Any]:
-    return {
-        "type": "export.certified",
-        "occurred_at": f"{issued_on}T10:00:00Z",
-        "certificate_id": certificate_id,
-        "exporting_participant": exporter,
-        "importing_participant": importer,
-        "lot_ids": lot_ids,
-        "exporter": {"name": "Exporter"},
-        "importer": {"name": "Importer"},
-        "hs_code": hs_code,
-        "carats": carats,
-        "value_usd": value,
-        "declared_origin": "MIXED",
-        "issued_on": issued_on,
-        "expires_on": "2007-01-01",
-    }
-
-
-def confirmed(certificate_id: str, carats: str, value: str, received_on: str) -> dict[str, Any]:
-    return {
-        "type": "import.confirmed",
-        "occurred_at": f"{received_on}T12:00:00+04:00",
-        "certificate_id": certificate_id,
-        "carats": carats,
-        "value_usd": value,
-        "received_on": received_on,
-    }
-
-
 def trade(carats: str, value: str, count: int, **breakdowns: Any) -> dict[str, Any]:
     figures = {"carats": carats, "value_usd": value, "certificates": count}
     return {**figures, "by_hs_code": {}, "by_partner": {}, **breakdowns}
@@ -107,21 +36,28 @@ def trade(carats: str, value: str, count: int, **breakdowns: Any) -> dict[str, A
 def world_documents() -> list[dict[str, Any]]:
     """Ghana and Côte d'Ivoire produce; Ghana ships two certificates to the UAE across New Year."""
     return [
-        mine("AKW", "GH"),
-        site("SEG", "CI"),
-        produced("G1", "AKW", "100.00", "6000.00", "2005-03-01T08:00:00Z"),
-        produced("G2", "AKW", "40.25", "2000.10", "2005-06-01T08:00:00+00:00"),
+        mine("AKW", "GH", occurred_at=START),
+        site("SEG", "CI", occurred_at=START),
+        produced("G1", "AKW", "100.00", "6000.00", occurred_at="2005-03-01T08:00:00Z"),
+        produced("G2", "AKW", "40.25", "2000.10", occurred_at="2005-06-01T08:00:00+00:00"),
         # 23:30 at -02:00 on 31 December is 2006 in UTC.
-        produced("G3", "AKW", "10.00", "500.00", "2005-12-31T23:30:00-02:00"),
-        produced("C1", "SEG", "12.34", "1234.56", "2005-04-01T08:00:00Z"),
-        certified("GH-2005-0001", "GH", "AE", ["G1"], "100.00", "6000.00", "2005-12-20"),
-        certified(
-            "GH-2005-0002", "GH", "AE", ["G2"], "40.25", "2000.10", "2005-12-28", hs_code="7102.21"
+        produced("G3", "AKW", "10.00", "500.00", occurred_at="2005-12-31T23:30:00-02:00"),
+        produced("C1", "SEG", "12.34", "1234.56", occurred_at="2005-04-01T08:00:00Z"),
+        export(
+            "GH-2005-0001", "GH", "AE", ["G1"], "100.00", value_usd="6000.00",
+            issued_on="2005-12-20", expires_on="2007-01-01", occurred_at="2005-12-20T10:00:00Z",
         ),
-        confirmed("GH-2005-0001", "99.50", "6100.00", "2005-12-27"),
+        export(
+            "GH-2005-0002", "GH", "AE", ["G2"], "40.25", value_usd="2000.10",
+            issued_on="2005-12-28", expires_on="2007-01-01", occurred_at="2005-12-28T10:00:00Z",
+            hs_code="7102.21",
+        ),
+        confirmed("GH-2005-0001", "99.50", "6100.00", "2005-12-27",
+                  occurred_at="2005-12-27T12:00:00+04:00"),
         # Received in the next year: an import of 2006, though exported in 2005.
-        confirmed("GH-2005-0002", "40.25", "2000.10", "2006-01-03"),
-    ]
+        confirmed("GH-2005-0002", "40.25", "2000.10", "2006-01-03",
+                  occurred_at="2006-01-03T12:00:00+04:00"),
+    ]  # fmt: skip
 
 
 def world() -> Statistics:
@@ -237,10 +173,13 @@ def test_the_public_report_has_totals_without_breakdowns() -> None:
 
 def test_sums_are_exact_decimals() -> None:
     statistics = statistics_of(
-        mine("BIG", "RU"),
-        produced("R1", "BIG", "99999999999999.99", "0.10", "2005-01-02T00:00:00Z"),
-        produced("R2", "BIG", "0.01", "0.20", "2005-01-03T00:00:00Z"),
-        *(produced(f"S{n}", "BIG", "0.10", "0.10", "2005-01-04T00:00:00Z") for n in range(10)),
+        mine("BIG", "RU", occurred_at=START),
+        produced("R1", "BIG", "99999999999999.99", "0.10", occurred_at="2005-01-02T00:00:00Z"),
+        produced("R2", "BIG", "0.01", "0.20", occurred_at="2005-01-03T00:00:00Z"),
+        *(
+            produced(f"S{n}", "BIG", "0.10", "0.10", occurred_at="2005-01-04T00:00:00Z")
+            for n in range(10)
+        ),
     )
     production = statistics.report(2005)["participants"][0]["production"]
     assert production == {"carats": "100000000000001.00", "value_usd": "1.30"}
@@ -291,7 +230,10 @@ def test_public_csv_has_totals_only() -> None:
 
 def test_applying_moves_the_position_on() -> None:
     statistics = Statistics()
-    entries = log_of(mine("AKW", "GH"), produced("G1", "AKW", "1.00", "1.00", "2005-01-01T00:00Z"))
+    entries = log_of(
+        mine("AKW", "GH", occurred_at=START),
+        produced("G1", "AKW", "1.00", "1.00", occurred_at="2005-01-01T00:00Z"),
+    )
     for entry in entries:
         statistics.apply(entry)
     assert statistics.position == 2

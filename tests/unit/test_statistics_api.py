@@ -10,14 +10,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from ledger.actors import Actor
-from tests.unit.test_statistics import (
-    csv_as_report,
-    log_of,
-    mine,
-    produced,
-    statistics_of,
-    world_documents,
-)
+from tests.support import mine, produced
+from tests.unit.test_statistics import START, csv_as_report, log_of, statistics_of, world_documents
 from tests.unit.worlds import MemoryLog
 
 TOKENS = {
@@ -121,8 +115,8 @@ def test_reads_reflect_documents_appended_since(client: TestClient, log: FakeLed
     assert get(client, "/v1/statistics/public", year="2007").json()["participants"] == []
     more = log_of(
         *world_documents(),
-        mine("MIR", "RU"),
-        produced("R1", "MIR", "7.00", "700.00", "2007-05-05T05:00:00+09:00"),
+        mine("MIR", "RU", occurred_at=START),
+        produced("R1", "MIR", "7.00", "700.00", occurred_at="2007-05-05T05:00:00+09:00"),
     )
     log.append(*more[-2:])
     rows = get(client, "/v1/statistics/public", year="2007").json()["participants"]
