@@ -315,16 +315,12 @@ class Ledger(Application[UUID]):
                 log.warning("log entry %s cannot be decoded: %s", position, error)
         return entries
 
-    def decode_entry(self, stored: StoredEvent) -> LogEntry:
-        """The log entry a stored journal event holds (see `ledger.journal.decode_row`)."""
-        return decode_row(stored.originator_version, stored.topic, stored.state)
-
     def _head(self) -> _Head:
         last = self.recorder.select_events(JOURNAL_ID, desc=True, limit=1)
         if not last:
             return _Head(0, GENESIS_HASH, None)
         try:
-            entry = self.decode_entry(last[0])
+            entry = decode_row(last[0].originator_version, last[0].topic, last[0].state)
         except Exception:
             raise LedgerError(
                 "store_unavailable",

@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from ledger.base import topic_of
 from ledger.errors import LedgerError
-from ledger.journal import JOURNAL_ID, EntryRecorded
+from ledger.journal import ENTRY_TOPIC, JOURNAL_ID, EntryRecorded
 from ledger.log import (
     GENESIS_HASH,
     LogEntry,
@@ -68,7 +68,6 @@ PAGE_SIZE = 2000
 IMPORT_BATCH = 1000
 """Entries replayed per atomic append on import."""
 
-_ENTRY_TOPIC = topic_of(EntryRecorded)
 _TOKEN_TOPIC = topic_of(ApiToken.Issued)
 _ENTRY_FIELDS = tuple(
     field.name
@@ -260,7 +259,7 @@ def _group_digest(group: Sequence[Notification]) -> str:
 
 def _entry_fields(mapper: Mapper[Any], row: Notification) -> dict[str, Any]:
     """The fields a journal row holds, decoded by the ledger's mapper; raises `_Finding`."""
-    if row.topic != _ENTRY_TOPIC:
+    if row.topic != ENTRY_TOPIC:
         raise _Finding(f"its journal row has topic {row.topic!r}")
     try:
         state = row.state
