@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ledger.actors import ROLES
-from ledger.documents import PARTICIPANT_CODES
+from ledger.protocol import PARTICIPANT_CODES
 from ledger.store import StoreError
 
 if TYPE_CHECKING:
@@ -28,9 +27,10 @@ The store is chosen by KPLEDGER_DATABASE_URL:
 
 
 def _open_ledger() -> Ledger:
+    from api.settings import Settings
     from ledger.application import Ledger
 
-    return Ledger.open(os.environ.get("KPLEDGER_DATABASE_URL"))
+    return Ledger.open(Settings().database_url)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -69,7 +69,7 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from api.demo import load_demo, welcome_text
+    from worlds.demo import load_demo, welcome_text
 
     ledger = _open_ledger()
     result = load_demo(ledger)
@@ -78,7 +78,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from api.generate import generate
+    from worlds.generate import generate
 
     ledger = _open_ledger()
     try:
@@ -101,7 +101,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from projections.audit import verify
+    from ledger.audit import verify
 
     ledger = _open_ledger()
     result = verify(ledger)
@@ -116,7 +116,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from projections.audit import AuditError, export_log
+    from ledger.audit import AuditError, export_log
 
     ledger = _open_ledger()
     try:
@@ -130,7 +130,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from projections.audit import AuditError, import_log
+    from ledger.audit import AuditError, import_log
 
     ledger = _open_ledger()
     try:
@@ -145,7 +145,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from api.settings import Settings
-    from projections.audit import replay
+    from projections.replay import replay
 
     settings = Settings()
     ledger = _open_ledger()

@@ -6,7 +6,7 @@ Appends N `lot.produced` documents (in batches, as one authority) to a fresh
 store (a temporary SQLite file, or a throwaway PostgreSQL database), then, in
 the same run, times:
 
-- verify: `projections.audit.verify(ledger)`, every check it makes;
+- verify: `ledger.audit.verify(ledger)`, every check it makes;
 - read: paging through every stored row with `select_notifications`, as verify does;
 - hashlib: one SHA-256 over every stored row's state bytes, already in memory.
 
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import fresh_postgres  # noqa: E402
 from ledger.actors import Actor  # noqa: E402
 from ledger.application import Ledger  # noqa: E402
-from projections.audit import PAGE_SIZE, verify  # noqa: E402
+from ledger.audit import PAGE_SIZE, verify  # noqa: E402
 
 SECRETARIAT = Actor("secretariat", "bench-secretariat")
 GHANA = Actor("authority", "bench-authority-GH", "GH")

@@ -1,7 +1,7 @@
 """The generated world the read benchmarks run on, cached as a named PostgreSQL database.
 
 `world_url(lots, seed)` returns the URL of `kpl_bench_world_<lots>_<seed>`, building it
-with `api.generate.generate` when it is missing or incomplete (or when `rebuild`).
+with `worlds.generate.generate` when it is missing or incomplete (or when `rebuild`).
 A world is complete once the generator has returned: a marker row records it.
 
     .venv/bin/python -m bench.world --lots 1000000 [--seed 0] [--rebuild]
@@ -15,9 +15,9 @@ import time
 
 import psycopg
 
-from api.generate import generate
 from bench.common import ADMIN_URL
 from ledger.application import Ledger
+from worlds.generate import generate
 
 MARKER = "kpl_bench_world"
 

@@ -13,10 +13,11 @@ import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import register_topic
 
 NAMESPACE = UUID("6a4c6f0e-3b9e-5d0c-9a55-6b706c656467")  # "kpledger"
 _recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=None)
@@ -46,7 +47,29 @@ def _stamp() -> datetime:
 
 
 class LedgerAggregate(Aggregate):
-    """Base of the ledger's aggregates: events stamped by the recording clock."""
+    """Base of the ledger's aggregates: events stamped by the recording clock.
+
+    Stored events name their class by topic (`module:Class.Event`). An aggregate whose
+    class moved to another module keeps the topics its events were first stored under
+    by naming that module in `STORED_MODULE`: stored shapes are permanent.
+    """
+
+    STORED_MODULE: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        module = cls.__dict__.get("STORED_MODULE")
+        if module is None:
+            return
+        nested = [
+            value
+            for value in vars(cls).values()
+            if isinstance(value, type) and issubclass(value, Aggregate.Event)
+        ]
+        for stored in (cls, *nested):
+            topic = f"{module}:{stored.__qualname__}"
+            stored.TOPIC = topic  # type: ignore[attr-defined]
+            register_topic(topic, stored)
 
     class Event(Aggregate.Event):
         @staticmethod
@@ -55,8 +78,3 @@ class LedgerAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
-
-
-def topic_of(cls: type) -> str:
-    """The stored topic of an event class."""
-    return get_topic(cls)

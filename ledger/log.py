@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -159,3 +159,16 @@ def stored_events_digest(rows: Iterable[tuple[UUID | str, int, str, bytes]]) -> 
             digest.update(len(part).to_bytes(4, "big") + part)
         digest.update(len(state).to_bytes(8, "big") + state)
     return digest.hexdigest()
+
+
+def read_entries(
+    log: LogReader, *, up_to: int | None = None, page: int = 1000
+) -> Iterator[LogEntry]:
+    """The entries of the log in order, up to position `up_to` if given, read in pages."""
+    after = 0
+    while (up_to is None or after < up_to) and (entries := log.read_log(after, page)):
+        for entry in entries:
+            if up_to is not None and entry.position > up_to:
+                return
+            yield entry
+        after = entries[-1].position

@@ -13,7 +13,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from projections.amounts import amount_text, fraction_number, in_units
+from ledger.amounts import amount_text, fraction_number, in_units
 from projections.custody import CONSUMED, Custody
 
 __all__ = ["ALERT_TYPES", "SEVERITIES", "alert_id", "alerts", "select"]

@@ -2,14 +2,13 @@
 
 `Custody.apply(entry)` takes one accepted log entry. Every document in the log was
 accepted by the write side, which enforced the KPCS rules, so applying never checks
-them again. Amounts are integer hundredths (see `projections.amounts`); a lot's
+them again. Amounts are integer hundredths (see `ledger.amounts`); a lot's
 composition by source is exact (`Fraction`s summing to 1), fixed when the lot is
 created and shared with its split children, so provenance is O(number of sources).
 
 The graph is implied by the tables (a lot's source, parents, children and certificates;
 a source's lots; a certificate's lots and importer): `successors` and `predecessors`
-walk it without storing it, and `graph` builds it as a networkx graph on demand (kept
-until the next entry), so that a large world costs no per-node or per-edge dicts.
+walk it without storing it, so that a large world costs no per-node or per-edge dicts.
 Nodes are strings prefixed by kind (`lot:L1`, `source:M1`, `certificate:GH-1`,
 `participant:GH`) so that ids of different kinds never collide. Edges follow the
 material, each with `kind`, `position` and, where material moves, `carats` (hundredths):
@@ -29,10 +28,22 @@ from datetime import UTC, date
 from fractions import Fraction
 from typing import Any
 
-import networkx as nx
-
+from ledger import certificates, lots, participants, sources
+from ledger.amounts import cents
+from ledger.fields import DocumentModel
 from ledger.log import LogEntry
-from projections.amounts import cents
+from ledger.protocol import (
+    ADMITTED,
+    ALLUVIAL_SITE,
+    CONSUMED,
+    HELD,
+    IN_TRANSIT,
+    MINE,
+    SEIZED,
+    SUSPENDED,
+    WITHDRAWN,
+    in_force,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +68,6 @@ __all__ = [
     "node_key",
     "node_kind",
 ]
-
-MINE = "mine"
-ALLUVIAL_SITE = "alluvial_site"
-
-HELD = "held"
-IN_TRANSIT = "in_transit"
-CONSUMED = "consumed"
-SEIZED = "seized"
 
 NODE_KINDS = ("lot", "source", "certificate", "participant")
 
@@ -184,7 +187,7 @@ class Embargo:
 
     def in_force(self, on: date) -> bool:
         """In force from `effective_from` up to the day before `effective_to`."""
-        return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
+        return in_force(self.effective_from, self.effective_to, on)
 
     def covers(self, source: Source) -> bool:
         """Whether the embargo's participant and region include the source."""
@@ -338,6 +341,30 @@ class RapidReexport:
         self.position = position
 
 
+Apply = Callable[["Custody", LogEntry, dict[str, Any]], None]
+"""How the read side takes one accepted document of a type into account."""
+
+_APPLY: dict[str, Apply] = {}
+
+
+def applies(*models: type[DocumentModel]) -> Callable[[Apply], Apply]:
+    """Declares the read side's apply function of document models (a decorator)."""
+
+    def register(apply: Apply) -> Apply:
+        for model in models:
+            if model.type_name in _APPLY:
+                raise TypeError(f"{model.type_name} is applied twice")
+            _APPLY[model.type_name] = apply
+        return apply
+
+    return register
+
+
+def applied_types() -> frozenset[str]:
+    """The document types the read side applies (every type of the protocol)."""
+    return frozenset(_APPLY)
+
+
 _date = functools.lru_cache(maxsize=8192)(date.fromisoformat)
 """A date from its ISO text, one object per date: a large world repeats few dates."""
 
@@ -373,25 +400,6 @@ class Custody:
         self.certificates: dict[str, Certificate] = {}
         self.round_trips: list[RoundTrip] = []
         self.rapid_reexports: list[RapidReexport] = []
-        self._graph: tuple[int, nx.DiGraph] | None = None
-        self._handlers: dict[str, Callable[[LogEntry, dict[str, Any]], None]] = {
-            "participant.admitted": self._participant_admitted,
-            "participant.suspended": self._participant_status("suspended"),
-            "participant.reinstated": self._participant_status("admitted"),
-            "participant.withdrawn": self._participant_status("withdrawn"),
-            "embargo.declared": self._embargo_declared,
-            "embargo.lifted": self._embargo_lifted,
-            "mine.registered": self._source_registered(MINE, "mine_id"),
-            "alluvial_site.registered": self._source_registered(ALLUVIAL_SITE, "site_id"),
-            "alluvial_site.licence_revoked": self._licence_revoked,
-            "lot.produced": self._lot_produced,
-            "lot.split": self._lot_split,
-            "lots.merged": self._lots_merged,
-            "export.certified": self._export_certified,
-            "import.confirmed": self._import_confirmed,
-            "lot.flagged": self._lot_flagged,
-            "lot.seized": self._lot_seized,
-        }
 
     @classmethod
     def replay(cls, entries: Iterable[LogEntry]) -> Custody:
@@ -403,10 +411,10 @@ class Custody:
 
     def apply(self, entry: LogEntry) -> None:
         """Takes one accepted document into account; unknown types only advance the position."""
-        handler = self._handlers.get(entry.type)
+        apply = _APPLY.get(entry.type)
         try:
-            if handler is not None:
-                handler(entry, entry.document)
+            if apply is not None:
+                apply(self, entry, entry.document)
         except Exception:  # only a log altered behind the ledger's back gets here
             log.exception("entry %s cannot be applied; the audit will report it", entry.position)
         self.position = entry.position
@@ -516,45 +524,31 @@ class Custody:
             if certificate.importer == code and certificate.received_at is not None:
                 yield node_id("certificate", certificate.certificate_id)
 
-    def nodes(self) -> Iterator[str]:
-        """Every node of the graph: participants, sources, lots, certificates, each once."""
-        participants = dict.fromkeys(self.participants)
-        participants.update(dict.fromkeys(s.participant for s in self.sources.values()))
-        participants.update(
-            dict.fromkeys(c.importer for c in self.certificates.values() if c.received_at)
-        )
-        yield from (node_id("participant", code) for code in participants)
-        yield from (node_id("source", key) for key in self.sources)
-        yield from (node_id("lot", key) for key in self.lots)
-        yield from (node_id("certificate", key) for key in self.certificates)
-
-    @property
-    def graph(self) -> nx.DiGraph:
-        """The whole custody graph as a networkx DiGraph, built on demand from the tables
-        and kept until the next entry is applied (the queries do not need it)."""
-        if self._graph is None or self._graph[0] != self.position:
-            graph = nx.DiGraph()
-            for node in self.nodes():
-                graph.add_node(node)
-                for target, attributes in self.successors(node):
-                    graph.add_edge(node, target, **attributes)
-            self._graph = (self.position, graph)
-        return self._graph[1]
-
     # -- participants and embargoes --------------------------------------------------------
 
+    @applies(participants.ParticipantAdmitted)
     def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
         code = document["participant"]
-        self.participants[code] = Participant(code, document["name"], "admitted")
+        self.participants[code] = Participant(code, document["name"], ADMITTED)
 
-    def _participant_status(self, status: str) -> Callable[[LogEntry, dict[str, Any]], None]:
-        def change(entry: LogEntry, document: dict[str, Any]) -> None:
-            code = document["participant"]
-            participant = self.participants.setdefault(code, Participant(code, code, status))
-            participant.status = status
+    def _participant_status(self, document: dict[str, Any], status: str) -> None:
+        code = document["participant"]
+        participant = self.participants.setdefault(code, Participant(code, code, status))
+        participant.status = status
 
-        return change
+    @applies(participants.ParticipantSuspended)
+    def _participant_suspended(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._participant_status(document, SUSPENDED)
 
+    @applies(participants.ParticipantReinstated)
+    def _participant_reinstated(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._participant_status(document, ADMITTED)
+
+    @applies(participants.ParticipantWithdrawn)
+    def _participant_withdrawn(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._participant_status(document, WITHDRAWN)
+
+    @applies(participants.EmbargoDeclared)
     def _embargo_declared(self, entry: LogEntry, document: dict[str, Any]) -> None:
         embargo_id = document["embargo_id"]
         self.embargoes[embargo_id] = Embargo(
@@ -565,33 +559,40 @@ class Custody:
             entry.position,
         )
 
+    @applies(participants.EmbargoLifted)
     def _embargo_lifted(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.embargoes[document["embargo_id"]].effective_to = _date(document["effective_to"])
 
     # -- sources ---------------------------------------------------------------------------
 
+    @applies(sources.MineRegistered)
+    def _mine_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._source_registered(entry, document, MINE, document["mine_id"])
+
+    @applies(sources.AlluvialSiteRegistered)
+    def _alluvial_site_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        source = self._source_registered(entry, document, ALLUVIAL_SITE, document["site_id"])
+        licence = document["licence"]
+        source.licence_number = licence["number"]
+        source.licence_holder = licence["holder"]
+        source.licence_valid_until = _date(licence["valid_until"])
+
     def _source_registered(
-        self, kind: str, id_field: str
-    ) -> Callable[[LogEntry, dict[str, Any]], None]:
-        def register(entry: LogEntry, document: dict[str, Any]) -> None:
-            capacity = document.get("annual_capacity_carats")
-            source = Source(
-                document[id_field],
-                kind,
-                document["participant"],
-                document["region"],
-                None if capacity is None else cents(capacity),
-                entry.position,
-            )
-            licence = document.get("licence")
-            if licence is not None:
-                source.licence_number = licence["number"]
-                source.licence_holder = licence["holder"]
-                source.licence_valid_until = _date(licence["valid_until"])
-            self.sources[source.source_id] = source
+        self, entry: LogEntry, document: dict[str, Any], kind: str, source_id: str
+    ) -> Source:
+        capacity = document.get("annual_capacity_carats")
+        source = Source(
+            source_id,
+            kind,
+            document["participant"],
+            document["region"],
+            None if capacity is None else cents(capacity),
+            entry.position,
+        )
+        self.sources[source_id] = source
+        return source
 
-        return register
-
+    @applies(sources.AlluvialSiteLicenceRevoked)
     def _licence_revoked(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.sources[document["site_id"]].licence_revoked = True
 
@@ -600,6 +601,7 @@ class Custody:
     def _add_lot(self, lot: Lot) -> None:
         self.lots[lot.lot_id] = lot
 
+    @applies(lots.LotProduced)
     def _lot_produced(self, entry: LogEntry, document: dict[str, Any]) -> None:
         source = self.sources[document["source_id"]]
         lot = Lot(
@@ -619,6 +621,7 @@ class Custody:
         if source.capacity is not None and produced > source.capacity:
             source.exceeded_at.setdefault(year, entry.position)
 
+    @applies(lots.LotSplit)
     def _lot_split(self, entry: LogEntry, document: dict[str, Any]) -> None:
         parent = self.lots[document["lot_id"]]
         parent.status = CONSUMED
@@ -636,6 +639,7 @@ class Custody:
             )
             self._add_lot(child)
 
+    @applies(lots.LotsMerged)
     def _lots_merged(self, entry: LogEntry, document: dict[str, Any]) -> None:
         parts = [self.lots[lot_id] for lot_id in document["lot_ids"]]
         into = document["into"]
@@ -654,9 +658,11 @@ class Custody:
             part.children = (merged.lot_id,)
             part.history.append(entry.position)
 
+    @applies(lots.LotFlagged)
     def _lot_flagged(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.lots[document["lot_id"]].history.append(entry.position)
 
+    @applies(lots.LotSeized)
     def _lot_seized(self, entry: LogEntry, document: dict[str, Any]) -> None:
         lot = self.lots[document["lot_id"]]
         lot.status = SEIZED
@@ -664,6 +670,7 @@ class Custody:
 
     # -- certificates ----------------------------------------------------------------------
 
+    @applies(certificates.ExportCertified)
     def _export_certified(self, entry: LogEntry, document: dict[str, Any]) -> None:
         certificate = Certificate(document, entry.position)
         certificate.lot_ids = tuple(self.lots[lot_id].lot_id for lot_id in certificate.lot_ids)
@@ -698,6 +705,7 @@ class Custody:
             export.position,
         )
 
+    @applies(certificates.ImportConfirmed)
     def _import_confirmed(self, entry: LogEntry, document: dict[str, Any]) -> None:
         certificate = self.certificates[document["certificate_id"]]
         certificate.received_carats = cents(document["carats"])

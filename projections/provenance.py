@@ -16,9 +16,9 @@ from typing import Any
 
 import networkx as nx
 
+from ledger.amounts import amount_text, fraction_number, in_units
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
-from projections.amounts import amount_text, fraction_number, in_units
 from projections.custody import (
     NODE_KINDS,
     Custody,

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
-from ledger.log import LogEntry, LogReader
+from ledger.log import LogEntry, LogReader, read_entries
 from projections import alerts as alert_rules
 from projections import provenance as queries
 from projections.custody import Custody
@@ -185,23 +185,11 @@ class Reads:
             if state is not None:
                 self._replays.move_to_end(position)
                 return state
-            state = Custody.replay(self._entries_up_to(position))
+            state = Custody.replay(read_entries(self.log, up_to=position, page=_PAGE))
             self._replays[position] = state
             if len(self._replays) > self._replay_cache_size:
                 self._replays.popitem(last=False)
             return state
-
-    def _entries_up_to(self, position: int) -> Iterable[LogEntry]:
-        after = 0
-        while after < position:
-            page = self.log.read_log(after=after, limit=_PAGE)
-            if not page:
-                return
-            for entry in page:
-                if entry.position > position:
-                    return
-                yield entry
-            after = page[-1].position
 
     def read(self, query: Callable[[View], T], as_of: AsOf = None) -> T:
         """Runs `query` over the ledger as it stands now, or as it stood at `as_of`."""

@@ -214,7 +214,7 @@ def lot_state(ledger: Any, lot_id: str) -> tuple[Any, ...] | None:
     """Status, holder, carats, certificate and composition of a lot, or None if absent."""
     from eventsourcing.application import AggregateNotFoundError
 
-    from ledger.lot import Lot
+    from ledger.lots import Lot
 
     try:
         lot = ledger.repository.get(Lot.create_id(lot_id))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from api.auth import CurrentActor, require_reader_of_everything
-from projections.audit import verify
+from ledger.audit import verify
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

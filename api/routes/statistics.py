@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import CurrentActor
 from ledger.actors import Actor
-from ledger.documents import PARTICIPANT_CODES
 from ledger.errors import LedgerError
+from ledger.protocol import PARTICIPANT_CODES
 from projections.statistics import Statistics
 
 router = APIRouter(tags=["statistics"])

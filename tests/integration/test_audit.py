@@ -14,13 +14,13 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
-from ledger.base import topic_of
+from ledger.audit import verify
 from ledger.journal import JOURNAL_ID
 from ledger.log import GENESIS_HASH
 from ledger.tokens import ApiToken
-from projections.audit import verify
 from tests.support import (
     SECRETARIAT,
     authority,
@@ -32,7 +32,7 @@ from tests.support import (
     split,
 )
 
-TOKEN_TOPIC = topic_of(ApiToken.Issued)
+TOKEN_TOPIC = get_topic(ApiToken.Issued)
 ENTRIES = 12
 """How many entries `audited_world` appends."""
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
+from ledger.audit import AuditError, export_log, import_log, verify
 from ledger.log import GENESIS_HASH, entry_hash
-from projections.audit import AuditError, export_log, import_log, verify
 from tests.integration.test_audit import ENTRIES, StoredRows, audited_world
 
 LINE_FIELDS = [

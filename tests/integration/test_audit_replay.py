@@ -7,7 +7,8 @@ import io
 import pytest
 
 from ledger.application import Ledger
-from projections.audit import export_log, import_log, replay
+from ledger.audit import export_log, import_log
+from projections.replay import replay
 from tests.integration.test_audit import ENTRIES, audited_world
 from tests.support import authority, produced
 

@@ -12,7 +12,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.documents import parse_json
-from ledger.lot import CONSUMED, HELD, IN_TRANSIT
+from ledger.protocol import CONSUMED, HELD, IN_TRANSIT
 from tests.support import (
     INVESTIGATOR,
     SECRETARIAT,

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from ledger.lot import CONSUMED, HELD, IN_TRANSIT, Lot
+from ledger.lots import Lot
+from ledger.protocol import CONSUMED, HELD, IN_TRANSIT
 from tests.support import (
     SECRETARIAT,
     admitted,

@@ -15,7 +15,7 @@ import pytest
 
 from ledger.application import Capture, Ledger
 from ledger.errors import LedgerError
-from ledger.lot import CONSUMED, IN_TRANSIT
+from ledger.protocol import CONSUMED, IN_TRANSIT
 from tests.support import (
     admitted,
     authority,

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from api.demo import (
+from ledger.application import Ledger
+from projections.alerts import ALERT_TYPES
+from projections.reads import Reads
+from worlds.demo import (
     MAIN_PARTICIPANTS,
     SUSPECT_LOT_ID,
     DemoResult,
@@ -15,9 +18,6 @@ from api.demo import (
     load_demo,
     welcome_text,
 )
-from ledger.application import Ledger
-from projections.alerts import ALERT_TYPES
-from projections.reads import Reads
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from api.generate import PROFILES, generate
 from ledger.actors import Actor
 from ledger.application import Ledger
 from projections.alerts import ALERT_TYPES, alerts
 from projections.custody import Custody
 from projections.examples import numbered
 from projections.reads import Reads
+from worlds.generate import PROFILES, generate
 
 
 class Recorder:

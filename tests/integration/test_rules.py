@@ -18,7 +18,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.documents import parse_json
-from ledger.lot import CONSUMED, HELD, IN_TRANSIT, SEIZED
+from ledger.protocol import CONSUMED, HELD, IN_TRANSIT, SEIZED
 from tests.support import (
     SECRETARIAT,
     Actor,

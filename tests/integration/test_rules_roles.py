@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
-from ledger.lot import HELD, SEIZED
+from ledger.protocol import HELD, SEIZED
 from tests.support import (
     AUDITOR,
     INVESTIGATOR,

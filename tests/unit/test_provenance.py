@@ -9,8 +9,8 @@ from fractions import Fraction
 import networkx as nx
 import pytest
 
+from ledger.amounts import amount_text, cents
 from ledger.errors import LedgerError
-from projections.amounts import amount_text, cents
 from projections.custody import Custody
 from projections.examples import example_entries, numbered
 from projections.provenance import (

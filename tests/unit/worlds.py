@@ -51,6 +51,26 @@ def carats_by_source(state: Custody, lot_id: str) -> dict[str, Fraction]:
     return found
 
 
+def walked_graph(state: Custody) -> nx.DiGraph:
+    """The custody graph as the queries walk it: every node's `successors`."""
+    participants = dict.fromkeys(state.participants)
+    participants.update(dict.fromkeys(s.participant for s in state.sources.values()))
+    participants.update(
+        dict.fromkeys(c.importer for c in state.certificates.values() if c.received_at)
+    )
+    graph = nx.DiGraph()
+    for node in [
+        *(node_id("participant", code) for code in participants),
+        *(node_id("source", key) for key in state.sources),
+        *(node_id("lot", key) for key in state.lots),
+        *(node_id("certificate", key) for key in state.certificates),
+    ]:
+        graph.add_node(node)
+        for target, attributes in state.successors(node):
+            graph.add_edge(node, target, **attributes)
+    return graph
+
+
 def graph_from_state(state: Custody) -> nx.DiGraph:
     """The custody graph rebuilt from the state's tables alone, to compare with the one
     maintained entry by entry."""

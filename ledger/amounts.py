@@ -1,4 +1,4 @@
-"""Exact amounts: carats and USD kept as integer hundredths, shown as decimal strings.
+"""Exact amounts: carats and USD as integer hundredths, and the one formatter of decimal answers.
 
 Every amount in a document has at most 2 decimal places, so the read side keeps
 them as integer hundredths (`cents`) and computes shares with `Fraction`; only the

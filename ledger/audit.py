@@ -28,7 +28,6 @@ earlier to catch that too.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import json
 import sys
@@ -38,29 +37,24 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.utils import get_topic
 from tqdm import tqdm
 
-from ledger.base import topic_of
 from ledger.errors import LedgerError
 from ledger.journal import ENTRY_TOPIC, JOURNAL_ID, EntryRecorded
 from ledger.log import (
     GENESIS_HASH,
     LogEntry,
-    LogReader,
-    canonical_json,
     entry_hash,
+    read_entries,
     stored_events_digest,
 )
 from ledger.tokens import ApiToken
-from projections import alerts as alert_rules
-from projections import provenance as queries
-from projections.custody import Custody
-from projections.reads import Reads, View
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
 
-__all__ = ["AuditError", "Replay", "Verification", "export_log", "import_log", "replay", "verify"]
+__all__ = ["AuditError", "Verification", "export_log", "import_log", "verify"]
 
 PAGE_SIZE = 2000
 """Rows read from the store per query, so that memory stays bounded."""
@@ -68,7 +62,7 @@ PAGE_SIZE = 2000
 IMPORT_BATCH = 1000
 """Entries replayed per atomic append on import."""
 
-_TOKEN_TOPIC = topic_of(ApiToken.Issued)
+_TOKEN_TOPIC = get_topic(ApiToken.Issued)
 _ENTRY_FIELDS = tuple(
     field.name
     for field in dataclasses.fields(EntryRecorded)
@@ -295,24 +289,13 @@ def export_log(ledger: Ledger, out: IO[str], progress: bool = False) -> int:
     with tqdm(
         total=ledger.head_position(), unit="entries", file=sys.stderr, disable=not progress
     ) as bar:
-        for entry in _log_entries(ledger):
+        for entry in read_entries(ledger):
             if entry.position != written + 1:
                 raise AuditError(f"entry {written + 1} cannot be read", written + 1)
             out.write(json.dumps(_entry_to_json(entry), ensure_ascii=False) + "\n")
             written += 1
             bar.update()
     return written
-
-
-def _log_entries(log: LogReader, up_to: int | None = None) -> Iterator[LogEntry]:
-    """The entries of the log in order, up to position `up_to` if given, read in pages."""
-    after = 0
-    while page := log.read_log(after, IMPORT_BATCH):
-        for entry in page:
-            if up_to is not None and entry.position > up_to:
-                return
-            yield entry
-        after = page[-1].position
 
 
 def import_log(
@@ -424,90 +407,3 @@ def _entry_from_json(data: dict[str, Any]) -> LogEntry:
         prev_hash=data["prev_hash"],
         hash=data["hash"],
     )
-
-
-# ------------------------------------------------------------------ replaying the projections
-
-
-@dataclass(frozen=True, slots=True)
-class Replay:
-    """Digests of the projections as of `position`: as a server following the log keeps
-    them (entry by entry), and as replayed from scratch in one go. They must agree."""
-
-    position: int
-    lots: int
-    alerts: int
-    incremental: str
-    from_scratch: str
-
-    @property
-    def same(self) -> bool:
-        return self.incremental == self.from_scratch
-
-
-class _LogUpTo:
-    """The log as it stood when its head was `position`."""
-
-    def __init__(self, log: LogReader, position: int) -> None:
-        self._log, self._position = log, position
-
-    def head_position(self) -> int:
-        return min(self._log.head_position(), self._position)
-
-    def read_log(self, after: int, limit: int) -> list[LogEntry]:
-        if after >= self._position:
-            return []
-        page = self._log.read_log(after, min(limit, self._position - after))
-        return [entry for entry in page if entry.position <= self._position]
-
-
-def replay(
-    log: LogReader,
-    as_of: int,
-    *,
-    value_discrepancy: float = 0.20,
-    rapid_reexport_days: int = 7,
-) -> Replay:
-    """The digest of the projections as of position `as_of`, built both ways.
-
-    The digest is the SHA-256 of the RFC 8785 JSON of every lot's view and
-    provenance and of the alerts, all read as of `as_of` (on its recording date).
-    """
-    followed = Reads(
-        _LogUpTo(log, as_of),
-        value_discrepancy=value_discrepancy,
-        rapid_reexport_days=rapid_reexport_days,
-    )
-    followed.catch_up()
-
-    def snapshot(custody: Custody, view: View) -> dict[str, Any]:
-        return {
-            "position": view.position,
-            "lots": {
-                lot_id: {
-                    "lot": queries.lot_view(custody, lot_id),
-                    "provenance": queries.provenance(custody, lot_id, view.today),
-                }
-                for lot_id in sorted(custody.lots)
-            },
-            "alerts": alert_rules.alerts(
-                custody,
-                today=view.today,
-                value_discrepancy=value_discrepancy,
-                rapid_reexport_days=rapid_reexport_days,
-            ),
-        }
-
-    view, incremental = followed.read(lambda view: (view, snapshot(view.custody, view)), as_of)
-    scratch = snapshot(Custody.replay(_log_entries(log, up_to=view.position)), view)
-    return Replay(
-        position=view.position,
-        lots=len(incremental["lots"]),
-        alerts=len(incremental["alerts"]),
-        incremental=_digest(incremental),
-        from_scratch=_digest(scratch),
-    )
-
-
-def _digest(snapshot: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(snapshot)).hexdigest()

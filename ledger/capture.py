@@ -1,0 +1,270 @@
+"""Capture: one request's documents checked and appended atomically.
+
+A request's documents are checked in order against the aggregates of one
+`UnitOfWork` (so later documents see earlier ones) and appended in one insert:
+the aggregates' new events, a claim per `event_id`, and one journal entry per
+document whose hash chains the previous one. Writers of one process queue on a
+lock (group commit): whoever takes it appends every request waiting, in one insert;
+if any of them is refused, each is appended alone instead. A concurrent writer makes
+the insert collide on the journal's next position; the batch is then checked again
+against the new state, so two racing exports of one lot give one success and one
+refusal, never both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, StoredEvent
+
+from ledger.actors import Actor
+from ledger.base import recording_clock
+from ledger.documents import HANDLING, Document, normalize
+from ledger.errors import LedgerError
+from ledger.handling import UnitOfWork, referenced_ids
+from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim, decode_row
+from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
+from ledger.store import insert_rows, select_aggregates_events
+
+__all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
+
+MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Capture:
+    """The outcome of a post: how many documents were appended, and the last one's position.
+
+    When every document had been accepted before (`appended` false), `position`
+    is the original position of the last of them.
+    """
+
+    accepted: int
+    position: int
+    appended: bool
+
+
+class Stamp(NamedTuple):
+    """A document with when and by whom it is recorded."""
+
+    document: Document
+    recorded_at: datetime
+    recorded_by: str
+    original: tuple[int, str] | None = None  # position and hash a replayed entry must reproduce
+
+
+@dataclass
+class _Request:
+    """One caller's documents waiting for the append lock, and what became of them."""
+
+    stamp: Callable[[], list[Stamp]]
+    actor: Actor | None
+    monotonic: bool
+    capture: Capture | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _Head:
+    position: int
+    hash: str
+    recorded_at: datetime | None
+
+
+class Capturer:
+    """Appends requests' documents to one store's journal, one insert per group."""
+
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> None:
+        self._recorder = recorder
+        self._mapper = mapper
+        self._memo: dict[str, Any] = {}
+        self._append_lock = threading.Lock()
+        self._appended_head: _Head | None = None
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Request] = []
+
+    def append(
+        self, stamp: Callable[[], list[Stamp]], actor: Actor | None, *, monotonic: bool = True
+    ) -> Capture:
+        """Appends one request's documents, in one insert with whatever queued behind it.
+
+        `stamp` makes the request's stamped documents when its turn comes; `monotonic`
+        keeps `recorded_at` from going back (false for a replay of another log).
+        """
+        request = _Request(stamp, actor, monotonic)
+        with self._queue_lock:
+            self._queue.append(request)
+        with self._append_lock:
+            if request.capture is None and request.error is None:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._append_group(group)
+        if request.error is not None:
+            raise request.error
+        assert request.capture is not None
+        return request.capture
+
+    def _load(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Aggregate | None]:
+        wanted = list(aggregate_ids)
+        loaded: dict[UUID, Any] = dict.fromkeys(wanted)
+        for stored in select_aggregates_events(self._recorder, wanted):
+            event: Any = self._mapper.to_domain_event(stored)
+            loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
+        return loaded
+
+    def _head(self) -> _Head:
+        last = self._recorder.select_events(JOURNAL_ID, desc=True, limit=1)
+        if not last:
+            return _Head(0, GENESIS_HASH, None)
+        try:
+            entry = decode_row(last[0].originator_version, last[0].topic, last[0].state)
+        except Exception:
+            raise LedgerError(
+                "store_unavailable",
+                "the log's last entry cannot be read back: the store was altered; "
+                "run kpledger verify",
+            ) from None
+        return _Head(entry.position, entry.hash, entry.recorded_at)
+
+    def _append_group(self, group: list[_Request]) -> None:
+        if len(group) > 1:
+            try:
+                captures = self._with_retries(group)
+            except Exception:
+                pass  # somebody's request is refused: take them one at a time
+            else:
+                for request, capture in zip(group, captures, strict=True):
+                    request.capture = capture
+                return
+        for request in group:
+            try:
+                request.capture = self._with_retries([request])[0]
+            except Exception as error:
+                request.error = error
+
+    def _with_retries(self, requests: list[_Request]) -> list[Capture]:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self._append_once(requests)
+            except IntegrityError:
+                continue  # another process appended first: check again against its outcome
+        raise LedgerError("write_conflict", "the store is too busy to append; try again")
+
+    def _append_once(self, requests: list[_Request]) -> list[Capture]:
+        """Appends the requests' documents after the head this process appended last, or
+        after the stored head. A head made stale by another process's append costs
+        nothing: the journal's next position is taken, the insert collides and the
+        caller retries after reading it again (as after any failure)."""
+        known, self._appended_head = self._appended_head, None
+        head = replace(known) if known is not None else self._head()
+        work = UnitOfWork(self._load, self._memo)
+        batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
+        work.preload(
+            aggregate_id
+            for stamps, _, _ in batches
+            for stamp in stamps
+            for aggregate_id in referenced_ids(stamp.document)
+        )
+        rows: list[StoredEvent] = []
+        captures = [
+            self._append_request(stamps, actor, monotonic, head, work, rows)
+            for stamps, actor, monotonic in batches
+        ]
+        if rows:
+            insert_rows(self._recorder, rows)
+        self._appended_head = head
+        return captures
+
+    def _append_request(
+        self,
+        stamps: list[Stamp],
+        actor: Actor | None,
+        monotonic: bool,
+        head: _Head,
+        work: UnitOfWork,
+        rows: list[StoredEvent],
+    ) -> Capture:
+        """Checks one request's documents and adds their rows; `head` moves along."""
+        work.actor = actor
+        accepted, last_position = 0, 0
+        for index, (document, recorded_at, recorded_by, original) in enumerate(stamps):
+            if monotonic and head.recorded_at is not None:
+                recorded_at = max(recorded_at, head.recorded_at)
+            normalized = normalize(document)
+            content_digest = document_digest(normalized)
+            claim = work.get(EventIdClaim, EventIdClaim.create_id(document.event_id))
+            if claim is not None:
+                if claim.content_digest != content_digest:
+                    raise LedgerError(
+                        "event_id_reused",
+                        f"event_id {document.event_id} was accepted before with other content",
+                        index=index,
+                        detail={"position": claim.position},
+                    )
+                work.take_pending()
+                if not accepted:
+                    last_position = claim.position
+                continue
+            position = head.position + 1
+            with recording_clock(recorded_at):
+                handling = HANDLING[type(document)]
+                try:
+                    handling.check_jurisdiction(document, work)
+                    handling.handle(document, work)
+                except LedgerError as error:
+                    if error.status == 409:  # a 403 further on in the batch comes first
+                        for later, stamp in enumerate(stamps[index + 1 :], start=index + 1):
+                            try:
+                                HANDLING[type(stamp.document)].check_jurisdiction(
+                                    stamp.document, work
+                                )
+                            except LedgerError as forbidden:
+                                raise forbidden.at(later) from None
+                    raise error.at(index) from None
+                work.add(
+                    EventIdClaim(
+                        event_id=document.event_id,
+                        content_digest=content_digest,
+                        position=position,
+                    )
+                )
+                group = [self._mapper.to_stored_event(event) for event in work.take_pending()]
+            events_digest = stored_events_digest(
+                (row.originator_id, row.originator_version, row.topic, row.state) for row in group
+            )
+            chained = entry_hash(
+                prev_hash=head.hash,
+                position=position,
+                recorded_at=recorded_at,
+                recorded_by=recorded_by,
+                document=normalized,
+                events_digest=events_digest,
+                digest_of_document=content_digest,
+            )
+            if original is not None and original != (position, chained):
+                raise LedgerError(
+                    "invalid",
+                    f"entry {original[0]} does not reproduce its hash at its position on replay",
+                    index=index,
+                )
+            entry = EntryRecorded(
+                originator_id=JOURNAL_ID,
+                originator_version=position,
+                timestamp=recorded_at,
+                document=normalized,
+                recorded_by=recorded_by,
+                events_digest=events_digest,
+                prev_hash=head.hash,
+                hash=chained,
+            )
+            rows.extend(group)
+            rows.append(self._mapper.to_stored_event(entry))
+            head.position, head.hash, head.recorded_at = position, chained, recorded_at
+            accepted, last_position = accepted + 1, position
+        return Capture(accepted=accepted, position=last_position, appended=accepted > 0)

@@ -1,0 +1,145 @@
+"""The field types of documents, shared by every family of documents.
+
+Documents are validated from Python values parsed out of JSON with
+`parse_float=Decimal` (see `ledger.documents.parse_json`), so that carats and USD
+never pass through binary floats. Every document model derives from `DocumentModel`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+)
+
+from ledger.protocol import PARTICIPANT_CODES
+
+_CENT = Decimal("0.01")
+_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+        raise ValueError("must be a decimal number or a string holding one")
+    if isinstance(value, str) and not _DECIMAL_TEXT.match(value):
+        raise ValueError("must be a decimal number or a string holding one")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError("must be a decimal number") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite decimal number")
+    try:
+        cents = number.quantize(_CENT)
+    except InvalidOperation:
+        raise ValueError("is too large") from None
+    if cents != number:
+        raise ValueError("must have at most 2 decimal places")
+    return cents
+
+
+def _positive_amount(value: Any) -> Decimal:
+    number = _decimal(value)
+    if number <= 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _non_negative_amount(value: Any) -> Decimal:
+    number = _decimal(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
+def _calendar_date(value: Any) -> date:
+    if not isinstance(value, str) or not _DATE_TEXT.match(value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
+def _instant(value: Any) -> datetime:
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise ValueError("must be an ISO 8601 date-time with an offset")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date-time with an offset") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("must carry a UTC offset, such as Z or +02:00")
+    return moment
+
+
+def _participant_code(value: Any) -> str:
+    if not isinstance(value, str) or value not in PARTICIPANT_CODES:
+        raise ValueError("must be an ISO 3166-1 alpha-2 code or EU")
+    return value
+
+
+def _coordinate(limit: int) -> Any:
+    def check(value: Any) -> float:
+        number = _any_number(value)
+        if not -limit <= number <= limit:
+            raise ValueError(f"must be between -{limit} and {limit}")
+        return float(number)
+
+    return check
+
+
+def _any_number(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
+        raise ValueError("must be a number")
+    return Decimal(str(value))
+
+
+def _uuid_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a UUID string")
+    try:
+        return str(UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+def _amount_text(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+Carats = Annotated[Decimal, BeforeValidator(_positive_amount), PlainSerializer(_amount_text)]
+Usd = Annotated[Decimal, BeforeValidator(_non_negative_amount), PlainSerializer(_amount_text)]
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
+Instant = Annotated[datetime, BeforeValidator(_instant)]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$", strict=True)]
+ParticipantCode = Annotated[str, BeforeValidator(_participant_code)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=1000, strict=True)]
+Latitude = Annotated[float, BeforeValidator(_coordinate(90))]
+Longitude = Annotated[float, BeforeValidator(_coordinate(180))]
+
+
+class Strict(BaseModel):
+    """A part of a document: unknown fields refused, frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DocumentModel(Strict):
+    """What every document has; a subclass per type adds `type: Literal[...]` and its fields."""
+
+    type_name: ClassVar[str]
+    event_id: Annotated[str, BeforeValidator(_uuid_text)]
+    occurred_at: Instant
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.type_name = cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]

@@ -1,0 +1,207 @@
+"""How the write side handles a document type: who may post it, and what it does.
+
+Every family module of `ledger/` (participants, sources, lots, certificates, ...)
+declares its document models and, for each, one handler with `@handles(Model, ...)`:
+the roles that may post the type, the document field naming the participant whose
+authority must post it (`acts_for`), the part of the jurisdiction that depends on the
+ledger's state (`jurisdiction`), and the handler itself, which checks the KPCS rules
+on the aggregates of a `UnitOfWork` and changes them (raising `LedgerError` with a
+409 code when a rule is broken). Handlers do no I/O of their own: a `UnitOfWork`
+loads aggregates through the loader it is given, so rules run as well over a dict
+of aggregates as over a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, DomainEventProtocol
+
+from ledger.actors import Actor, Role
+from ledger.base import aggregate_id
+from ledger.errors import LedgerError
+from ledger.fields import DocumentModel
+
+__all__ = [
+    "AUTHORITY",
+    "SECRETARIAT",
+    "DocumentType",
+    "Loader",
+    "UnitOfWork",
+    "document_types",
+    "handles",
+]
+
+T = TypeVar("T", bound=Aggregate)
+D = TypeVar("D", bound=DocumentModel)
+
+AUTHORITY: frozenset[Role] = frozenset({"authority"})
+SECRETARIAT: frozenset[Role] = frozenset({"secretariat"})
+
+Loader = Callable[[Iterable[UUID]], Mapping[UUID, Aggregate | None]]
+"""Loads aggregates by id: each id maps to its aggregate, or None when it does not exist."""
+
+
+class UnitOfWork:
+    """The aggregates one batch reads and changes, so later documents see earlier ones.
+
+    `actor` is who posts the document being handled (None: a trusted replay of a log,
+    whose roles and jurisdictions were checked when it was first appended).
+    """
+
+    def __init__(self, load: Loader, memo: dict[str, Any] | None = None) -> None:
+        self._load = load
+        self._aggregates: dict[UUID, Aggregate | None] = {}
+        self._touched: dict[UUID, Aggregate] = {}
+        self.actor: Actor | None = None
+        self.memo: dict[str, Any] = memo if memo is not None else {}
+        """Facts that never change once recorded (where a source is), kept across batches."""
+
+    @property
+    def acting(self) -> str | None:
+        """The acting participant: the participant of the posting authority."""
+        return self.actor.participant if self.actor is not None else None
+
+    def get(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        """The aggregate as this batch has it so far, or None if it does not exist."""
+        if aggregate_id not in self._aggregates:
+            self.preload([aggregate_id])
+        aggregate = self._aggregates[aggregate_id]
+        if aggregate is None:
+            return None
+        if not isinstance(aggregate, cls):
+            raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {cls.__name__}")
+        self._touched[aggregate_id] = aggregate
+        return aggregate
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Loads (or learns the absence of) many aggregates at once."""
+        wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self._aggregates]
+        if wanted:
+            loaded = self._load(wanted)
+            self._aggregates.update({i: loaded.get(i) for i in wanted})
+
+    def add(self, aggregate: Aggregate) -> None:
+        """A new aggregate, created by the current document."""
+        self._aggregates[aggregate.id] = aggregate
+        self._touched[aggregate.id] = aggregate
+
+    def take_pending(self) -> list[DomainEventProtocol[UUID]]:
+        """The events the current document triggered, in a deterministic order."""
+        pending: list[DomainEventProtocol[UUID]] = []
+        for aggregate in self._touched.values():
+            pending.extend(aggregate.collect_events())
+        self._touched.clear()
+        return pending
+
+    def require_authority_of(self, participant: str, what: str) -> None:
+        """403 unless the actor is the authority of `participant` (no actor: a replay)."""
+        actor = self.actor
+        if actor is None:
+            return
+        if actor.role != "authority" or actor.participant != participant:
+            raise LedgerError(
+                "forbidden",
+                f"{what} is outside the jurisdiction of {actor.participant or actor.role}",
+            )
+
+
+Handler = Callable[[Any, UnitOfWork], None]
+Jurisdiction = Callable[[Any, UnitOfWork], None]
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    """One document type of the protocol, as the write side handles it."""
+
+    model: type[DocumentModel]
+    roles: frozenset[Role]
+    handle: Handler
+    acts_for: str | None = None
+    jurisdiction: Jurisdiction | None = None
+
+    @property
+    def name(self) -> str:
+        """The protocol's name of the type, e.g. `lot.split`."""
+        return self.model.type_name
+
+    def check_role(self, actor: Actor, document: DocumentModel) -> None:
+        """403 unless the actor's role may post this type, and, where the document names
+        the participant that must act (`acts_for`), unless it is that one's authority."""
+        if actor.role not in self.roles:
+            raise LedgerError("forbidden", f"the {actor.role} role may not post {self.name}")
+        if self.acts_for is not None and actor.role == "authority":
+            named = getattr(document, self.acts_for)
+            if actor.participant != named:
+                raise LedgerError(
+                    "forbidden",
+                    f"{self.name} for {named} is outside the jurisdiction of {actor.participant}",
+                )
+
+    def check_jurisdiction(self, document: DocumentModel, work: UnitOfWork) -> None:
+        """403 unless the actor may act on what the document names, as the ledger stands.
+
+        Names the ledger cannot resolve are left to the handler, which refuses them (409).
+        """
+        if self.jurisdiction is not None and work.actor is not None:
+            self.jurisdiction(document, work)
+
+
+_TYPES: dict[type[DocumentModel], DocumentType] = {}
+
+
+def handles(
+    model: type[D],
+    *,
+    roles: frozenset[Role] = AUTHORITY,
+    acts_for: str | None = None,
+    jurisdiction: Callable[[D, UnitOfWork], None] | None = None,
+) -> Callable[[Callable[[D, UnitOfWork], None]], Callable[[D, UnitOfWork], None]]:
+    """Declares the handler of a document model (a decorator), with who may post it."""
+
+    def register(handler: Callable[[D, UnitOfWork], None]) -> Callable[[D, UnitOfWork], None]:
+        if model in _TYPES:
+            raise TypeError(f"{model.__name__} already has a handler")
+        _TYPES[model] = DocumentType(model, roles, handler, acts_for, jurisdiction)
+        return handler
+
+    return register
+
+
+def document_types() -> dict[type[DocumentModel], DocumentType]:
+    """Every document type declared so far, by model class (see `ledger.documents`)."""
+    return dict(_TYPES)
+
+
+REFERENCE_KINDS: dict[str, str] = {
+    "lot_id": "lot",
+    "lot_ids": "lot",
+    "into": "lot",
+    "source_id": "source",
+    "mine_id": "source",
+    "site_id": "source",
+    "participant": "participant",
+    "exporting_participant": "participant",
+    "importing_participant": "participant",
+    "certificate_id": "certificate",
+}
+"""Document fields naming aggregates, by the kind of their aggregate ids (see `base`)."""
+
+
+def referenced_ids(document: DocumentModel) -> list[UUID]:
+    """The ids of the aggregates a document names, so that a batch loads them in bulk.
+
+    Others (the sources of a lot's composition, a register) are loaded when first used.
+    """
+    ids = [aggregate_id("event_id", document.event_id)]
+    fields = vars(document)
+    for name, kind in REFERENCE_KINDS.items():
+        value = fields.get(name)
+        for item in value if isinstance(value, list) else [value]:
+            key = getattr(item, "lot_id", item)
+            if isinstance(key, str):
+                ids.append(aggregate_id(kind, key))
+    return ids

@@ -1,0 +1,1 @@
+"""Worlds to load into a ledger: the demonstration world and the synthetic generator."""
