@@ -53,8 +53,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
+from ledger.amounts import amount_text
 from ledger.log import LogEntry
 
 __all__ = ["CSV_COLUMNS", "Statistics"]
@@ -73,10 +75,6 @@ FLOWS = ("production", "exports", "imports")
 _ZERO = Decimal("0.00")
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
 @dataclass(slots=True)
 class _Totals:
     """Carats, USD and a count of certificates, summed exactly."""
@@ -92,8 +90,8 @@ class _Totals:
 
     def to_json(self, *, with_certificates: bool = True) -> dict[str, Any]:
         shown: dict[str, Any] = {
-            "carats": _amount(self.carats),
-            "value_usd": _amount(self.value_usd),
+            "carats": amount_text(Fraction(self.carats)),
+            "value_usd": amount_text(Fraction(self.value_usd)),
         }
         if with_certificates:
             shown["certificates"] = self.certificates
