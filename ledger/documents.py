@@ -19,7 +19,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from ledger import certificates, lots, participants, sources
 from ledger.errors import LedgerError
-from ledger.fields import DocumentModel
+from ledger.fields import DocumentModel, ScientificDecimal
 from ledger.handling import DocumentType, document_types
 from ledger.protocol import MAX_BATCH
 
@@ -55,11 +55,37 @@ _ADAPTER: TypeAdapter[DocumentModel] = TypeAdapter(
 
 
 def parse_json(body: bytes | str) -> Any:
-    """Parses JSON with exact decimals for every non-integer number; raises `invalid`."""
+    """Parses JSON with exact decimals for every non-integer number; raises `invalid`,
+    also for an object that gives one key twice (two readers could disagree on it).
+
+    >>> parse_json('{"carats": 1.50, "n": 2}')
+    {'carats': Decimal('1.50'), 'n': 2}
+    >>> parse_json('{"carats": 1, "carats": 2}')
+    Traceback (most recent call last):
+    ledger.errors.LedgerError: malformed JSON: the key 'carats' appears twice in one object
+    """
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(
+            body,
+            parse_float=_exact_number,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
+        )
     except (ValueError, RecursionError) as error:
         raise LedgerError("invalid", f"malformed JSON: {error}") from None
+
+
+def _exact_number(text: str) -> Decimal:
+    return ScientificDecimal(text) if "e" in text or "E" in text else Decimal(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"the key {twice!r} appears twice in one object")
+    return found
 
 
 def _reject_constant(name: str) -> Any:

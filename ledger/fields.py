@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,18 +22,27 @@ from pydantic import (
     StringConstraints,
 )
 
-from ledger.protocol import PARTICIPANT_CODES
+from ledger.protocol import MAX_CARATS, MAX_USD, PARTICIPANT_CODES
 
 _CENT = Decimal("0.01")
-_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class ScientificDecimal(Decimal):
+    """A JSON number written with an exponent (`1e20`): refused where an amount is expected."""
+
+
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _decimal(value: Any) -> Decimal:
+def _decimal(value: Any, limit: Decimal) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
         raise ValueError("must be a decimal number or a string holding one")
-    if isinstance(value, str) and not _DECIMAL_TEXT.match(value):
-        raise ValueError("must be a decimal number or a string holding one")
+    if isinstance(value, ScientificDecimal) or (
+        isinstance(value, str) and not _DECIMAL_TEXT.match(value)
+    ):
+        raise ValueError("must be a decimal number written without an exponent, e.g. 160.50")
     try:
         number = Decimal(value)
     except InvalidOperation:
@@ -45,18 +55,20 @@ def _decimal(value: Any) -> Decimal:
         raise ValueError("is too large") from None
     if cents != number:
         raise ValueError("must have at most 2 decimal places")
+    if abs(cents) > limit:
+        raise ValueError(f"must be at most {limit}")
     return cents
 
 
 def _positive_amount(value: Any) -> Decimal:
-    number = _decimal(value)
+    number = _decimal(value, MAX_CARATS)
     if number <= 0:
         raise ValueError("must be greater than 0")
     return number
 
 
 def _non_negative_amount(value: Any) -> Decimal:
-    number = _decimal(value)
+    number = _decimal(value, MAX_USD)
     if number < 0:
         raise ValueError("must be 0 or more")
     return number
@@ -111,6 +123,12 @@ def _uuid_text(value: Any) -> str:
         raise ValueError("must be a UUID") from None
 
 
+def _plain_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not hold control characters")
+    return value
+
+
 def _amount_text(value: Decimal) -> str:
     return f"{value:.2f}"
 
@@ -121,7 +139,9 @@ CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$", strict=True)]
 ParticipantCode = Annotated[str, BeforeValidator(_participant_code)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=1000, strict=True)]
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=1000, strict=True), AfterValidator(_plain_text)
+]
 Latitude = Annotated[float, BeforeValidator(_coordinate(90))]
 Longitude = Annotated[float, BeforeValidator(_coordinate(180))]
 

@@ -13,6 +13,7 @@ False
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pycountry
 
@@ -24,6 +25,8 @@ __all__ = [
     "HS_CODES",
     "IN_TRANSIT",
     "MAX_BATCH",
+    "MAX_CARATS",
+    "MAX_USD",
     "MINE",
     "MIXED_ORIGIN",
     "PARTICIPANT_CODES",
@@ -44,6 +47,10 @@ HS_CODES = frozenset({"7102.10", "7102.21", "7102.31"})
 MIXED_ORIGIN = "MIXED"
 PARTICIPANT_CODES = frozenset({c.alpha_2 for c in pycountry.countries} | {"EU"})
 MAX_BATCH = 10_000
+MAX_CARATS = Decimal("1000000000.00")
+"""The largest amount of carats a document may give: about six years of the world's output."""
+MAX_USD = Decimal("1000000000000.00")
+"""The largest USD value a document may give."""
 
 
 def in_force(effective_from: date, effective_to: date | None, day: date) -> bool:

@@ -175,9 +175,7 @@ def test_the_same_document_again_is_skipped_with_its_original_position(ledger: L
     assert ledger.head_position() == head
 
 
-@pytest.mark.parametrize(
-    "carats_json", ['"1.00"', "1.00", '"1"', "1", '"1.0"', "1.0", "1E0", '"0.01E2"']
-)
+@pytest.mark.parametrize("carats_json", ['"1.00"', "1.00", '"1"', "1", '"1.0"', "1.0", '"01.0"'])
 def test_carats_are_compared_as_parsed_values(ledger: Ledger, carats_json: str) -> None:
     basic_world(ledger)
     event_id = str(uuid.uuid4())

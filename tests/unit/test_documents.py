@@ -15,6 +15,7 @@ from tests.support import (
     admitted,
     batch,
     confirmed,
+    doc,
     embargo,
     export,
     flagged,
@@ -189,6 +190,10 @@ def test_a_malformed_document_is_invalid(name: str) -> None:
         {"value": 1},
         "1e-3",
         "1e400",
+        "1E2",
+        "1e20",
+        "1000000000.01",
+        Decimal("12345678901234567.89"),
     ],
 )
 def test_carats_are_decimals_above_zero_with_at_most_two_places(carats: Any) -> None:
@@ -209,8 +214,8 @@ def test_value_usd_is_a_decimal_of_zero_or_more_with_at_most_two_places(value_us
         (Decimal("1.00"), "1.00"),
         ("0.01", "0.01"),
         (Decimal("0.10"), "0.10"),
-        ("1E2", "100.00"),
-        ("12345678901234567.89", "12345678901234567.89"),
+        ("999999999.99", "999999999.99"),
+        ("1000000000", "1000000000.00"),
     ],
 )
 def test_carats_are_kept_exactly_as_strings_with_two_places(carats: Any, stored: str) -> None:
@@ -362,3 +367,30 @@ def test_the_index_of_an_invalid_document_is_its_place_in_the_batch() -> None:
 def test_the_message_names_the_faulty_field() -> None:
     error = invalid(produced("GH-L1", "GH-M1", "1.001"))
     assert "carats" in error.message
+
+
+def test_a_json_number_with_an_exponent_is_not_an_amount() -> None:
+    body = produced("GH-L1", "GH-M1", "1")
+    raw = json.dumps(body).replace('"carats": "1"', '"carats": 1e2')
+    invalid(parse_json(raw))
+
+
+def test_a_key_given_twice_is_malformed_json() -> None:
+    body = json.dumps(produced("GH-L1", "GH-M1", "1"))
+    with pytest.raises(LedgerError) as refusal:
+        parse_json(body[:-1] + ', "carats": "2"}')
+    assert refusal.value.code == "invalid"
+    assert "carats" in refusal.value.message
+
+
+@pytest.mark.parametrize("name", ["Ghana\x00", "line\nbreak", "bell\x07", "\x9b"])
+def test_text_fields_hold_no_control_characters(name: str) -> None:
+    invalid(doc("participant.admitted", participant="GH", name=name))
+
+
+@pytest.mark.parametrize("kind", [[1], {}, [], 1.5, None])
+def test_a_type_of_the_wrong_json_type_is_invalid(kind: Any) -> None:
+    invalid({**produced("GH-L1", "GH-M1", "1"), "type": kind})
+    with pytest.raises(LedgerError) as refusal:
+        parse_request({"events": [{"type": kind}]})
+    assert refusal.value.code == "invalid"
