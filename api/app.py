@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.routes import alerts, audit, events, lots, statistics, trace
 from api.settings import Settings
 from ledger.application import Ledger
@@ -55,10 +57,20 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         return JSONResponse(error.to_body(), status_code=error.status)
 
     @app.exception_handler(StarletteHTTPException)
-    def _http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = "not_found" if error.status_code == 404 else "invalid"
+    def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "invalid")
         problem = LedgerError(code, str(error.detail))
-        return JSONResponse(problem.to_body(), status_code=error.status_code)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:  # every method of every route at this path
+            headers["Allow"] = ", ".join(
+                method
+                for method in ("DELETE", "GET", "PATCH", "POST", "PUT")
+                if any(
+                    route.matches({**request.scope, "method": method})[0] == Match.FULL
+                    for route in app.router.routes
+                )
+            )
+        return JSONResponse(problem.to_body(), status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -74,4 +86,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     for module in (events, lots, trace, alerts, audit, statistics):
         app.include_router(module.router)
+    app.add_middleware(RefuseEmptyQueryValues)
+    app.add_middleware(RefuseUnexpected)
     return app

@@ -18,3 +18,9 @@ class Settings(BaseSettings):
     )
     value_discrepancy: float = Field(default=0.20, ge=0)
     rapid_reexport_days: int = Field(default=7, ge=0)
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="largest POST /v1/events body accepted (413 beyond); 8 MiB holds "
+        "10,000 documents of usual size",
+    )

@@ -136,9 +136,8 @@ class Lot(LedgerAggregate):
         if self.status == SEIZED:
             raise LedgerError("lot_seized", f"lot {self.lot_id} was seized")
         if self.status == IN_TRANSIT:
-            raise LedgerError(
-                "lot_in_transit", f"lot {self.lot_id} is in transit under {self.certificate_id}"
-            )
+            under = f" under {self.certificate_id}" if holder in (None, self.holder) else ""
+            raise LedgerError("lot_in_transit", f"lot {self.lot_id} is in transit{under}")
         if holder is not None and self.holder != holder:
             raise LedgerError("lot_not_held", f"lot {self.lot_id} is not held by {holder}")
 

@@ -12,6 +12,10 @@ from api.auth import CurrentActor, require_reader_of_everything
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.documents import parse_json
+from ledger.errors import LedgerError
+
+MAX_POSITION = 2**63 - 1
+"""The largest position a store can hold (a signed 64-bit integer)."""
 
 router = APIRouter(tags=["log"])
 
@@ -24,14 +28,39 @@ def _capture(ledger: Ledger, body: bytes, actor: Actor) -> JSONResponse:
     )
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused with 413 `too_large` as soon as it passes `limit` bytes
+    (at once when its Content-Length says so), so a huge body is never held whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> LedgerError:
+    return LedgerError(
+        "too_large",
+        f"the body is larger than {limit} bytes (KPLEDGER_MAX_BODY_BYTES); "
+        "send the documents in smaller batches",
+        detail={"limit": limit},
+    )
+
+
 @router.post("/v1/events", status_code=201)
 async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     """Appends one custody document, or a batch `{"events": [...]}` of 1 to 10,000, atomically.
 
     201 with the position of the last document appended; 200 when every document
-    had been accepted before (same event_id, same content).
+    had been accepted before (same event_id, same content). The token is checked
+    before the body is read; a body over KPLEDGER_MAX_BODY_BYTES is 413.
     """
-    body = await request.body()
+    body = await read_body(request, request.app.state.settings.max_body_bytes)
     return await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
 
 
@@ -39,7 +68,9 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
 def read_events(
     request: Request,
     actor: CurrentActor,
-    after: Annotated[int, Query(ge=0, description="read entries after this position")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="read entries after this position")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> dict[str, Any]:
     """The log of accepted documents in order of position."""
