@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -68,8 +69,15 @@ def kpledger(store_url: str, *args: str) -> str:
 
 
 @contextlib.contextmanager
-def running_server(store_url: str, port: int = 8799) -> Iterator[str]:
-    """A real `kpledger serve` on the store; yields its base URL."""
+def running_server(store_url: str, port: int | None = None) -> Iterator[str]:
+    """A real `kpledger serve` on the store, on a free port unless given; yields its base URL.
+
+    The machine is shared: a fixed port could reach another run's server.
+    """
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
         env={**os.environ, "KPLEDGER_DATABASE_URL": store_url},
