@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.routes import alerts, audit, events, lots, search, statistics, trace
 from api.settings import Settings
+from api.ui import mount_ui
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from projections.follower import Follower
@@ -74,4 +75,5 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
 
     for module in (events, lots, trace, alerts, audit, statistics, search):
         app.include_router(module.router)
+    mount_ui(app)  # GET /ui, the investigator's page, and its files
     return app
