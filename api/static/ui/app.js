@@ -35,7 +35,7 @@ function idLink(id, text = id) {
 }
 
 function percent(fraction) {
-  return (fraction * 100).toFixed(2) + " %";
+  return (fraction * 100).toFixed(2) + "\u00a0%";
 }
 
 function panel(title, ...body) {
@@ -265,7 +265,7 @@ async function openLot(hit, seq) {
   ]);
   if (seq !== state.seq) return;
   const steps = custody.status === "fulfilled" ? custody.value.steps : [];
-  const graphPanel = graphSection(graph, id);
+  const graphPanel = graphSection(graph, id, false);
   showView(
     lotSummary(lot),
     settledPanel("Provenance", provenance, provenancePanel),
@@ -295,9 +295,9 @@ function lotSummary(lot) {
   ];
   return h(
     "section",
-    { class: "panel summary", "aria-label": "Lot" },
+    { class: "panel summary wide", "aria-label": "Lot" },
     h("h2", {}, "Lot ", h("span", { class: "mono" }, lot.lot_id)),
-    h("dl", { class: "facts" }, facts.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)])),
+    h("dl", { class: "facts inline" }, facts.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)])),
   );
 }
 
@@ -306,10 +306,9 @@ function provenancePanel(provenance) {
     h(
       "tr",
       { dataset: { sourceId: source.source_id, fraction: source.fraction } },
-      h("th", { scope: "row" }, idLink(source.source_id)),
+      h("th", { scope: "row" }, idLink(source.source_id), h("br"), h("small", { class: "muted" }, source.region)),
       h("td", {}, source.kind.replace("_", " ")),
       h("td", {}, source.participant),
-      h("td", {}, source.region),
       h("td", { class: "num carats" }, source.carats),
       h("td", { class: "num share" }, percent(source.fraction)),
     ),
@@ -321,7 +320,7 @@ function provenancePanel(provenance) {
     h(
       "thead",
       {},
-      h("tr", {}, ["source", "kind", "participant", "region", "carats", "share"].map((c) =>
+      h("tr", {}, ["source (region)", "kind", "participant", "carats", "share"].map((c) =>
         h("th", { scope: "col", class: c === "carats" || c === "share" ? "num" : "" }, c),
       )),
     ),
@@ -356,7 +355,7 @@ function provenancePanel(provenance) {
           style: `width:${(embargo.fraction * 100).toFixed(3)}%`,
           title: `embargoed under ${embargo.embargo_id}: ${embargo.carats} ct`,
         },
-        h("span", { class: "seg-label chip" }, `⚠ EMBARGOED ${embargo.embargo_id} ${percent(embargo.fraction)}`),
+        h("span", { class: "seg-label chip" }, `⚠ EMBARGOED ${percent(embargo.fraction)}`),
       ),
     ),
     embargoedFraction < 1
@@ -635,13 +634,13 @@ function nearest(graph, root, limit) {
   return kept;
 }
 
-function graphSection(settled, rootId) {
+function graphSection(settled, rootId, wide = true) {
   const box = h("div", { id: "graph", class: "graph", role: "img", "aria-label": "custody graph; the list beside it has every node as a link" });
   const note = h("p", { class: "muted", id: "graph-note" });
   const list = h("ul", { class: "nodes", id: "graph-nodes", "aria-label": "nodes of the graph" });
   const section = h(
     "section",
-    { class: "panel wide", "aria-label": "Custody graph" },
+    { class: wide ? "panel wide" : "panel graph-panel", "aria-label": "Custody graph" },
     h("h2", {}, "Custody graph"),
     note,
     h("div", { class: "graph-area" }, box, h("nav", { class: "node-list", "aria-label": "graph nodes" }, h("h3", {}, "Nodes"), list)),
@@ -687,7 +686,8 @@ function graphSection(settled, rootId) {
     cy.on("tap", "node", (event) => navigate(event.target.data("key")));
     cy.on("mouseover", "node", () => (box.style.cursor = "pointer"));
     cy.on("mouseout", "node", () => (box.style.cursor = ""));
-    const layout = cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 60, edgeSep: 8, animate: false });
+    const across = box.clientWidth >= box.clientHeight; // ranks along the longer side
+    const layout = cy.layout({ name: "dagre", rankDir: across ? "LR" : "TB", nodeSep: 18, rankSep: 60, edgeSep: 8, animate: false });
     const laidOut = layout.promiseOn("layoutstop");
     layout.run();
     await laidOut;
