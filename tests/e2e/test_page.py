@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +23,15 @@ from api.demo import SUSPECT_CERTIFICATE_ID, SUSPECT_LOT_ID, load_demo
 from ledger.application import Ledger
 
 try:
-    from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        Page,
+        Playwright,
+        Route,
+        expect,
+        sync_playwright,
+    )
 except ImportError as missing:  # pragma: no cover - the failure is the point
     PLAYWRIGHT_ERROR: ImportError | None = missing
 else:
@@ -78,31 +86,45 @@ def demo(store_url: str, server_factory: Any) -> Demo:
 
 
 @pytest.fixture
-def page(browser: Browser, demo: Demo) -> Iterator[Page]:
-    """A fresh 1280x800 tab on /ui whose requests may only go to the server."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
-    allowed = urlsplit(demo.server.base_url).netloc
+def open_tab(browser: Browser) -> Iterator[Callable[[str], Page]]:
+    """Opens fresh 1280x800 tabs on BASE/ui whose requests may only go to BASE's host;
+    afterwards, fails the test if any tab asked another host or raised an error."""
+    contexts: list[BrowserContext] = []
     foreign: list[str] = []
-
-    def only_the_server(route: Any) -> None:
-        url = route.request.url
-        if urlsplit(url).scheme in ("http", "https", "ws", "wss") and (
-            urlsplit(url).netloc != allowed
-        ):
-            foreign.append(url)
-            route.abort()
-        else:
-            route.continue_()
-
-    tab = context.new_page()
-    tab.route("**/*", only_the_server)
     errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.goto(demo.server.base_url + "/ui")
-    yield tab
-    context.close()
+
+    def open_on(base_url: str) -> Page:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, accept_downloads=True
+        )
+        contexts.append(context)
+        allowed = urlsplit(base_url).netloc
+
+        def only_the_server(route: Route) -> None:
+            url = urlsplit(route.request.url)
+            if url.scheme in ("http", "https", "ws", "wss") and url.netloc != allowed:
+                foreign.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        tab = context.new_page()
+        tab.route("**/*", only_the_server)
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.goto(base_url + "/ui")
+        return tab
+
+    yield open_on
+    for context in contexts:
+        context.close()
     assert foreign == [], f"the page asked other hosts: {foreign}"
     assert errors == [], f"the page raised: {errors}"
+
+
+@pytest.fixture
+def page(open_tab: Callable[[str], Page], demo: Demo) -> Page:
+    """A tab on the demo server's page."""
+    return open_tab(demo.server.base_url)
 
 
 def enter_token(page: Page, token: str) -> None:
@@ -139,8 +161,9 @@ def test_the_suspect_lot_shows_the_api_provenance(page: Page, demo: Demo, tmp_pa
     opened(page, SUSPECT_LOT_ID)
     warm = time.monotonic() - started
     warm_in_page = page.evaluate("() => window.kpl.timings.last")
+    store = demo.server.store_url.partition(":")[0]
     print(
-        f"\n{SUSPECT_LOT_ID} with its graph: first open {cold * 1000:.0f} ms from typing "
+        f"\n[{store}] {SUSPECT_LOT_ID} with its graph: first open {cold * 1000:.0f} ms from typing "
         f"({cold_in_page} ms in the page, Enter to graph drawn), again {warm * 1000:.0f} ms "
         f"({warm_in_page} ms in the page)"
     )
@@ -301,3 +324,29 @@ def test_a_narrow_window_stacks_the_panels(page: Page, demo: Demo) -> None:
     boxes = [panels.nth(i).bounding_box() for i in range(panels.count())]
     assert all(box is not None and box["x"] == boxes[0]["x"] for box in boxes)  # type: ignore[index]
     assert all(box is not None and box["width"] <= 420 for box in boxes)
+
+
+def test_a_large_graph_draws_500_nodes_and_says_how_many_more(
+    open_tab: Callable[[str], Page], server: Any
+) -> None:
+    done = server.kpledger(
+        "generate", "--lots", "1500", "--participants", "4", "--years", "1", "--seed", "3"
+    )
+    assert done.returncode == 0, done.stderr
+    token = server.token("investigator")
+    with server.client(token) as client:
+        graph = client.get("/v1/graph", params={"root": "RU", "direction": "both"}).json()
+    assert len(graph["nodes"]) > 500
+
+    page = open_tab(server.base_url)
+    enter_token(page, token)
+    started = time.monotonic()
+    search(page, "RU")
+    opened(page, "RU")
+    seconds = time.monotonic() - started
+    print(f"\nparticipant RU, {len(graph['nodes'])} nodes (500 drawn): {seconds * 1000:.0f} ms")
+    assert page.evaluate("() => window.kpl.cy.nodes().length") == 500
+    assert page.locator("#graph-nodes li").count() == 500
+    expect(page.locator("#graph-note")).to_contain_text(
+        f"{len(graph['nodes']) - 500} more not drawn"
+    )
