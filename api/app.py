@@ -14,8 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
-from api.routes import alerts, audit, events, lots, statistics, trace
+from api.routes import alerts, audit, events, lots, search, statistics, trace
 from api.settings import Settings
+from api.ui import mount_ui
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from projections.follower import Follower
@@ -84,8 +85,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         """Liveness and the log's head position; no token needed."""
         return {"status": "ok", "position": ledger.head_position()}
 
-    for module in (events, lots, trace, alerts, audit, statistics):
+    for module in (events, lots, trace, alerts, audit, statistics, search):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)
+    mount_ui(app)  # GET /ui, the investigator's page, and its files
     return app

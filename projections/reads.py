@@ -32,6 +32,7 @@ import networkx as nx
 from ledger.log import LogEntry, LogReader, read_entries
 from projections import alerts as alert_rules
 from projections import provenance as queries
+from projections import search as finding
 from projections.custody import Custody
 from projections.statistics import Statistics
 
@@ -99,6 +100,7 @@ class Reads:
         self.value_discrepancy = value_discrepancy
         self.rapid_reexport_days = rapid_reexport_days
         self.statistics = Statistics()
+        self.directory = finding.Directory()  # mines' names, admission dates: for search
         self._clock = clock
         self._live = Custody()
         self._lock = threading.RLock()
@@ -156,6 +158,10 @@ class Reads:
             self.statistics.apply(entry)
         except Exception:  # only a log altered behind the ledger's back gets here
             log.exception("entry %s cannot be counted; the audit will report it", entry.position)
+        try:
+            self.directory.apply(entry)
+        except Exception:  # as above
+            log.exception("entry %s cannot be listed; the audit will report it", entry.position)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])
@@ -307,3 +313,17 @@ class Reads:
         )
         self._alerts_cache = (key, found)
         return found
+
+    def search(
+        self, text: str, *, kind: str | None, limit: int, reader: str | None
+    ) -> list[dict[str, Any]]:
+        """GET /v1/search, over the ledger as it stands now (see `search.search`)."""
+        return self.read(
+            lambda view: finding.search(
+                view.custody, text, kind=kind, limit=limit, reader=reader, directory=self.directory
+            )
+        )
+
+    def participants(self) -> list[dict[str, Any]]:
+        """GET /v1/participants: every participant ever admitted, as the ledger stands now."""
+        return self.read(lambda view: finding.participants(view.custody, self.directory))

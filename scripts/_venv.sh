@@ -15,3 +15,26 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]" >&2
     touch "$STAMP"
 fi
+# The investigator's page (GET /ui) serves cytoscape and cytoscape-dagre from the package:
+# `npm ci` from ui/package-lock.json when ui/node_modules is missing or older than the lock
+# file, then their ES-module builds are copied into api/static/ui/vendor/ (git-ignored).
+UI="$ROOT/ui"
+VENDOR="$ROOT/api/static/ui/vendor"
+UI_STAMP="$UI/node_modules/.kpledger-installed"
+if [ ! -f "$UI_STAMP" ] || [ "$UI/package-lock.json" -nt "$UI_STAMP" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is needed to install the investigator's page's libraries (ui/package.json)" >&2
+        exit 1
+    fi
+    echo "installing the page's npm packages into $UI/node_modules" >&2
+    (cd "$UI" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    touch "$UI_STAMP"
+fi
+if [ ! -f "$VENDOR/.copied" ] || [ "$UI_STAMP" -nt "$VENDOR/.copied" ]; then
+    mkdir -p "$VENDOR"
+    cp "$UI/node_modules/cytoscape/dist/cytoscape.esm.min.mjs" "$VENDOR/cytoscape.js"
+    cp "$UI/node_modules/cytoscape-dagre/dist/cytoscape-dagre.min.mjs" "$VENDOR/cytoscape-dagre.js"
+    cp "$UI/node_modules/cytoscape/LICENSE" "$VENDOR/cytoscape.LICENSE.txt"
+    cp "$UI/node_modules/cytoscape-dagre/LICENSE" "$VENDOR/cytoscape-dagre.LICENSE.txt"
+    touch "$VENDOR/.copied"
+fi
