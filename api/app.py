@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import alerts, audit, events, lots, statistics, trace
+from api.routes import alerts, audit, compliance, events, lots, statistics, trace
 from api.settings import Settings
 from ledger.application import Ledger
 from ledger.errors import LedgerError
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         ledger,
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
+        deadlines=settings.deadlines,
     )
 
     @contextlib.asynccontextmanager
@@ -72,6 +73,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         """Liveness and the log's head position; no token needed."""
         return {"status": "ok", "position": ledger.head_position()}
 
-    for module in (events, lots, trace, alerts, audit, statistics):
+    for module in (events, lots, trace, alerts, audit, statistics, compliance):
         app.include_router(module.router)
     return app
