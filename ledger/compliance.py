@@ -80,7 +80,9 @@ class ReviewVisited(DocumentModel):
     review_id: Identifier
     visited_on: CalendarDate
     kind: Literal["review", "follow_up"]
-    recommendations: Annotated[list[Recommendation], Field(max_length=MAX_RECOMMENDATIONS)]
+    recommendations: Annotated[
+        list[Recommendation], Field(default_factory=list, max_length=MAX_RECOMMENDATIONS)
+    ]
 
     @field_validator("recommendations")
     @classmethod

@@ -280,10 +280,9 @@ def overdue(
         participant = state.participants[code]
         owed: dict[int, int] = {}
         for first, last, position in participation(participant):
-            end = today.year if last is None else min(last.year, today.year)
+            end = min(today.year if last is None else last.year, today.year, documents.LAST_YEAR)
             for year in range(max(first.year, documents.FIRST_YEAR), end + 1):
-                if year <= documents.LAST_YEAR:
-                    owed.setdefault(year, position)
+                owed.setdefault(year, position)
         for year, position in sorted(owed.items()):
             for kind in REPORT_KINDS:
                 due_on = deadlines.due_on(year, kind)

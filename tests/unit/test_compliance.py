@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.settings import Settings, settings_problem
-from ledger.documents import parse_request
+from ledger.documents import normalize, parse_request
 from ledger.errors import LedgerError
 from projections.alerts import alert_id, alerts
 from projections.compliance import (
@@ -255,6 +255,19 @@ def test_report_overdue_shape_and_stable_id() -> None:
             "detail": {"year": 2005, "kind": "statistics", "due_on": "2006-03-31"},
         },
     ]
+
+
+def test_no_alert_beyond_the_last_year_reports_are_kept_for() -> None:
+    state = state_of(at(admitted("GH"), "2100-06-01T00:00:00Z"))
+    years = {year for _, year, _, _, _ in overdue(state, date(9999, 1, 1))}
+    assert years == {2100}
+
+
+def test_a_visit_may_omit_its_empty_recommendations() -> None:
+    document = visited("RV-1", kind="follow_up")
+    del document["recommendations"]
+    (parsed,) = parse_request(document)
+    assert normalize(parsed)["recommendations"] == []
 
 
 def test_the_alert_follows_the_deadlines() -> None:
