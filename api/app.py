@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
-from api.routes import alerts, audit, events, lots, search, statistics, trace
+from api.routes import alerts, audit, compliance, events, lots, search, statistics, trace
 from api.settings import Settings
 from api.ui import mount_ui
 from ledger.application import Ledger
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         ledger,
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
+        deadlines=settings.deadlines,
     )
 
     @contextlib.asynccontextmanager
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         """Liveness and the log's head position; no token needed."""
         return {"status": "ok", "position": ledger.head_position()}
 
-    for module in (events, lots, trace, alerts, audit, statistics, search):
+    for module in (events, lots, trace, alerts, audit, statistics, compliance, search):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)

@@ -154,6 +154,7 @@ def _replay(args: argparse.Namespace) -> int:
         args.as_of,
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
+        deadlines=settings.deadlines,
     )
     print(f"as_of: {result.position}")
     print(f"lots: {result.lots}")
@@ -258,9 +259,27 @@ def _position(text: str) -> int:
     return int(text)
 
 
+def _settings_problem() -> str | None:
+    """What is wrong with the KPLEDGER_ settings, in one line, or None."""
+    from pydantic import ValidationError
+
+    from api.settings import Settings, settings_problem
+
+    try:
+        Settings()
+    except ValidationError as error:
+        return settings_problem(error)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the kpledger command; a store that cannot be used is one line and exit code 2."""
+    """Runs the kpledger command; a bad setting or a store that cannot be used is one line
+    and exit code 2."""
     args = build_parser().parse_args(argv)
+    problem = _settings_problem()
+    if problem is not None:
+        print(f"kpledger: {problem}", file=sys.stderr)
+        return EXIT_STORE
     try:
         return int(args.run(args))
     except StoreError as error:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from projections.compliance import Deadlines, month_day
 
 
 class Settings(BaseSettings):
@@ -24,3 +26,28 @@ class Settings(BaseSettings):
         description="largest POST /v1/events body accepted (413 beyond); 8 MiB holds "
         "10,000 documents of usual size",
     )
+    statistics_due: str = Field(
+        default="03-31", description="MM-DD of year Y+1 when the statistics of Y are due"
+    )
+    annual_report_due: str = Field(
+        default="06-30", description="MM-DD of year Y+1 when the annual report of Y is due"
+    )
+
+    @field_validator("statistics_due", "annual_report_due")
+    @classmethod
+    def _a_day_of_every_year(cls, text: str) -> str:
+        month_day(text)
+        return text
+
+    @property
+    def deadlines(self) -> Deadlines:
+        """When the reports of a year are due."""
+        return Deadlines.parse(self.statistics_due, self.annual_report_due)
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming the environment variable at fault and why."""
+    first = error.errors()[0]
+    name = "_".join(str(part) for part in first["loc"]).upper()
+    message = first["msg"].removeprefix("Value error, ")
+    return f"KPLEDGER_{name}: {message}"

@@ -1,7 +1,7 @@
 """The red flags of PROTOCOL.md, derived from the custody state on a reading date.
 
-`today` is the reading instant's date (UTC): judged on it are the embargoes in force
-and the certificates expired. An alert's `alert_id` depends only on its type and
+`today` is the reading instant's date (UTC): judged on it are the embargoes in force,
+the certificates expired and the reports overdue. An alert's `alert_id` depends only on its type and
 subject, so it is the same across reads and restarts.
 """
 
@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from ledger.amounts import amount_text, fraction_number, in_units
+from projections import compliance
 from projections.custody import CONSUMED, Custody
 
 __all__ = ["ALERT_TYPES", "SEVERITIES", "alert_id", "alerts", "select"]
@@ -25,6 +26,7 @@ SEVERITIES = {
     "carat_discrepancy": "medium",
     "rapid_reexport": "medium",
     "capacity_exceeded": "medium",
+    "report_overdue": "medium",
     "unconfirmed_certificate": "low",
 }
 ALERT_TYPES = tuple(SEVERITIES)
@@ -186,12 +188,30 @@ def _rapid_reexports(state: Custody, max_days: int) -> Iterator[dict[str, Any]]:
             )
 
 
+def _reports_overdue(
+    state: Custody, today: date, deadlines: compliance.Deadlines
+) -> Iterator[dict[str, Any]]:
+    """Reports owed for a year and not submitted by their due date, on `today`; the
+    position is that of the admission that made the participant owe them."""
+    for participant, year, kind, due_on, position in compliance.overdue(state, today, deadlines):
+        yield _alert(
+            "report_overdue",
+            f"{participant}/{year}/{kind}",
+            participant,
+            position,
+            year=year,
+            kind=kind,
+            due_on=due_on.isoformat(),
+        )
+
+
 def alerts(
     state: Custody,
     *,
     today: date,
     value_discrepancy: float = 0.20,
     rapid_reexport_days: int = 7,
+    deadlines: compliance.Deadlines = compliance.DEFAULT_DEADLINES,
 ) -> list[dict[str, Any]]:
     """Every alert of the state read on `today`, ordered by position, type and subject.
 
@@ -211,6 +231,7 @@ def alerts(
         *_capacity_exceeded(state),
         *_round_trips(state),
         *_rapid_reexports(state, rapid_reexport_days),
+        *_reports_overdue(state, today, deadlines),
     ]
     found.sort(key=lambda alert: (alert["position"], alert["type"], alert["subject"]))
     return found

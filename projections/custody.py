@@ -103,14 +103,19 @@ def node_key(node: str) -> str:
 
 
 class Participant:
-    """A KP participant and whether it is admitted, suspended or withdrawn."""
+    """A KP participant and whether it is admitted, suspended or withdrawn.
 
-    __slots__ = ("code", "name", "status")
+    `changes` are its admissions, suspensions, reinstatements and withdrawals in
+    order: (position, UTC date of `occurred_at`, status after it).
+    """
+
+    __slots__ = ("changes", "code", "name", "status")
 
     def __init__(self, code: str, name: str, status: str) -> None:
         self.code = code
         self.name = name
         self.status = status
+        self.changes: list[tuple[int, date, str]] = []
 
 
 class Source:
@@ -400,6 +405,7 @@ class Custody:
         self.certificates: dict[str, Certificate] = {}
         self.round_trips: list[RoundTrip] = []
         self.rapid_reexports: list[RapidReexport] = []
+        self.compliance = compliance.Compliance()
 
     @classmethod
     def replay(cls, entries: Iterable[LogEntry]) -> Custody:
@@ -528,25 +534,30 @@ class Custody:
 
     @applies(participants.ParticipantAdmitted)
     def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        code = document["participant"]
-        self.participants[code] = Participant(code, document["name"], ADMITTED)
+        self._participant_status(entry, document, ADMITTED).name = document["name"]
 
-    def _participant_status(self, document: dict[str, Any], status: str) -> None:
+    def _participant_status(
+        self, entry: LogEntry, document: dict[str, Any], status: str
+    ) -> Participant:
         code = document["participant"]
         participant = self.participants.setdefault(code, Participant(code, code, status))
         participant.status = status
+        participant.changes.append(
+            (entry.position, entry.occurred_at.astimezone(UTC).date(), status)
+        )
+        return participant
 
     @applies(participants.ParticipantSuspended)
     def _participant_suspended(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        self._participant_status(document, SUSPENDED)
+        self._participant_status(entry, document, SUSPENDED)
 
     @applies(participants.ParticipantReinstated)
     def _participant_reinstated(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        self._participant_status(document, ADMITTED)
+        self._participant_status(entry, document, ADMITTED)
 
     @applies(participants.ParticipantWithdrawn)
     def _participant_withdrawn(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        self._participant_status(document, WITHDRAWN)
+        self._participant_status(entry, document, WITHDRAWN)
 
     @applies(participants.EmbargoDeclared)
     def _embargo_declared(self, entry: LogEntry, document: dict[str, Any]) -> None:
@@ -748,3 +759,8 @@ class Custody:
                     position,
                 )
             )
+
+
+# Families whose read-side state lives in a module of its own: importing it registers
+# its apply functions (it imports this module, so it comes last).
+from projections import compliance  # noqa: E402

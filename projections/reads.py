@@ -31,6 +31,7 @@ import networkx as nx
 
 from ledger.log import LogEntry, LogReader, read_entries
 from projections import alerts as alert_rules
+from projections import compliance as monitoring
 from projections import provenance as queries
 from projections import search as finding
 from projections.custody import Custody
@@ -93,12 +94,14 @@ class Reads:
         *,
         value_discrepancy: float = 0.20,
         rapid_reexport_days: int = 7,
+        deadlines: monitoring.Deadlines = monitoring.DEFAULT_DEADLINES,
         clock: Callable[[], datetime] = _utc_now,
         replay_cache_size: int = 4,
     ) -> None:
         self.log = log
         self.value_discrepancy = value_discrepancy
         self.rapid_reexport_days = rapid_reexport_days
+        self.deadlines = deadlines
         self.statistics = Statistics()
         self.directory = finding.Directory()  # mines' names, admission dates: for search
         self._clock = clock
@@ -310,6 +313,7 @@ class Reads:
             today=view.today,
             value_discrepancy=self.value_discrepancy,
             rapid_reexport_days=self.rapid_reexport_days,
+            deadlines=self.deadlines,
         )
         self._alerts_cache = (key, found)
         return found
@@ -327,3 +331,14 @@ class Reads:
     def participants(self) -> list[dict[str, Any]]:
         """GET /v1/participants: every participant ever admitted, as the ledger stands now."""
         return self.read(lambda view: finding.participants(view.custody, self.directory))
+
+    def compliance(
+        self, year: int, participant: str | None = None, as_of: AsOf = None
+    ) -> dict[str, Any]:
+        """GET /v1/compliance: reports owed for `year` and reviews, on the reading date."""
+        return self.read(
+            lambda view: monitoring.compliance_report(
+                view.custody, year, participant, today=view.today, deadlines=self.deadlines
+            ),
+            as_of,
+        )

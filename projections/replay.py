@@ -13,6 +13,7 @@ from typing import Any
 
 from ledger.log import LogEntry, LogReader, canonical_json, read_entries
 from projections import alerts as alert_rules
+from projections import compliance
 from projections import provenance as queries
 from projections.custody import Custody
 from projections.reads import Reads, View
@@ -58,6 +59,7 @@ def replay(
     *,
     value_discrepancy: float = 0.20,
     rapid_reexport_days: int = 7,
+    deadlines: compliance.Deadlines = compliance.DEFAULT_DEADLINES,
 ) -> Replay:
     """The digest of the projections as of position `as_of`, built both ways.
 
@@ -68,6 +70,7 @@ def replay(
         _LogUpTo(log, as_of),
         value_discrepancy=value_discrepancy,
         rapid_reexport_days=rapid_reexport_days,
+        deadlines=deadlines,
     )
     followed.catch_up()
 
@@ -86,6 +89,7 @@ def replay(
                 today=view.today,
                 value_discrepancy=value_discrepancy,
                 rapid_reexport_days=rapid_reexport_days,
+                deadlines=deadlines,
             ),
         }
 

@@ -184,6 +184,50 @@ def seized(lot_id: str, reason: str = "smuggling") -> dict[str, Any]:
     return doc("lot.seized", lot_id=lot_id, reason=reason)
 
 
+def report(
+    participant: str, year: Any, kind: str = "statistics", submitted_on: str = "2006-03-01"
+) -> dict[str, Any]:
+    return doc(
+        "report.submitted",
+        participant=participant,
+        year=year,
+        kind=kind,
+        submitted_on=submitted_on,
+    )
+
+
+def invited(review_id: str, participant: str, invited_on: str = "2005-02-01") -> dict[str, Any]:
+    return doc(
+        "review.invited", review_id=review_id, participant=participant, invited_on=invited_on
+    )
+
+
+def visited(
+    review_id: str, *recommendation_ids: str, kind: str = "review", visited_on: str = "2005-05-01"
+) -> dict[str, Any]:
+    return doc(
+        "review.visited",
+        review_id=review_id,
+        visited_on=visited_on,
+        kind=kind,
+        recommendations=[
+            {"recommendation_id": rid, "text": f"recommendation {rid}"}
+            for rid in recommendation_ids
+        ],
+    )
+
+
+def implemented(
+    review_id: str, recommendation_id: str, implemented_on: str = "2005-09-01"
+) -> dict[str, Any]:
+    return doc(
+        "review.recommendation_implemented",
+        review_id=review_id,
+        recommendation_id=recommendation_id,
+        implemented_on=implemented_on,
+    )
+
+
 def batch(*documents: dict[str, Any]) -> dict[str, Any]:
     """A POST /v1/events body holding several documents."""
     return {"events": list(documents)}

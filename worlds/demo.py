@@ -19,12 +19,25 @@ nothing. Each of the seven alert types is raised at least once:
 | `capacity_exceeded` | Akwatia produced 5,510 ct in 2005 for a capacity of 5,000 ct (GH) |
 | `round_trip` | Surat rejects sent to Dubai and bought back (IN) |
 | `rapid_reexport` | the Ivorian parcel re-exported by Ghana 4 days after its receipt (GH) |
+| `report_overdue` | Côte d'Ivoire never submitted its statistics for 2005 (CI) |
+
+The Participation Committee's 2005 picture (`GET /v1/compliance?year=2005`): every
+participant submitted its 2003 and 2004 reports on time; for 2005 the UAE's annual
+report is late and Côte d'Ivoire's statistics are overdue. Guinea received a review
+visit in 2004 and a follow-up visit in 2005 (two recommendations implemented, two
+open), Russia's 2004 recommendations are all implemented, India was visited in
+October 2005 (one of two open) and the UAE invited a review not visited yet. So that
+these are the only reports overdue on the day the demo is loaded, its participants
+submit every later year's reports on 15 January of the next year, for each year
+whose 15 January has come: the documents depend on that day, and loading again on
+a later day adds only the years that have come since.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
@@ -58,6 +71,7 @@ PARTICIPANTS = {
     "RU": "Russian Federation",
     "ZA": "South Africa",
     "BW": "Botswana",
+    "GN": "Guinea",
 }
 MAIN_PARTICIPANTS = tuple(PARTICIPANTS)
 TRADERS = {
@@ -246,9 +260,10 @@ class _World:
         )
 
 
-def demo_documents() -> list[tuple[str, dict[str, Any]]]:
+def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]]:
     """The demo world in posting order: (poster, document); the poster is a participant code
-    for its authority, or "secretariat" or "investigator"."""
+    for its authority, or "secretariat" or "investigator". `today` (UTC, by default)
+    decides which later years' reports are submitted (see the module's docstring)."""
     w = _World()
     for code in PARTICIPANTS:
         w.admit(code)
@@ -373,7 +388,69 @@ def demo_documents() -> list[tuple[str, dict[str, Any]]]:
         lot_id="AE-DXB-2006-0031",
         reason="UN Group of Experts: Ivorian stones from Séguéla suspected in this parcel",
     )
+    _monitoring(w, today or datetime.now(UTC).date())
     return w.steps
+
+
+def _monitoring(w: _World, today: date) -> None:
+    """Reports submitted, and the peer reviews of 2004 and 2005."""
+    late = {("AE", 2005, "annual_report"): "2006-07-20"}
+    missing = {("CI", 2005, "statistics")}
+    for code in PARTICIPANTS:
+        for year in range(2003, today.year):
+            for kind, on_time in (("statistics", "03-15"), ("annual_report", "06-15")):
+                if (code, year, kind) in missing:
+                    continue
+                if year <= 2005:
+                    submitted_on = late.get((code, year, kind), f"{year + 1}-{on_time}")
+                elif date(year + 1, 1, 15) <= today:
+                    submitted_on = f"{year + 1}-01-15"
+                else:
+                    continue
+                w.add(code, submitted_on, "report.submitted", f"{code}/{year}/{kind}",
+                      participant=code, year=year, kind=kind,
+                      submitted_on=submitted_on)  # fmt: skip
+
+    def invite(review_id: str, code: str, invited_on: str) -> None:
+        w.add(code, invited_on, "review.invited", review_id,
+              review_id=review_id, participant=code, invited_on=invited_on)  # fmt: skip
+
+    def visit(review_id: str, kind: str, visited_on: str, *recommendations: str) -> None:
+        listed = [
+            {"recommendation_id": f"{review_id}-R{number}", "text": text}
+            for number, text in (item.split(" ", 1) for item in recommendations)
+        ]
+        w.add(SECRETARIAT, visited_on, "review.visited", f"{review_id}/{kind}/{visited_on}",
+              review_id=review_id, visited_on=visited_on, kind=kind,
+              recommendations=listed)  # fmt: skip
+
+    def implement(review_id: str, code: str, number: int, implemented_on: str) -> None:
+        recommendation_id = f"{review_id}-R{number}"
+        w.add(code, implemented_on, "review.recommendation_implemented", recommendation_id,
+              review_id=review_id, recommendation_id=recommendation_id,
+              implemented_on=implemented_on)  # fmt: skip
+
+    invite("KP-RV-GN-2004", "GN", "2004-02-16")
+    invite("KP-RV-RU-2004", "RU", "2004-03-01")
+    visit("KP-RV-GN-2004", "review", "2004-05-10",
+          "1 Register every alluvial digger and buyer in the Banankoro area",
+          "2 Reconcile export statistics with production records every month",
+          "3 Keep rough diamonds awaiting export in the Conakry strong room")  # fmt: skip
+    visit("KP-RV-RU-2004", "review", "2004-09-06",
+          "1 Publish production statistics by deposit",
+          "2 Apply the certificate's security features at every export office")  # fmt: skip
+    implement("KP-RV-GN-2004", "GN", 2, "2005-03-01")
+    invite("KP-RV-IN-2005", "IN", "2005-03-15")
+    implement("KP-RV-RU-2004", "RU", 1, "2005-04-20")
+    implement("KP-RV-RU-2004", "RU", 2, "2005-06-30")
+    invite("KP-RV-AE-2005", "AE", "2005-09-01")
+    implement("KP-RV-GN-2004", "GN", 3, "2005-09-30")
+    visit("KP-RV-IN-2005", "review", "2005-10-24",
+          "1 Record the importer's confirmation of every certificate within 30 days",
+          "2 Audit the stocks of the Surat sorting houses once a year")  # fmt: skip
+    visit("KP-RV-GN-2004", "follow_up", "2005-11-14",
+          "4 Publish the list of licensed buying offices (comptoirs)")  # fmt: skip
+    implement("KP-RV-IN-2005", "IN", 1, "2005-12-20")
 
 
 def _actor(poster: str) -> Actor:
@@ -383,11 +460,11 @@ def _actor(poster: str) -> Actor:
     return Actor("authority", f"demo-authority-{poster}", poster)
 
 
-def load_demo(ledger: Ledger) -> DemoResult:
+def load_demo(ledger: Ledger, today: date | None = None) -> DemoResult:
     """Posts the demo world through `ledger.post` (nothing when it is there already) and creates
     tokens: one secretariat, one investigator, one auditor, one authority per main participant."""
     appended = 0
-    for poster, steps in itertools.groupby(demo_documents(), key=lambda step: step[0]):
+    for poster, steps in itertools.groupby(demo_documents(today), key=lambda step: step[0]):
         batch = [document for _, document in steps]
         appended += ledger.post({"events": batch}, _actor(poster)).accepted
     readers: tuple[Role, ...] = ("secretariat", "investigator", "auditor")

@@ -24,10 +24,11 @@ from tests.support import (
 )
 
 TODAY = date(2026, 2, 10)
+ADMITTED_AT = "2026-01-01T00:00:00Z"  # no report is overdue in the readings below
 SETUP = [
-    admitted("GH"),
-    admitted("CI"),
-    admitted("AE"),
+    {**admitted("GH"), "occurred_at": ADMITTED_AT},
+    {**admitted("CI"), "occurred_at": ADMITTED_AT},
+    {**admitted("AE"), "occurred_at": ADMITTED_AT},
     mine("M1", "GH", "Eastern", annual_capacity_carats="100"),
     site("S1", "CI", "Seguela"),
 ]

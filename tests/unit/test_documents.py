@@ -19,16 +19,20 @@ from tests.support import (
     embargo,
     export,
     flagged,
+    implemented,
+    invited,
     lifted,
     merged,
     mine,
     produced,
     reinstated,
+    report,
     revoked,
     seized,
     site,
     split,
     suspended,
+    visited,
     withdrawn,
 )
 
@@ -51,6 +55,12 @@ VALID: dict[str, Callable[[], dict[str, Any]]] = {
     "import.confirmed": lambda: confirmed("GH-C1", "100"),
     "lot.flagged": lambda: flagged("GH-L1"),
     "lot.seized": lambda: seized("GH-L1"),
+    "report.submitted": lambda: report("GH", 2005),
+    "report.submitted (annual report)": lambda: report("GH", 2005, "annual_report"),
+    "review.invited": lambda: invited("R1", "GN"),
+    "review.visited": lambda: visited("R1", "R1-1", "R1-2"),
+    "review.visited (follow-up, none)": lambda: visited("R1", kind="follow_up"),
+    "review.recommendation_implemented": lambda: implemented("R1", "R1-1"),
 }
 
 
