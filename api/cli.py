@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 from ledger.actors import ROLES
 from ledger.documents import PARTICIPANT_CODES
 from ledger.store import StoreError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from ledger.application import Ledger
 
 EXIT_STORE = 2
@@ -33,18 +38,53 @@ def _open_ledger() -> Ledger:
     return Ledger.open(os.environ.get("KPLEDGER_DATABASE_URL"))
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _listen(host: str, port: int) -> socket.socket | None:
+    """A socket bound to host:port, handed to uvicorn (so no other process can take the
+    port in between); None, after one line on stderr, when it cannot be bound."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError, OverflowError) as error:
+        print(f"kpledger: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            print(
+                f"kpledger: port {port} on {host} is in use; choose another with --port",
+                file=sys.stderr,
+            )
+        else:
+            print(f"kpledger: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        return None
+    return listener
 
+
+def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
 
-    settings = Settings()
-    app = create_app(settings)
+    listener = _listen(args.host, args.port)
+    if listener is None:
+        return 1
+    with listener:
+        return _run(create_app(Settings()), listener, args)
+
+
+def _run(app: FastAPI, listener: socket.socket, args: argparse.Namespace) -> int:
+    import uvicorn
+
     print(
-        f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}"
+        f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}",
+        flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[listener])
     return 0
 
 
@@ -69,12 +109,18 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from api.app import create_app
     from api.demo import load_demo, welcome_text
+    from api.settings import Settings
 
-    ledger = _open_ledger()
-    result = load_demo(ledger)
-    print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
-    return _serve(args)
+    listener = _listen(args.host, args.port)
+    if listener is None:
+        return 1
+    with listener:
+        ledger = _open_ledger()
+        result = load_demo(ledger)
+        print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
+        return _run(create_app(Settings(), ledger), listener, args)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -89,6 +135,7 @@ def _generate(args: argparse.Namespace) -> int:
             years=args.years,
             seed=args.seed,
             batch_size=args.batch_size,
+            progress=sys.stderr.isatty(),
         )
     except ValueError as error:
         print(f"kpledger generate: {error}", file=sys.stderr)
@@ -104,7 +151,8 @@ def _verify(args: argparse.Namespace) -> int:
     from projections.audit import verify
 
     ledger = _open_ledger()
-    result = verify(ledger)
+    with _bar(args, ledger.head_position(), "verifying") as bar:
+        result = verify(ledger, progress=bar.update)
     print(f"ok: {'true' if result.ok else 'false'}")
     print(f"events: {result.events}")
     print(f"head: {result.head}")
@@ -121,7 +169,7 @@ def _export(args: argparse.Namespace) -> int:
     ledger = _open_ledger()
     try:
         with open(args.out, "w", encoding="utf-8") as out:
-            written = export_log(ledger, out, progress=not args.quiet)
+            written = export_log(ledger, out, progress=_shows_progress(args))
     except (AuditError, OSError) as error:
         print(f"kpledger: export failed: {error}", file=sys.stderr)
         return 1
@@ -135,7 +183,7 @@ def _import(args: argparse.Namespace) -> int:
     ledger = _open_ledger()
     try:
         with open(args.file, encoding="utf-8") as lines:
-            imported = import_log(ledger, lines, progress=not args.quiet)
+            imported = import_log(ledger, lines, progress=_shows_progress(args))
     except (AuditError, OSError) as error:
         print(f"kpledger: import refused: {error}", file=sys.stderr)
         return 1
@@ -149,12 +197,14 @@ def _replay(args: argparse.Namespace) -> int:
 
     settings = Settings()
     ledger = _open_ledger()
-    result = replay(
-        ledger,
-        args.as_of,
-        value_discrepancy=settings.value_discrepancy,
-        rapid_reexport_days=settings.rapid_reexport_days,
-    )
+    with _bar(args, 2 * min(args.as_of, ledger.head_position()), "replaying twice") as bar:
+        result = replay(
+            ledger,
+            args.as_of,
+            value_discrepancy=settings.value_discrepancy,
+            rapid_reexport_days=settings.rapid_reexport_days,
+            progress=bar.update,
+        )
     print(f"as_of: {result.position}")
     print(f"lots: {result.lots}")
     print(f"alerts: {result.alerts}")
@@ -164,11 +214,50 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if result.same else 1
 
 
+def _shows_progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def _bar(args: argparse.Namespace, total: int, what: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc=what, unit="entries", file=sys.stderr, disable=not _shows_progress(args)
+    )
+
+
+def _version() -> str:
+    try:
+        return metadata.version("kpledger")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default, when it has one, at the end of its help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _MainHelp(_Help, argparse.RawDescriptionHelpFormatter):
+    """The main help: its description as written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose subcommands' help shows defaults too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser, with a help text for every command."""
-    parser = argparse.ArgumentParser(
-        prog="kpledger", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
-    )
+    parser = _Parser(prog="kpledger", description=DESCRIPTION, formatter_class=_MainHelp)
+    parser.add_argument("--version", action="version", version=f"kpledger {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_address(command: argparse.ArgumentParser) -> None:
@@ -220,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and head; when a stored row was altered, removed, swapped or inserted, prints the "
         "first entry that no longer verifies and exits with 1.",
     )
+    verify.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     verify.set_defaults(run=_verify)
 
     export = commands.add_parser("export", help="write the log as JSON Lines, one entry a line")
@@ -248,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--as-of", type=_position, required=True, metavar="P", help="a log position (0 or more)"
     )
+    replay.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     replay.set_defaults(run=_replay)
     return parser
 

@@ -32,7 +32,7 @@ import hashlib
 import io
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -179,8 +179,13 @@ class _Chain:
 # ------------------------------------------------------------------ verifying the store
 
 
-def verify(ledger: Ledger, page_size: int = PAGE_SIZE) -> Verification:
-    """Recomputes the hash chain over every stored row; see the module's docstring."""
+def verify(
+    ledger: Ledger, page_size: int = PAGE_SIZE, progress: Callable[[int], object] | None = None
+) -> Verification:
+    """Recomputes the hash chain over every stored row; see the module's docstring.
+
+    `progress(n)` is called as entries are checked, `n` the entries since its last call.
+    """
     chain = _Chain()
     group: list[Notification] = []
     try:
@@ -192,6 +197,8 @@ def verify(ledger: Ledger, page_size: int = PAGE_SIZE) -> Verification:
                 continue
             _check_journal_row(chain, ledger.mapper, row, group)
             group = []
+            if progress is not None:
+                progress(1)
     except _UnreadableRows as unreadable:
         chain.fail(chain.events + 1, str(unreadable))
     if group:
@@ -448,8 +455,10 @@ class Replay:
 class _LogUpTo:
     """The log as it stood when its head was `position`."""
 
-    def __init__(self, log: LogReader, position: int) -> None:
-        self._log, self._position = log, position
+    def __init__(
+        self, log: LogReader, position: int, progress: Callable[[int], object] | None = None
+    ) -> None:
+        self._log, self._position, self._progress = log, position, progress
 
     def head_position(self) -> int:
         return min(self._log.head_position(), self._position)
@@ -458,7 +467,10 @@ class _LogUpTo:
         if after >= self._position:
             return []
         page = self._log.read_log(after, min(limit, self._position - after))
-        return [entry for entry in page if entry.position <= self._position]
+        entries = [entry for entry in page if entry.position <= self._position]
+        if self._progress is not None:
+            self._progress(len(entries))
+        return entries
 
 
 def replay(
@@ -467,14 +479,16 @@ def replay(
     *,
     value_discrepancy: float = 0.20,
     rapid_reexport_days: int = 7,
+    progress: Callable[[int], object] | None = None,
 ) -> Replay:
     """The digest of the projections as of position `as_of`, built both ways.
 
     The digest is the SHA-256 of the RFC 8785 JSON of every lot's view and
     provenance and of the alerts, all read as of `as_of` (on its recording date).
+    `progress(n)` is called as entries are read, `n` at a time, once for each way.
     """
     followed = Reads(
-        _LogUpTo(log, as_of),
+        _LogUpTo(log, as_of, progress),
         value_discrepancy=value_discrepancy,
         rapid_reexport_days=rapid_reexport_days,
     )
@@ -499,7 +513,9 @@ def replay(
         }
 
     view, incremental = followed.read(lambda view: (view, snapshot(view.custody, view)), as_of)
-    scratch = snapshot(Custody.replay(_log_entries(log, up_to=view.position)), view)
+    scratch = snapshot(
+        Custody.replay(_counted(_log_entries(log, up_to=view.position), progress)), view
+    )
     return Replay(
         position=view.position,
         lots=len(incremental["lots"]),
@@ -507,6 +523,15 @@ def replay(
         incremental=_digest(incremental),
         from_scratch=_digest(scratch),
     )
+
+
+def _counted(
+    entries: Iterator[LogEntry], progress: Callable[[int], object] | None
+) -> Iterator[LogEntry]:
+    for entry in entries:
+        yield entry
+        if progress is not None:
+            progress(1)
 
 
 def _digest(snapshot: dict[str, Any]) -> str:
