@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.actors import ROLES
 from ledger.documents import PARTICIPANT_CODES
+from ledger.files import FORMATS as FILE_FORMATS
 from ledger.store import StoreError
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ledger.application import Ledger
 
 EXIT_STORE = 2
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 DESCRIPTION = """\
 kpledger: the chain-of-custody ledger for rough diamonds under the Kimberley Process.
@@ -214,6 +216,55 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if result.same else 1
 
 
+def _post(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.upload import upload
+    from ledger.errors import LedgerError
+    from ledger.files import read_documents
+
+    token = args.token or os.environ.get("KPLEDGER_TOKEN", "")
+    if not token.strip():
+        print("kpledger post: no token: pass --token T or set KPLEDGER_TOKEN", file=sys.stderr)
+        return 1
+    try:
+        url = httpx_url(args.url)
+    except ValueError as error:
+        print(f"kpledger post: bad --url {args.url!r}: {error}", file=sys.stderr)
+        return 1
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        print(f"kpledger post: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    try:
+        documents = read_documents(data, args.file, args.format)
+    except LedgerError as error:
+        print(f"kpledger post: {args.file}: {error.message}", file=sys.stderr)
+        return 1
+    return upload(
+        documents,
+        url=url,
+        token=token.strip(),
+        batch_size=args.batch_size,
+        file_name=args.file,
+        progress=_shows_progress(args),
+    )
+
+
+def httpx_url(text: str) -> str:
+    """`text` if it is an http(s) URL with a host; ValueError otherwise."""
+    import httpx
+
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as error:
+        raise ValueError(str(error)) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("it must look like http://HOST:PORT")
+    return text
+
+
 def _shows_progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
@@ -224,6 +275,14 @@ def _bar(args: argparse.Namespace, total: int, what: str) -> Any:
     return tqdm(
         total=total, desc=what, unit="entries", file=sys.stderr, disable=not _shows_progress(args)
     )
+
+
+def _batch_size(text: str) -> int:
+    from ledger.documents import MAX_BATCH
+
+    if not text.isdigit() or not 1 <= int(text) <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to {MAX_BATCH}")
+    return int(text)
 
 
 def _version() -> str:
@@ -340,6 +399,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     replay.set_defaults(run=_replay)
+
+    post = commands.add_parser(
+        "post",
+        help="send a file of documents (JSON, JSON Lines or CSV) to a running service",
+        description="Sends the documents of FILE to POST /v1/events in batches, printing one "
+        'line per batch and a summary. FILE is JSON (one document, {"events": [...]} or a '
+        "list), JSON Lines (one document a line) or CSV (a header row, one column per field: "
+        "exporter.name, location.lat; lists separated by ';'; lot.split's into as "
+        "LOT:CARATS:VALUE;LOT:CARATS:VALUE). Documents accepted before are skipped, so posting "
+        "a file again is safe. Exit 0: all accepted; 1: a batch was refused (its error, line "
+        "and the count accepted before it are printed) or FILE is unusable; 2: the service "
+        "could not be reached.",
+    )
+    post.add_argument("file", metavar="FILE", help="the file of documents")
+    post.add_argument(
+        "--token",
+        metavar="T",
+        help="the API token (default: the KPLEDGER_TOKEN environment variable)",
+    )
+    post.add_argument(
+        "--url",
+        metavar="U",
+        default=os.environ.get("KPLEDGER_URL", DEFAULT_URL),
+        help="the service (KPLEDGER_URL when set)",
+    )
+    post.add_argument(
+        "--batch-size", type=_batch_size, default=10_000, metavar="N", help="documents per POST"
+    )
+    post.add_argument(
+        "--format", choices=FILE_FORMATS, default="auto", help="auto: by suffix, then by content"
+    )
+    post.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    post.set_defaults(run=_post)
     return parser
 
 

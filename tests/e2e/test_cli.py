@@ -49,6 +49,7 @@ def test_version_comes_from_the_package_metadata(tmp_path: Path) -> None:
         (["serve"], ["(default: 127.0.0.1)", "(default: 8000)"]),
         (["demo"], ["(default: 8000)"]),
         (["generate"], ["(default: 30)", "(default: 3)", "(default: 0)", "(default: 1000)"]),
+        (["post"], ["(default: 10000)", "http://127.0.0.1:8000", "KPLEDGER_TOKEN", "auto"]),
     ],
 )
 def test_every_help_shows_the_defaults(
