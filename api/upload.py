@@ -134,8 +134,13 @@ def _post_batch(
         ) from None
     tally.sent += len(batch)
     answer = _json_or_none(response)
-    if response.status_code in (200, 201) and isinstance(answer, dict) and "position" in answer:
-        appended = int(answer.get("accepted", 0)) if response.status_code == 201 else 0
+    if (
+        response.status_code in (200, 201)
+        and isinstance(answer, dict)
+        and isinstance(answer.get("accepted"), int)
+        and "position" in answer
+    ):
+        appended = answer["accepted"] if response.status_code == 201 else 0
         tally.appended += appended
         tally.present += len(batch) - appended
         head = f"batch {number}: {lines}, {_count(len(batch))}"

@@ -291,8 +291,8 @@ def _scalar(shape: _Scalar, cell: str) -> Any:
         except InvalidOperation:
             raise _CellError(f"{cell!r} is not a number") from None
     if shape.kind == "integer":
-        if not _INTEGER.match(cell):
-            raise _CellError(f"{cell!r} is not an integer")
+        if not _INTEGER.match(cell) or len(cell) > 100:
+            raise _CellError(f"{cell[:40]!r} is not an integer of at most 100 digits")
         return int(cell)
     if shape.kind == "boolean":
         if cell.strip().lower() not in ("true", "false"):
