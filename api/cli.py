@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import socket
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 from ledger.actors import ROLES
+from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
 from ledger.store import StoreError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from ledger.application import Ledger
 
 EXIT_STORE = 2
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 DESCRIPTION = """\
 kpledger: the chain-of-custody ledger for rough diamonds under the Kimberley Process.
@@ -33,18 +41,53 @@ def _open_ledger() -> Ledger:
     return Ledger.open(Settings().database_url)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _listen(host: str, port: int) -> socket.socket | None:
+    """A socket bound to host:port, handed to uvicorn (so no other process can take the
+    port in between); None, after one line on stderr, when it cannot be bound."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError, OverflowError) as error:
+        print(f"kpledger: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            print(
+                f"kpledger: port {port} on {host} is in use; choose another with --port",
+                file=sys.stderr,
+            )
+        else:
+            print(f"kpledger: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        return None
+    return listener
 
+
+def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
 
-    settings = Settings()
-    app = create_app(settings)
+    listener = _listen(args.host, args.port)
+    if listener is None:
+        return 1
+    with listener:
+        return _run(create_app(Settings()), listener, args)
+
+
+def _run(app: FastAPI, listener: socket.socket, args: argparse.Namespace) -> int:
+    import uvicorn
+
     print(
-        f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}"
+        f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}",
+        flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[listener])
     return 0
 
 
@@ -69,12 +112,18 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from api.app import create_app
+    from api.settings import Settings
     from worlds.demo import load_demo, welcome_text
 
-    ledger = _open_ledger()
-    result = load_demo(ledger)
-    print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
-    return _serve(args)
+    listener = _listen(args.host, args.port)
+    if listener is None:
+        return 1
+    with listener:
+        ledger = _open_ledger()
+        result = load_demo(ledger)
+        print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
+        return _run(create_app(Settings(), ledger), listener, args)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -89,6 +138,7 @@ def _generate(args: argparse.Namespace) -> int:
             years=args.years,
             seed=args.seed,
             batch_size=args.batch_size,
+            progress=sys.stderr.isatty(),
         )
     except ValueError as error:
         print(f"kpledger generate: {error}", file=sys.stderr)
@@ -104,7 +154,8 @@ def _verify(args: argparse.Namespace) -> int:
     from ledger.audit import verify
 
     ledger = _open_ledger()
-    result = verify(ledger)
+    with _bar(args, ledger.head_position(), "verifying") as bar:
+        result = verify(ledger, progress=bar.update)
     print(f"ok: {'true' if result.ok else 'false'}")
     print(f"events: {result.events}")
     print(f"head: {result.head}")
@@ -121,7 +172,7 @@ def _export(args: argparse.Namespace) -> int:
     ledger = _open_ledger()
     try:
         with open(args.out, "w", encoding="utf-8") as out:
-            written = export_log(ledger, out, progress=not args.quiet)
+            written = export_log(ledger, out, progress=_shows_progress(args))
     except (AuditError, OSError) as error:
         print(f"kpledger: export failed: {error}", file=sys.stderr)
         return 1
@@ -135,7 +186,7 @@ def _import(args: argparse.Namespace) -> int:
     ledger = _open_ledger()
     try:
         with open(args.file, encoding="utf-8") as lines:
-            imported = import_log(ledger, lines, progress=not args.quiet)
+            imported = import_log(ledger, lines, progress=_shows_progress(args))
     except (AuditError, OSError) as error:
         print(f"kpledger: import refused: {error}", file=sys.stderr)
         return 1
@@ -149,13 +200,15 @@ def _replay(args: argparse.Namespace) -> int:
 
     settings = Settings()
     ledger = _open_ledger()
-    result = replay(
-        ledger,
-        args.as_of,
-        value_discrepancy=settings.value_discrepancy,
-        rapid_reexport_days=settings.rapid_reexport_days,
-        deadlines=settings.deadlines,
-    )
+    with _bar(args, 2 * min(args.as_of, ledger.head_position()), "replaying twice") as bar:
+        result = replay(
+            ledger,
+            args.as_of,
+            value_discrepancy=settings.value_discrepancy,
+            rapid_reexport_days=settings.rapid_reexport_days,
+            deadlines=settings.deadlines,
+            progress=bar.update,
+        )
     print(f"as_of: {result.position}")
     print(f"lots: {result.lots}")
     print(f"alerts: {result.alerts}")
@@ -165,11 +218,107 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if result.same else 1
 
 
+def _post(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.upload import upload
+    from ledger.errors import LedgerError
+    from ledger.files import read_documents
+
+    token = args.token or os.environ.get("KPLEDGER_TOKEN", "")
+    if not token.strip():
+        print("kpledger post: no token: pass --token T or set KPLEDGER_TOKEN", file=sys.stderr)
+        return 1
+    try:
+        url = httpx_url(args.url)
+    except ValueError as error:
+        print(f"kpledger post: bad --url {args.url!r}: {error}", file=sys.stderr)
+        return 1
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        print(f"kpledger post: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    try:
+        documents = read_documents(data, args.file, args.format)
+    except LedgerError as error:
+        print(f"kpledger post: {args.file}: {error.message}", file=sys.stderr)
+        return 1
+    return upload(
+        documents,
+        url=url,
+        token=token.strip(),
+        batch_size=args.batch_size,
+        file_name=args.file,
+        progress=_shows_progress(args),
+    )
+
+
+def httpx_url(text: str) -> str:
+    """`text` if it is an http(s) URL with a host; ValueError otherwise."""
+    import httpx
+
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as error:
+        raise ValueError(str(error)) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("it must look like http://HOST:PORT")
+    return text
+
+
+def _shows_progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def _bar(args: argparse.Namespace, total: int, what: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc=what, unit="entries", file=sys.stderr, disable=not _shows_progress(args)
+    )
+
+
+def _batch_size(text: str) -> int:
+    from ledger.documents import MAX_BATCH
+
+    if not text.isdigit() or not 1 <= int(text) <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to {MAX_BATCH}")
+    return int(text)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("kpledger")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default, when it has one, at the end of its help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _MainHelp(_Help, argparse.RawDescriptionHelpFormatter):
+    """The main help: its description as written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose subcommands' help shows defaults too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser, with a help text for every command."""
-    parser = argparse.ArgumentParser(
-        prog="kpledger", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
-    )
+    parser = _Parser(prog="kpledger", description=DESCRIPTION, formatter_class=_MainHelp)
+    parser.add_argument("--version", action="version", version=f"kpledger {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_address(command: argparse.ArgumentParser) -> None:
@@ -221,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and head; when a stored row was altered, removed, swapped or inserted, prints the "
         "first entry that no longer verifies and exits with 1.",
     )
+    verify.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     verify.set_defaults(run=_verify)
 
     export = commands.add_parser("export", help="write the log as JSON Lines, one entry a line")
@@ -249,7 +399,41 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--as-of", type=_position, required=True, metavar="P", help="a log position (0 or more)"
     )
+    replay.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     replay.set_defaults(run=_replay)
+
+    post = commands.add_parser(
+        "post",
+        help="send a file of documents (JSON, JSON Lines or CSV) to a running service",
+        description="Sends the documents of FILE to POST /v1/events in batches, printing one "
+        'line per batch and a summary. FILE is JSON (one document, {"events": [...]} or a '
+        "list), JSON Lines (one document a line) or CSV (a header row, one column per field: "
+        "exporter.name, location.lat; lists separated by ';'; lot.split's into as "
+        "LOT:CARATS:VALUE;LOT:CARATS:VALUE). Documents accepted before are skipped, so posting "
+        "a file again is safe. Exit 0: all accepted; 1: a batch was refused (its error, line "
+        "and the count accepted before it are printed) or FILE is unusable; 2: the service "
+        "could not be reached.",
+    )
+    post.add_argument("file", metavar="FILE", help="the file of documents")
+    post.add_argument(
+        "--token",
+        metavar="T",
+        help="the API token (default: the KPLEDGER_TOKEN environment variable)",
+    )
+    post.add_argument(
+        "--url",
+        metavar="U",
+        default=os.environ.get("KPLEDGER_URL", DEFAULT_URL),
+        help="the service (KPLEDGER_URL when set)",
+    )
+    post.add_argument(
+        "--batch-size", type=_batch_size, default=10_000, metavar="N", help="documents per POST"
+    )
+    post.add_argument(
+        "--format", choices=FILE_FORMATS, default="auto", help="auto: by suffix, then by content"
+    )
+    post.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    post.set_defaults(run=_post)
     return parser
 
 

@@ -31,7 +31,7 @@ import dataclasses
 import io
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -173,8 +173,13 @@ class _Chain:
 # ------------------------------------------------------------------ verifying the store
 
 
-def verify(ledger: Ledger, page_size: int = PAGE_SIZE) -> Verification:
-    """Recomputes the hash chain over every stored row; see the module's docstring."""
+def verify(
+    ledger: Ledger, page_size: int = PAGE_SIZE, progress: Callable[[int], object] | None = None
+) -> Verification:
+    """Recomputes the hash chain over every stored row; see the module's docstring.
+
+    `progress(n)` is called as entries are checked, `n` the entries since its last call.
+    """
     chain = _Chain()
     group: list[Notification] = []
     try:
@@ -186,6 +191,8 @@ def verify(ledger: Ledger, page_size: int = PAGE_SIZE) -> Verification:
                 continue
             _check_journal_row(chain, ledger.mapper, row, group)
             group = []
+            if progress is not None:
+                progress(1)
     except _UnreadableRows as unreadable:
         chain.fail(chain.events + 1, str(unreadable))
     if group:

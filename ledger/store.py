@@ -128,7 +128,11 @@ def check_reachable(config: StoreConfig) -> None:
     """Connects once, so that an unusable store fails with one clear line, before any work."""
     if config.kind == "sqlite":
         try:
-            sqlite3.connect(config.env["SQLITE_DBNAME"]).close()
+            connection = sqlite3.connect(config.env["SQLITE_DBNAME"])
+            try:  # a file that is not SQLite fails here, not at connect
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                connection.close()
         except sqlite3.Error as error:
             raise StoreError(f"cannot open {config.description}: {error}") from None
         return

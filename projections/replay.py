@@ -8,6 +8,7 @@ one go: they must agree.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,10 @@ class Replay:
 class _LogUpTo:
     """The log as it stood when its head was `position`."""
 
-    def __init__(self, log: LogReader, position: int) -> None:
-        self._log, self._position = log, position
+    def __init__(
+        self, log: LogReader, position: int, progress: Callable[[int], object] | None = None
+    ) -> None:
+        self._log, self._position, self._progress = log, position, progress
 
     def head_position(self) -> int:
         return min(self._log.head_position(), self._position)
@@ -50,7 +53,10 @@ class _LogUpTo:
         if after >= self._position:
             return []
         page = self._log.read_log(after, min(limit, self._position - after))
-        return [entry for entry in page if entry.position <= self._position]
+        entries = [entry for entry in page if entry.position <= self._position]
+        if self._progress is not None:
+            self._progress(len(entries))
+        return entries
 
 
 def replay(
@@ -60,14 +66,16 @@ def replay(
     value_discrepancy: float = 0.20,
     rapid_reexport_days: int = 7,
     deadlines: compliance.Deadlines = compliance.DEFAULT_DEADLINES,
+    progress: Callable[[int], object] | None = None,
 ) -> Replay:
     """The digest of the projections as of position `as_of`, built both ways.
 
     The digest is the SHA-256 of the RFC 8785 JSON of every lot's view and
     provenance and of the alerts, all read as of `as_of` (on its recording date).
+    `progress(n)` is called as entries are read, `n` at a time, once for each way.
     """
     followed = Reads(
-        _LogUpTo(log, as_of),
+        _LogUpTo(log, as_of, progress),
         value_discrepancy=value_discrepancy,
         rapid_reexport_days=rapid_reexport_days,
         deadlines=deadlines,
@@ -94,7 +102,9 @@ def replay(
         }
 
     view, incremental = followed.read(lambda view: (view, snapshot(view.custody, view)), as_of)
-    scratch = snapshot(Custody.replay(read_entries(log, up_to=view.position)), view)
+    scratch = snapshot(
+        Custody.replay(_counted(read_entries(log, up_to=view.position), progress)), view
+    )
     return Replay(
         position=view.position,
         lots=len(incremental["lots"]),
@@ -102,6 +112,15 @@ def replay(
         incremental=_digest(incremental),
         from_scratch=_digest(scratch),
     )
+
+
+def _counted(
+    entries: Iterator[LogEntry], progress: Callable[[int], object] | None
+) -> Iterator[LogEntry]:
+    for entry in entries:
+        yield entry
+        if progress is not None:
+            progress(1)
 
 
 def _digest(snapshot: dict[str, Any]) -> str:

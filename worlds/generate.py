@@ -821,12 +821,7 @@ def generate(
     ) as bar:
         world.set_up()
         world.run(bar.update)
-    seconds = time.perf_counter() - started
-    rate = poster.posted / seconds if seconds > 0 else 0.0
-    if progress:
-        print(
-            f"generated {world.created} lots in {poster.posted} documents "
-            f"in {seconds:.1f} s: {rate:.0f} documents/s",
-            file=sys.stderr,
-        )
+        seconds = time.perf_counter() - started
+        rate = poster.posted / seconds if seconds > 0 else 0.0
+        bar.set_postfix_str(f"{rate:.0f} documents/s")  # the bar's last state, not a line
     return GenerateReport(documents=poster.posted, lots=world.created, seconds=seconds, rate=rate)

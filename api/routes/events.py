@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import CurrentActor, require_reader_of_everything
 from ledger.actors import Actor
 from ledger.application import Ledger
-from ledger.documents import parse_json
+from ledger.documents import MAX_BATCH, parse_json
 from ledger.errors import LedgerError
+from ledger.files import read_csv
 
 MAX_POSITION = 2**63 - 1
 """The largest position a store can hold (a signed 64-bit integer)."""
@@ -21,7 +22,43 @@ router = APIRouter(tags=["log"])
 
 
 def _capture(ledger: Ledger, body: bytes, actor: Actor) -> JSONResponse:
-    capture = ledger.post(parse_json(body), actor)
+    return _post(ledger, parse_json(body), actor)
+
+
+def _capture_csv(ledger: Ledger, body: bytes | str, actor: Actor) -> JSONResponse:
+    """A CSV body (ledger/files.py) is one atomic batch; errors name the row's line too."""
+    rows = read_csv(body)
+    if len(rows) > MAX_BATCH:
+        raise LedgerError(
+            "invalid", f"a CSV batch holds 1 to {MAX_BATCH} rows; this one has {len(rows)}"
+        )
+    try:
+        return _post(ledger, {"events": [row.document for row in rows]}, actor)
+    except LedgerError as error:
+        if 0 <= error.index < len(rows):
+            error.detail = {**(error.detail or {}), "line": rows[error.index].line}
+        raise
+
+
+def _csv_body(request: Request, body: bytes) -> bytes | str | None:
+    """The body of a `text/csv` request (decoded when it names a charset other than
+    UTF-8), or None for any other content type: those are JSON."""
+    media_type, _, parameters = request.headers.get("content-type", "").partition(";")
+    if media_type.strip().lower() != "text/csv":
+        return None
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8", ""):
+            try:
+                return body.decode(charset)
+            except (LookupError, UnicodeDecodeError):
+                raise LedgerError("invalid", f"the body is not {charset} text") from None
+    return body
+
+
+def _post(ledger: Ledger, payload: Any, actor: Actor) -> JSONResponse:
+    capture = ledger.post(payload, actor)
     return JSONResponse(
         {"accepted": capture.accepted, "position": capture.position},
         status_code=201 if capture.appended else 200,
@@ -57,10 +94,14 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     """Appends one custody document, or a batch `{"events": [...]}` of 1 to 10,000, atomically.
 
     201 with the position of the last document appended; 200 when every document
-    had been accepted before (same event_id, same content). The token is checked
-    before the body is read; a body over KPLEDGER_MAX_BODY_BYTES is 413.
+    had been accepted before (same event_id, same content). With `Content-Type:
+    text/csv`, the body is a CSV file of documents, one row each, as one batch. The
+    token is checked before the body is read; a body over KPLEDGER_MAX_BODY_BYTES is 413.
     """
     body = await read_body(request, request.app.state.settings.max_body_bytes)
+    csv_body = _csv_body(request, body)
+    if csv_body is not None:
+        return await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
     return await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
 
 
