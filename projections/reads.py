@@ -33,6 +33,7 @@ from ledger.log import LogEntry, LogReader
 from projections import alerts as alert_rules
 from projections import provenance as queries
 from projections.custody import Custody
+from projections.proofs import LogTree
 from projections.statistics import Statistics
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Reads:
         self.value_discrepancy = value_discrepancy
         self.rapid_reexport_days = rapid_reexport_days
         self.statistics = Statistics()
+        self.proofs = LogTree()
         self._clock = clock
         self._live = Custody()
         self._lock = threading.RLock()
@@ -156,6 +158,7 @@ class Reads:
             self.statistics.apply(entry)
         except Exception:  # only a log altered behind the ledger's back gets here
             log.exception("entry %s cannot be counted; the audit will report it", entry.position)
+        self.proofs.apply(entry)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])
@@ -217,6 +220,12 @@ class Reads:
         with self._lock:
             self.catch_up()
             return query(self.statistics)
+
+    def with_proofs(self, query: Callable[[LogTree], T]) -> T:
+        """Runs `query` over the log's Merkle tree once caught up, with the live state locked."""
+        with self._lock:
+            self.catch_up()
+            return query(self.proofs)
 
     def entries(self, positions: Iterable[int]) -> dict[int, LogEntry]:
         """The log entries at these positions, read from the log in runs."""
