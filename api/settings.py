@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,3 +20,8 @@ class Settings(BaseSettings):
     )
     value_discrepancy: float = Field(default=0.20, ge=0)
     rapid_reexport_days: int = Field(default=7, ge=0)
+    signing_key: Path = Field(
+        default=Path("kpledger-signing.pem"),
+        description="PEM file of the Ed25519 key that signs checkpoints; created (0600) when "
+        "absent",
+    )
