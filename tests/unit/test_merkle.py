@@ -13,6 +13,9 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.log import GENESIS_HASH, LogEntry
 from ledger.merkle import EMPTY_ROOT, MerkleTree, entry_leaf
@@ -346,3 +349,65 @@ def test_the_leaf_of_an_entry_is_frozen() -> None:
     assert hash_leaf(FROZEN_LEAF).hex() == (
         "e2cebecdbe34bf6195a5380e582c5dd961d3e203448a54043013e25530feb559"
     )
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) - 2, max_value=2**53 + 2)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500)
+@given(
+    fields=st.dictionaries(st.text(max_size=8), json_values, max_size=6),
+    texts=st.lists(st.text(), min_size=4, max_size=4),
+    position=st.integers(min_value=1, max_value=2**53 - 1),
+)
+def test_the_leaf_is_rfc8785_whatever_the_document_holds(
+    fields: dict[str, object], texts: list[str], position: int
+) -> None:
+    event_id, type_, occurred_at, recorded_by = texts
+    document = {**fields, "event_id": event_id, "type": type_, "occurred_at": occurred_at}
+    entry = LogEntry(
+        position=position,
+        recorded_at=datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC),
+        recorded_by=recorded_by,
+        document=document,
+        events_digest=GENESIS_HASH,
+        prev_hash=GENESIS_HASH,
+        hash=GENESIS_HASH,
+    )
+    try:
+        expected = rfc8785.dumps(entry.to_json())
+    except rfc8785.CanonicalizationError:
+        return  # e.g. an integer beyond 2^53: RFC 8785 has no bytes for it
+    assert entry_leaf(entry) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["\x00\x08\t\n\x0c\r\x1f\x7f", '"\\/', "\u2028\u00e9\U0001f48e", "\ud800"]
+)
+def test_the_leaf_escapes_strings_as_rfc8785(text: str) -> None:
+    entry = LogEntry(
+        position=1,
+        recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
+        recorded_by=text,
+        document={"event_id": "e", "type": "t", "occurred_at": "o", text: text, "\uffff": 1},
+        events_digest=GENESIS_HASH,
+        prev_hash=GENESIS_HASH,
+        hash=GENESIS_HASH,
+    )
+    try:
+        expected = rfc8785.dumps(entry.to_json())
+    except ValueError:  # a lone surrogate has no UTF-8
+        with pytest.raises(ValueError):
+            entry_leaf(entry)
+        return
+    assert entry_leaf(entry) == expected
