@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +275,66 @@ def test_key_create_makes_a_key_and_refuses_to_overwrite(tmp_path: Path, sqlite_
     assert printed.returncode == 0, printed.stderr
     assert json.loads(printed.stdout)["key_id"] == key_id
     assert not (tmp_path / "kpledger-signing.pem").exists()
+
+
+def readme_script() -> str:
+    """The verification script of README.md's "Proofs for auditors"."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    after = readme.split("`verify_kpledger.py` needs only", 1)[1]
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readmes_verification_script_proves_an_entry_and_catches_a_forgery(
+    server: Server, tmp_path: Path
+) -> None:
+    with server.client(server.token("secretariat")) as secretariat:
+        post(secretariat, admitted("GH"), admitted("AE"))
+    with server.client(server.token("authority", "GH")) as ghana:
+        post(ghana, mine("GH-M1", "GH"), produced("GH-L1", "GH-M1", "100"))
+        position = post(
+            ghana, export("GH-0001", "GH", "AE", ["GH-L1"], "100", declared_origin="GH")
+        )
+    auditor = server.client(server.token("auditor"))
+    files = {
+        "key.json": httpx.get(f"{server.base_url}/v1/audit/key").text,
+        "cp1.json": auditor.get("/v1/audit/checkpoint").text,
+        "entry.json": auditor.get("/v1/events", params={"after": position - 1, "limit": 1}).text,
+        "inclusion.json": auditor.get(
+            "/v1/audit/proof/inclusion", params={"position": position}
+        ).text,
+    }
+    with server.client(server.token("authority", "AE")) as dubai:
+        post(dubai, confirmed("GH-0001", "100"))
+    files["cp2.json"] = auditor.get("/v1/audit/checkpoint").text
+    files["consistency.json"] = auditor.get(
+        "/v1/audit/proof/consistency", params={"from_size": 5}
+    ).text
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    script = tmp_path / "verify_kpledger.py"
+    script.write_text(readme_script(), encoding="utf-8")
+    names = ["key.json", "cp1.json", "cp2.json", "entry.json", "inclusion.json"]
+
+    def verified(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script), *arguments],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    done = verified(*names, "consistency.json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"OK: entry {position} is among the 5 entries")
+
+    forged = json.loads(files["entry.json"])
+    forged["events"][0]["document"]["carats"] = "10.00"
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    done = verified(*names[:3], "forged.json", "inclusion.json", "consistency.json")
+    assert done.returncode != 0 and "not in the log" in done.stderr
+    rewritten = json.loads(files["consistency.json"])
+    rewritten["path"][0] = "00" * 32
+    (tmp_path / "rewritten.json").write_text(json.dumps(rewritten))
+    done = verified(*names, "rewritten.json")
+    assert done.returncode != 0 and "rewritten" in done.stderr
