@@ -333,6 +333,11 @@ def test_the_readmes_verification_script_proves_an_entry_and_catches_a_forgery(
     (tmp_path / "forged.json").write_text(json.dumps(forged))
     done = verified(*names[:3], "forged.json", "inclusion.json", "consistency.json")
     assert done.returncode != 0 and "not in the log" in done.stderr
+    resigned = json.loads(files["cp2.json"])
+    resigned["signature"] = json.loads(files["cp1.json"])["signature"]
+    (tmp_path / "resigned.json").write_text(json.dumps(resigned))
+    done = verified(*names[:2], "resigned.json", *names[3:], "consistency.json")
+    assert done.returncode != 0 and "bad signature" in done.stderr
     rewritten = json.loads(files["consistency.json"])
     rewritten["path"][0] = "00" * 32
     (tmp_path / "rewritten.json").write_text(json.dumps(rewritten))
