@@ -162,6 +162,8 @@ def test_who_may_ask_and_what_is_refused(server: Server) -> None:
         {"position": 0},
         {"position": -1},
         {"position": 3, "tree_size": 2},
+        {"position": 10**30},
+        {"position": -(10**30)},
     ):
         answer = auditor.get("/v1/audit/proof/inclusion", params=params)
         assert error_code(answer, 404) == "not_found", params
