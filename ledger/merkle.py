@@ -101,13 +101,14 @@ _SAFE_INTEGER = 2**53
 
 def _plain(value: Any) -> bool:
     """Whether a JSON value holds no float and no integer of magnitude 2^53 or more."""
-    if isinstance(value, str) or value is None or value is True or value is False:
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
         return True
-    if isinstance(value, dict):
-        return all(_plain(item) for item in value.values())
-    if isinstance(value, list):
-        return all(_plain(item) for item in value)
-    return type(value) is int and -_SAFE_INTEGER < value < _SAFE_INTEGER
+    if kind is dict:
+        return all(map(_plain, value.values()))
+    if kind is list:
+        return all(map(_plain, value))
+    return kind is int and -_SAFE_INTEGER < value < _SAFE_INTEGER
 
 
 def _split(n: int) -> int:
