@@ -19,12 +19,21 @@ from api.settings import Settings
 from api.ui import mount_ui
 from ledger.application import Ledger
 from ledger.errors import LedgerError
+from ledger.signing import SigningKey
 from projections.follower import Follower
 from projections.reads import Reads
 
 
-def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -> FastAPI:
-    """Builds the API over the store that `settings` names (or over `ledger`, if given)."""
+def create_app(
+    settings: Settings | None = None,
+    ledger: Ledger | None = None,
+    signing_key: SigningKey | None = None,
+) -> FastAPI:
+    """Builds the API over the store that `settings` names (or over `ledger`, if given).
+
+    Checkpoints are signed with `signing_key`, or else with the key in the file that
+    `settings.signing_key` names, read (or created) when first needed.
+    """
     settings = settings or Settings()
     ledger = ledger or Ledger.open(settings.database_url)
     reads = Reads(
@@ -53,6 +62,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
     app.state.settings = settings
     app.state.ledger = ledger
     app.state.reads = reads
+    app.state.signing_key = signing_key
 
     @app.exception_handler(LedgerError)
     def _ledger_error(_: Request, error: LedgerError) -> JSONResponse:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.actors import ROLES
 from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
+from ledger.signing import SigningError
 from ledger.store import StoreError
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ The store is chosen by KPLEDGER_DATABASE_URL:
   unset                                   the SQLite file ./kpledger.db
   sqlite:///relative.db                   a SQLite file (sqlite:////abs/path.db)
   postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME
+Checkpoints are signed with the Ed25519 key in the PEM file KPLEDGER_SIGNING_KEY
+(default ./kpledger-signing.pem, created with mode 0600 when absent).
 """
 
 
@@ -71,12 +74,15 @@ def _listen(host: str, port: int) -> socket.socket | None:
 def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
+    from ledger.signing import load_or_create
 
+    settings = Settings()
+    key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
     listener = _listen(args.host, args.port)
     if listener is None:
         return 1
     with listener:
-        return _run(create_app(Settings()), listener, args)
+        return _run(create_app(settings, signing_key=key), listener, args)
 
 
 def _run(app: FastAPI, listener: socket.socket, args: argparse.Namespace) -> int:
@@ -114,8 +120,11 @@ def _token_create(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
+    from ledger.signing import load_or_create
     from worlds.demo import load_demo, welcome_text
 
+    settings = Settings()
+    key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
     listener = _listen(args.host, args.port)
     if listener is None:
         return 1
@@ -123,7 +132,7 @@ def _demo(args: argparse.Namespace) -> int:
         ledger = _open_ledger()
         result = load_demo(ledger)
         print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
-        return _run(create_app(Settings(), ledger), listener, args)
+        return _run(create_app(settings, ledger, signing_key=key), listener, args)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -191,6 +200,63 @@ def _import(args: argparse.Namespace) -> int:
         print(f"kpledger: import refused: {error}", file=sys.stderr)
         return 1
     print(f"imported {imported.events} entries; head {imported.head}")
+    return 0
+
+
+def _key_create(args: argparse.Namespace) -> int:
+    from ledger.signing import create_key_file
+
+    try:
+        key = create_key_file(args.out)
+    except SigningError as error:
+        print(f"kpledger: {error}", file=sys.stderr)
+        return 1
+    print(f"created an Ed25519 signing key in {args.out} (mode 0600); its key_id:")
+    print(key.key_id)
+    return 0
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    import json
+
+    from api.settings import Settings
+    from ledger.signing import load_or_create
+    from projections.proofs import LogTree
+
+    key = load_or_create(Settings().signing_key)
+    tree = LogTree()
+    tree.follow(_open_ledger())
+    print(json.dumps(tree.checkpoint(key), indent=2))
+    return 0
+
+
+def _audit_check(args: argparse.Namespace) -> int:
+    import json
+
+    from api.settings import Settings
+    from ledger.signing import load_key_file
+    from projections.proofs import CheckpointError, LogTree, check_checkpoint, parse_checkpoint
+
+    key = load_key_file(Settings().signing_key)  # nothing can be checked without it
+    try:
+        with open(args.checkpoint, encoding="utf-8") as file:
+            checkpoint = parse_checkpoint(json.load(file))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not JSON"
+        print(
+            f"kpledger: the checkpoint {args.checkpoint} cannot be read: {reason}", file=sys.stderr
+        )
+        return 1
+    except CheckpointError as error:
+        print(f"kpledger: {error}", file=sys.stderr)
+        return 1
+    tree = LogTree()
+    tree.follow(_open_ledger())
+    try:
+        print(check_checkpoint(tree, checkpoint, key))
+    except CheckpointError as error:
+        print(f"kpledger: the log does not extend the checkpoint: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -434,6 +500,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     post.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     post.set_defaults(run=_post)
+    key = commands.add_parser("key", help="manage the key that signs checkpoints")
+    key_commands = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    key_create = key_commands.add_parser(
+        "create",
+        help="create an Ed25519 signing key in a new PEM file (mode 0600)",
+        description="Creates an Ed25519 key in FILE (PKCS #8 PEM, mode 0600) and prints its "
+        "key_id. An existing FILE is never overwritten (exit 1). Name it in "
+        "KPLEDGER_SIGNING_KEY for kpledger serve to sign checkpoints with it.",
+    )
+    key_create.add_argument("--out", required=True, metavar="FILE", help="the file to create")
+    key_create.set_defaults(run=_key_create)
+
+    checkpoint = commands.add_parser(
+        "checkpoint",
+        help="print the log's signed checkpoint (as GET /v1/audit/checkpoint) as JSON",
+        description="Reads the whole log from the store and prints its Merkle tree head, "
+        "signed with the key in KPLEDGER_SIGNING_KEY (default ./kpledger-signing.pem, created "
+        "when absent), as GET /v1/audit/checkpoint answers it.",
+    )
+    checkpoint.set_defaults(run=_checkpoint)
+
+    audit = commands.add_parser("audit", help="check the log against a saved checkpoint")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    check = audit_commands.add_parser(
+        "check",
+        help="exit 0 if the store's log extends a saved checkpoint, 1 with the reason if not",
+        description="Checks that the checkpoint in FILE is signed by the key in "
+        "KPLEDGER_SIGNING_KEY (default ./kpledger-signing.pem), that the store's log holds at "
+        "least its tree_size entries, and that the log's first tree_size entries have its "
+        "root. Exits 0 if so, 1 with one line giving the reason if not (a rewritten chain "
+        "has another root), 2 if the key file or the store cannot be used.",
+    )
+    check.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="FILE",
+        help="a checkpoint saved earlier (from GET /v1/audit/checkpoint or kpledger checkpoint)",
+    )
+    check.set_defaults(run=_audit_check)
     return parser
 
 
@@ -466,7 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_STORE
     try:
         return int(args.run(args))
-    except StoreError as error:
+    except (StoreError, SigningError) as error:
         print(f"kpledger: {error}", file=sys.stderr)
         return EXIT_STORE
     except KeyboardInterrupt:

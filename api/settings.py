@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="largest POST /v1/events body accepted (413 beyond); 8 MiB holds "
         "10,000 documents of usual size",
+    )
+    signing_key: Path = Field(
+        default=Path("kpledger-signing.pem"),
+        description="PEM file of the Ed25519 key that signs checkpoints; created (0600) when "
+        "absent",
     )
     statistics_due: str = Field(
         default="03-31", description="MM-DD of year Y+1 when the statistics of Y are due"

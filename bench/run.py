@@ -1,7 +1,7 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart]
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs]
                               [--lots N] [--seed S] [--quick] [--rebuild]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -21,13 +21,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import capture, queries, rebuild
+from bench import bench_proofs, capture, queries, rebuild
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart")
-FULL = {"lots": 1_000_000, "batch": 100_000, "single": 20_000, "samples": 1000}
-QUICK = {"lots": 20_000, "batch": 10_000, "single": 2_000, "samples": 1000}
+BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs")
+FULL = {"lots": 1_000_000, "batch": 100_000, "single": 20_000, "samples": 1000, "leaves": 1_000_000}
+QUICK = {"lots": 20_000, "batch": 10_000, "single": 2_000, "samples": 1000, "leaves": 100_000}
 
 
 def ratio(result: Result) -> float:
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "rebuild": lambda: [rebuild.rebuild(url())],
         "memory": lambda: [rebuild.memory(url())],
         "coldstart": lambda: [rebuild.cold_start(url())],
+        "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
     }
     started = time.perf_counter()
     results: list[Result] = []

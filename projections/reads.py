@@ -35,6 +35,7 @@ from projections import compliance as monitoring
 from projections import provenance as queries
 from projections import search as finding
 from projections.custody import Custody
+from projections.proofs import LogTree
 from projections.statistics import Statistics
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class Reads:
         self.deadlines = deadlines
         self.statistics = Statistics()
         self.directory = finding.Directory()  # mines' names, admission dates: for search
+        self.proofs = LogTree()
         self._clock = clock
         self._live = Custody()
         self._lock = threading.RLock()
@@ -165,6 +167,7 @@ class Reads:
             self.directory.apply(entry)
         except Exception:  # as above
             log.exception("entry %s cannot be listed; the audit will report it", entry.position)
+        self.proofs.apply(entry)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])
@@ -214,6 +217,12 @@ class Reads:
         with self._lock:
             self.catch_up()
             return query(self.statistics)
+
+    def with_proofs(self, query: Callable[[LogTree], T]) -> T:
+        """Runs `query` over the log's Merkle tree once caught up, with the live state locked."""
+        with self._lock:
+            self.catch_up()
+            return query(self.proofs)
 
     def entries(self, positions: Iterable[int]) -> dict[int, LogEntry]:
         """The log entries at these positions, read from the log in runs."""

@@ -1,15 +1,29 @@
-"""Routes: the audit of the stored log's hash chain."""
+"""Routes: the audit of the stored log's hash chain, and proofs for auditors."""
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 
 from api.auth import CurrentActor, require_reader_of_everything
 from ledger.audit import verify
+from ledger.signing import SigningKey, load_or_create
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+_key_lock = threading.Lock()
+
+
+def signing_key(app: FastAPI) -> SigningKey:
+    """The app's checkpoint key: given to `create_app` (as `kpledger serve` does, having
+    read it before serving), or else read or created from `settings.signing_key` once."""
+    with _key_lock:
+        if app.state.signing_key is None:
+            app.state.signing_key = load_or_create(app.state.settings.signing_key)
+        key: SigningKey = app.state.signing_key
+        return key
 
 
 @router.get("/verify")
@@ -22,3 +36,56 @@ def get_verify(request: Request, actor: CurrentActor) -> dict[str, Any]:
     """
     require_reader_of_everything(actor)
     return verify(request.app.state.ledger).to_json()
+
+
+@router.get("/key")
+def get_key(request: Request) -> dict[str, str]:
+    """The public key that signs checkpoints: `{algorithm, public_key, key_id}`; no token."""
+    return signing_key(request.app).describe()
+
+
+@router.get("/checkpoint")
+def get_checkpoint(request: Request, actor: CurrentActor) -> dict[str, Any]:
+    """The log's Merkle tree head, signed: `{tree_size, root, note, signature, key_id}`.
+
+    `note` is `kpledger\\n<tree_size>\\n<root in base64>\\n` and `signature` the base64
+    Ed25519 signature of its UTF-8 bytes; the root of an empty log is SHA-256 of nothing.
+    """
+    require_reader_of_everything(actor)
+    key = signing_key(request.app)
+    return request.app.state.reads.with_proofs(lambda tree: tree.checkpoint(key))
+
+
+@router.get("/proof/inclusion")
+def get_inclusion(
+    request: Request,
+    actor: CurrentActor,
+    position: Annotated[int, Query(description="the log position of the entry")],
+    tree_size: Annotated[
+        int | None, Query(ge=1, description="the tree's size; the log's size by default")
+    ] = None,
+) -> dict[str, Any]:
+    """The audit path (RFC 9162, 2.1.3) of the entry at `position` in the tree of
+    `tree_size` entries: `{position, leaf_index, tree_size, leaf_hash, root, path}`.
+
+    404 when the entry is not among the first `tree_size`; 422 for a size beyond the log's.
+    """
+    require_reader_of_everything(actor)
+    return request.app.state.reads.with_proofs(lambda tree: tree.inclusion(position, tree_size))
+
+
+@router.get("/proof/consistency")
+def get_consistency(
+    request: Request,
+    actor: CurrentActor,
+    from_size: Annotated[int, Query(ge=1, description="the earlier tree's size")],
+    to_size: Annotated[
+        int | None, Query(ge=1, description="the later tree's size; the log's size by default")
+    ] = None,
+) -> dict[str, Any]:
+    """The consistency proof (RFC 9162, 2.1.4) from the tree of `from_size` entries to
+    that of `to_size`: `{from_size, to_size, from_root, to_root, path}`; 0 < from_size
+    <= to_size <= the log's size, otherwise 422.
+    """
+    require_reader_of_everything(actor)
+    return request.app.state.reads.with_proofs(lambda tree: tree.consistency(from_size, to_size))
