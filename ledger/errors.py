@@ -28,6 +28,11 @@ CONFLICT_CODES = frozenset(
         "unknown_certificate",
         "already_confirmed",
         "unknown_embargo",
+        "bad_operator_id",
+        "unknown_operator",
+        "sanctioned_party",
+        "operator_mismatch",
+        "unknown_listing",
     }
 )
 

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     StringConstraints,
 )
@@ -124,6 +125,17 @@ ParticipantCode = Annotated[str, BeforeValidator(_participant_code)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=1000, strict=True)]
 Latitude = Annotated[float, BeforeValidator(_coordinate(90))]
 Longitude = Annotated[float, BeforeValidator(_coordinate(180))]
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def added_field() -> Any:
+    """The default of an optional field added after version 1: when not given (or null),
+    it is left out of the stored form, so a version 1 document is stored, and hashed,
+    exactly as before."""
+    return Field(default=None, exclude_if=_is_none)
 
 
 class Strict(BaseModel):
