@@ -15,12 +15,14 @@ from typing import Any
 
 from ledger.amounts import amount_text, fraction_number, in_units
 from projections.custody import CONSUMED, Custody
+from projections.operators import sanctioned_parties
 
 __all__ = ["ALERT_TYPES", "SEVERITIES", "alert_id", "alerts", "select"]
 
 SEVERITIES = {
     "embargoed_origin": "high",
     "round_trip": "high",
+    "sanctioned_party": "high",
     "value_discrepancy": "medium",
     "carat_discrepancy": "medium",
     "rapid_reexport": "medium",
@@ -186,6 +188,20 @@ def _rapid_reexports(state: Custody, max_days: int) -> Iterator[dict[str, Any]]:
             )
 
 
+def _sanctioned_parties(state: Custody, today: date) -> Iterator[dict[str, Any]]:
+    """Operators under a listing in force today that hold, or held, a lot."""
+    for operator, listings in sanctioned_parties(state, today):
+        yield _alert(
+            "sanctioned_party",
+            operator.operator_id,
+            operator.participant,
+            max(min(operator.lots.values()), *(listing.position for listing in listings)),
+            operator_id=operator.operator_id,
+            listing_ids=[listing.listing_id for listing in listings],
+            lots_held=list(operator.lots),
+        )
+
+
 def alerts(
     state: Custody,
     *,
@@ -211,6 +227,7 @@ def alerts(
         *_capacity_exceeded(state),
         *_round_trips(state),
         *_rapid_reexports(state, rapid_reexport_days),
+        *_sanctioned_parties(state, today),
     ]
     found.sort(key=lambda alert: (alert["position"], alert["type"], alert["subject"]))
     return found
