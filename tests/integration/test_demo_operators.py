@@ -31,3 +31,11 @@ def test_the_kade_parcel_passes_from_diggers_to_a_sanctioned_exporter_to_dubai(
     assert reach["participants"] == ["AE", "GH"]
     found = [a for a in reads.alerts() if a["type"] == "sanctioned_party"]
     assert [(a["subject"], a["participant"]) for a in found] == [(EXPORTER, "GH")]
+
+
+def test_the_replay_digest_covers_operators_and_agrees_both_ways(ledger: Ledger) -> None:
+    from projections.replay import replay
+
+    result = load_demo(ledger)
+    for as_of in (result.head_position - 1, result.head_position):
+        assert replay(ledger, as_of).same
