@@ -14,7 +14,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
-from api.routes import alerts, audit, compliance, events, lots, search, statistics, trace
+from api.routes import (
+    alerts,
+    audit,
+    compliance,
+    events,
+    lots,
+    operators,
+    search,
+    statistics,
+    trace,
+)
 from api.settings import Settings
 from api.ui import mount_ui
 from ledger.application import Ledger
@@ -96,7 +106,7 @@ def create_app(
         """Liveness and the log's head position; no token needed."""
         return {"status": "ok", "position": ledger.head_position()}
 
-    for module in (events, lots, trace, alerts, audit, statistics, compliance, search):
+    for module in (events, lots, operators, trace, alerts, audit, statistics, compliance, search):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)

@@ -148,6 +148,7 @@ def _generate(args: argparse.Namespace) -> int:
             seed=args.seed,
             batch_size=args.batch_size,
             progress=sys.stderr.isatty(),
+            operators=args.operators,
         )
     except ValueError as error:
         print(f"kpledger generate: {error}", file=sys.stderr)
@@ -427,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--years", type=int, default=3, help="how many years of trade")
     generate.add_argument("--seed", type=int, default=0, help="same seed, same world")
     generate.add_argument("--batch-size", type=int, default=1000, help="documents per append")
+    generate.add_argument(
+        "--operators",
+        type=int,
+        default=0,
+        help="how many operators (companies) to license, in proportion to the trade",
+    )
     generate.set_defaults(run=_generate)
 
     verify = commands.add_parser(

@@ -31,9 +31,11 @@ from ledger.fields import (
     Strict,
     Text,
     Usd,
+    added_field,
 )
 from ledger.handling import UnitOfWork, handles
 from ledger.lots import Lot, distinct, find_lot
+from ledger.operators import named_operator
 from ledger.participants import Embargo, active_participant, embargoes
 from ledger.protocol import HS_CODES, MAX_BATCH, MIXED_ORIGIN
 from ledger.sources import Place, place_of
@@ -45,13 +47,17 @@ class Party(Strict):
     name: Text
 
 
+class Exporter(Party):
+    operator_id: Identifier | None = added_field()
+
+
 class ExportCertified(DocumentModel):
     type: Literal["export.certified"]
     certificate_id: Identifier
     exporting_participant: ParticipantCode
     importing_participant: ParticipantCode
     lot_ids: Annotated[list[Identifier], Field(min_length=1, max_length=MAX_BATCH)]
-    exporter: Party
+    exporter: Exporter
     importer: Party
     hs_code: Annotated[str, StringConstraints(max_length=32, strict=True)]
     carats: Carats
@@ -72,6 +78,12 @@ class ImportConfirmed(DocumentModel):
     carats: Carats
     value_usd: Usd
     received_on: CalendarDate
+    operator_id: Identifier | None = added_field()
+
+
+EXPORTING_ROLES = frozenset({"exporter"})
+IMPORTING_ROLES = frozenset({"importer"})
+"""The roles an operator named by an export, or an import, must hold."""
 
 
 # -- the aggregate -----------------------------------------------------------------------
@@ -242,6 +254,11 @@ def export_certified(doc: ExportCertified, work: UnitOfWork) -> None:
     lots = [find_lot(work, lot_id) for lot_id in doc.lot_ids]
     for lot in lots:
         lot.check_usable(exporter)
+    operator_id = doc.exporter.operator_id
+    if operator_id is not None:
+        named_operator(work, operator_id, exporter, EXPORTING_ROLES, doc.occurred_at.date())
+    for lot in lots:
+        lot.check_operator(operator_id)
     total = sum((lot.carats for lot in lots), Decimal(0))
     if total != doc.carats:
         raise LedgerError(
@@ -280,8 +297,12 @@ def import_confirmed(doc: ImportConfirmed, work: UnitOfWork) -> None:
     lots = [find_lot(work, lot_id) for lot_id in certificate.lot_ids]
     for lot in lots:
         lot.check_not_seized()
+    if doc.operator_id is not None:
+        named_operator(work, doc.operator_id, importer, IMPORTING_ROLES, doc.occurred_at.date())
     certificate.confirm_import(
         carats=doc.carats, value_usd=doc.value_usd, received_on=doc.received_on
     )
     for lot in lots:
         lot.receive(certificate_id=doc.certificate_id, holder=importer)
+        if doc.operator_id is not None:
+            lot.pass_to_operator(doc.operator_id)

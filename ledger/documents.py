@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from ledger import certificates, compliance, lots, participants, sources
+from ledger import certificates, compliance, lots, operators, participants, sources
 from ledger.errors import LedgerError
 from ledger.fields import DocumentModel, ScientificDecimal
 from ledger.handling import DocumentType, document_types
@@ -35,7 +35,14 @@ __all__ = [
     "parse_request",
 ]
 
-FAMILIES: tuple[ModuleType, ...] = (participants, sources, lots, certificates, compliance)
+FAMILIES: tuple[ModuleType, ...] = (
+    participants,
+    sources,
+    lots,
+    certificates,
+    operators,
+    compliance,
+)
 """The modules that declare the document types, in the protocol's order."""
 
 Document = DocumentModel

@@ -29,6 +29,11 @@ CONFLICT_CODES = frozenset(
         "already_confirmed",
         "unknown_embargo",
         "unknown_review",
+        "bad_operator_id",
+        "unknown_operator",
+        "sanctioned_party",
+        "operator_mismatch",
+        "unknown_listing",
     }
 )
 

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     StringConstraints,
 )
@@ -144,6 +145,17 @@ Text = Annotated[
 ]
 Latitude = Annotated[float, BeforeValidator(_coordinate(90))]
 Longitude = Annotated[float, BeforeValidator(_coordinate(180))]
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def added_field() -> Any:
+    """The default of an optional field added after version 1: when not given (or null),
+    it is left out of the stored form, so a version 1 document is stored, and hashed,
+    exactly as before."""
+    return Field(default=None, exclude_if=_is_none)
 
 
 class Strict(BaseModel):

@@ -187,6 +187,10 @@ REFERENCE_KINDS: dict[str, str] = {
     "exporting_participant": "participant",
     "importing_participant": "participant",
     "certificate_id": "certificate",
+    "operator": "operator",
+    "operator_id": "operator",
+    "to_operator": "operator",
+    "listing_id": "listing",
 }
 """Document fields naming aggregates, by the kind of their aggregate ids (see `base`)."""
 

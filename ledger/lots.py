@@ -1,7 +1,10 @@
-"""Lots: parcels of rough diamonds, produced at a source, split, merged, flagged, seized.
+"""Lots: parcels of rough diamonds, produced at a source, split, merged, flagged, seized,
+and sold between the operators of their holder.
 
 Every lot carries its carats by source as exact fractions (`ledger.composition`):
-splits take shares in proportion, merges add up, shipments change nothing.
+splits take shares in proportion, merges add up, shipments change nothing. A lot may
+also be held by an operator of its holder (`ledger.operators`): the one that produced
+or imported it, or bought it (`lot.transferred`); split and merged lots stay with it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from pydantic import Field, field_validator
 from ledger.base import LedgerAggregate, aggregate_id
 from ledger.composition import combine, share
 from ledger.errors import LedgerError
-from ledger.fields import Carats, DocumentModel, Identifier, Strict, Text, Usd
+from ledger.fields import Carats, DocumentModel, Identifier, Strict, Text, Usd, added_field
 from ledger.handling import UnitOfWork, handles
+from ledger.operators import named_operator
 from ledger.protocol import CONSUMED, HELD, IN_TRANSIT, MAX_BATCH, SEIZED
 from ledger.sources import authority_of_source, find_source
 
@@ -49,6 +53,7 @@ class LotProduced(DocumentModel):
     source_id: Identifier
     carats: Carats
     value_usd: Usd
+    operator: Identifier | None = added_field()
 
 
 class LotSplit(DocumentModel):
@@ -84,6 +89,17 @@ class LotSeized(DocumentModel):
     type: Literal["lot.seized"]
     lot_id: Identifier
     reason: Text
+
+
+class LotTransferred(DocumentModel):
+    type: Literal["lot.transferred"]
+    lot_id: Identifier
+    to_operator: Identifier
+    value_usd: Usd
+
+
+PRODUCING_ROLES = frozenset({"miner", "digger"})
+"""The roles of an operator that may produce a lot."""
 
 
 # -- the aggregate -----------------------------------------------------------------------
@@ -128,6 +144,7 @@ class Lot(LedgerAggregate):
         self.status = HELD
         self.certificate_id: str | None = None
         self.importing_participant: str | None = None
+        self.operator: str | None = None
 
     def check_usable(self, holder: str | None) -> None:
         """409 unless the lot can be split, merged or exported by `holder` (None: any)."""
@@ -166,6 +183,9 @@ class Lot(LedgerAggregate):
             )
             for part in parts
         ]
+        if self.operator is not None:
+            for child in children:
+                child.pass_to_operator(self.operator)
         self._split(child_lot_ids=[part.lot_id for part in parts])
         return children
 
@@ -182,6 +202,7 @@ class Lot(LedgerAggregate):
         holder = by or lots[0].holder
         for lot in lots:
             lot.check_usable(holder)
+        operator = Lot.common_operator(lots)
         merged = Lot(
             lot_id=into.lot_id,
             carats=sum((lot.carats for lot in lots), Decimal(0)),
@@ -191,9 +212,21 @@ class Lot(LedgerAggregate):
             source_id=None,
             parent_lot_ids=[lot.lot_id for lot in lots],
         )
+        if operator is not None:
+            merged.pass_to_operator(operator)
         for lot in lots:
             lot._merged(into_lot_id=into.lot_id)
         return merged
+
+    @staticmethod
+    def common_operator(lots: list[Lot]) -> str | None:
+        """The operator holding every one of the lots (None: none does); 409
+        `operator_mismatch` when they are not held alike."""
+        operators = {lot.operator for lot in lots}
+        if len(operators) > 1:
+            held = ", ".join(f"{lot.lot_id} by {lot.operator or 'no operator'}" for lot in lots)
+            raise LedgerError("operator_mismatch", f"lots held by different operators: {held}")
+        return operators.pop()
 
     @event(Merged)
     def _merged(self, into_lot_id: str) -> None:
@@ -228,6 +261,38 @@ class Lot(LedgerAggregate):
         self.status = HELD
         self.holder = holder
         self.importing_participant = None
+        self.operator = None  # unless the importer names one (`TakenByOperator`)
+
+    class TakenByOperator(LedgerAggregate.Event):
+        operator_id: str
+
+    @event(TakenByOperator)
+    def pass_to_operator(self, operator_id: str) -> None:
+        """The lot is now held by an operator of its holder (produced, cut, merged or
+        imported by it)."""
+        self.operator = operator_id
+
+    def check_operator(self, operator_id: str | None) -> None:
+        """409 `lot_not_held` unless the lot is held by that operator (None: by none)."""
+        if self.operator != operator_id:
+            held = f"operator {self.operator}" if self.operator else "no operator"
+            raise LedgerError(
+                "lot_not_held", f"lot {self.lot_id} is held by {held}, not by {operator_id}"
+            )
+
+    class Transferred(LedgerAggregate.Event):
+        to_operator: str
+        value_usd: Decimal
+
+    def transfer(self, to_operator: str, value_usd: Decimal, by: str | None) -> None:
+        """Sells the lot to another operator of its holder, at `value_usd`."""
+        self.check_usable(by)
+        self._transferred(to_operator=to_operator, value_usd=value_usd)
+
+    @event(Transferred)
+    def _transferred(self, to_operator: str, value_usd: Decimal) -> None:
+        self.operator = to_operator
+        self.value_usd = value_usd
 
     class Flagged(LedgerAggregate.Event):
         reason: str
@@ -271,7 +336,7 @@ def check_new_lot_id(work: UnitOfWork, lot_id: str) -> None:
 # -- jurisdictions -----------------------------------------------------------------------
 
 
-def _authority_of_holder(doc: LotFlagged, work: UnitOfWork) -> None:
+def _authority_of_holder(doc: LotFlagged | LotTransferred, work: UnitOfWork) -> None:
     lot = work.get(Lot, Lot.create_id(doc.lot_id))
     if lot is not None and work.actor is not None and work.actor.role == "authority":
         work.require_authority_of(lot.holder, f"lot {doc.lot_id}")
@@ -292,19 +357,23 @@ def _authority_of_holder_or_importer(doc: LotSeized, work: UnitOfWork) -> None:
 @handles(LotProduced, jurisdiction=authority_of_source)
 def lot_produced(doc: LotProduced, work: UnitOfWork) -> None:
     source = find_source(work, doc.source_id)
-    source.check_may_produce_on(doc.occurred_at.date())
+    day = doc.occurred_at.date()
+    source.check_may_produce_on(day)
     check_new_lot_id(work, doc.lot_id)
-    work.add(
-        Lot(
-            lot_id=doc.lot_id,
-            carats=doc.carats,
-            value_usd=doc.value_usd,
-            holder=source.participant,
-            composition={doc.source_id: Fraction(doc.carats)},
-            source_id=doc.source_id,
-            parent_lot_ids=[],
-        )
+    if doc.operator is not None:
+        named_operator(work, doc.operator, source.participant, PRODUCING_ROLES, day)
+    lot = Lot(
+        lot_id=doc.lot_id,
+        carats=doc.carats,
+        value_usd=doc.value_usd,
+        holder=source.participant,
+        composition={doc.source_id: Fraction(doc.carats)},
+        source_id=doc.source_id,
+        parent_lot_ids=[],
     )
+    if doc.operator is not None:
+        lot.pass_to_operator(doc.operator)
+    work.add(lot)
 
 
 @handles(LotSplit)
@@ -340,3 +409,11 @@ def lot_flagged(doc: LotFlagged, work: UnitOfWork) -> None:
 @handles(LotSeized, jurisdiction=_authority_of_holder_or_importer)
 def lot_seized(doc: LotSeized, work: UnitOfWork) -> None:
     find_lot(work, doc.lot_id).seize(reason=doc.reason, by=work.acting)
+
+
+@handles(LotTransferred, jurisdiction=_authority_of_holder)
+def lot_transferred(doc: LotTransferred, work: UnitOfWork) -> None:
+    lot = find_lot(work, doc.lot_id)
+    lot.check_usable(work.acting)
+    named_operator(work, doc.to_operator, lot.holder, None, doc.occurred_at.date())
+    lot.transfer(to_operator=doc.to_operator, value_usd=doc.value_usd, by=work.acting)

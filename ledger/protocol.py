@@ -29,6 +29,7 @@ __all__ = [
     "MAX_USD",
     "MINE",
     "MIXED_ORIGIN",
+    "OPERATOR_ROLES",
     "PARTICIPANT_CODES",
     "SEIZED",
     "SUSPENDED",
@@ -42,6 +43,9 @@ HELD, IN_TRANSIT, CONSUMED, SEIZED = "held", "in_transit", "consumed", "seized"
 ADMITTED, SUSPENDED, WITHDRAWN = "admitted", "suspended", "withdrawn"
 # source kinds
 MINE, ALLUVIAL_SITE = "mine", "alluvial_site"
+
+# what an operator may be licensed for
+OPERATOR_ROLES = ("miner", "digger", "buyer", "dealer", "exporter", "importer")
 
 HS_CODES = frozenset({"7102.10", "7102.21", "7102.31"})
 MIXED_ORIGIN = "MIXED"

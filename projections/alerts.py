@@ -16,12 +16,14 @@ from typing import Any
 from ledger.amounts import amount_text, fraction_number, in_units
 from projections import compliance
 from projections.custody import CONSUMED, Custody
+from projections.operators import sanctioned_parties
 
 __all__ = ["ALERT_TYPES", "SEVERITIES", "alert_id", "alerts", "select"]
 
 SEVERITIES = {
     "embargoed_origin": "high",
     "round_trip": "high",
+    "sanctioned_party": "high",
     "value_discrepancy": "medium",
     "carat_discrepancy": "medium",
     "rapid_reexport": "medium",
@@ -205,6 +207,20 @@ def _reports_overdue(
         )
 
 
+def _sanctioned_parties(state: Custody, today: date) -> Iterator[dict[str, Any]]:
+    """Operators under a listing in force today that hold, or held, a lot."""
+    for operator, listings in sanctioned_parties(state, today):
+        yield _alert(
+            "sanctioned_party",
+            operator.operator_id,
+            operator.participant,
+            max(min(operator.lots.values()), *(listing.position for listing in listings)),
+            operator_id=operator.operator_id,
+            listing_ids=[listing.listing_id for listing in listings],
+            lots_held=list(operator.lots),
+        )
+
+
 def alerts(
     state: Custody,
     *,
@@ -232,6 +248,7 @@ def alerts(
         *_round_trips(state),
         *_rapid_reexports(state, rapid_reexport_days),
         *_reports_overdue(state, today, deadlines),
+        *_sanctioned_parties(state, today),
     ]
     found.sort(key=lambda alert: (alert["position"], alert["type"], alert["subject"]))
     return found

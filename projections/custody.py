@@ -16,6 +16,9 @@ material, each with `kind`, `position` and, where material moves, `carats` (hund
     participant --registered-in--> source --produced-at--> lot
     lot --split-into--> lot      lot --merged-into--> lot
     lot --shipped-under--> certificate --received-by--> participant
+    operator --held--> lot   (every lot the operator held at any time)
+
+Operators and sanction listings have their own module (`projections.operators`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import certificates, lots, participants, sources
 from ledger.amounts import cents
@@ -44,6 +47,9 @@ from ledger.protocol import (
     WITHDRAWN,
     in_force,
 )
+
+if TYPE_CHECKING:
+    from projections.operators import Listing, Operator
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +75,7 @@ __all__ = [
     "node_kind",
 ]
 
-NODE_KINDS = ("lot", "source", "certificate", "participant")
+NODE_KINDS = ("lot", "source", "certificate", "participant", "operator")
 
 Composition = tuple[tuple[str, Fraction], ...]
 """A lot's share of carats by source id, sorted by source id; the shares sum to 1."""
@@ -85,7 +91,7 @@ def node_id(kind: str, identifier: str) -> str:
 
 
 def node_kind(node: str) -> str:
-    """The kind of a graph node: lot, source, certificate or participant.
+    """The kind of a graph node: lot, source, certificate, participant or operator.
 
     >>> node_kind("certificate:GH-1")
     'certificate'
@@ -210,6 +216,8 @@ class Lot:
         "holder",
         "holders",
         "lot_id",
+        "operator",
+        "operators",
         "parents",
         "shipped_under",
         "source_id",
@@ -241,6 +249,8 @@ class Lot:
         self.holders: tuple[str, ...] = (holder,)
         self.composition = composition
         self.history: list[int] = [position]
+        self.operator: str | None = None
+        self.operators: tuple[tuple[str, int], ...] = ()  # (operator, position taken)
 
     @property
     def created_at(self) -> int:
@@ -406,6 +416,8 @@ class Custody:
         self.round_trips: list[RoundTrip] = []
         self.rapid_reexports: list[RapidReexport] = []
         self.compliance = compliance.Compliance()
+        self.operators: dict[str, Operator] = {}
+        self.listings: dict[str, Listing] = {}
 
     @classmethod
     def replay(cls, entries: Iterable[LogEntry]) -> Custody:
@@ -460,6 +472,7 @@ class Custody:
             "lot": self.lots,
             "source": self.sources,
             "certificate": self.certificates,
+            "operator": self.operators,
         }
         return key in tables.get(kind, {})
 
@@ -501,6 +514,9 @@ class Custody:
                     node_id("participant", certificate.importer),
                     _edge("received-by", certificate.received_at, certificate.received_carats),
                 )
+        elif kind == "operator":
+            for lot_id, position in self.operators[key].lots.items():
+                yield node_id("lot", lot_id), _edge("held", position, self.lots[lot_id].carats)
 
     def predecessors(self, node: str) -> Iterator[str]:
         """The nodes with an edge into `node`.
@@ -520,6 +536,8 @@ class Custody:
                 yield node_id("source", lot.source_id)
             for parent in lot.parents:
                 yield node_id("lot", parent)
+            for operator_id in dict.fromkeys(operator_id for operator_id, _ in lot.operators):
+                yield node_id("operator", operator_id)
         elif kind == "certificate":
             for lot_id in self.certificates[key].lot_ids:
                 yield node_id("lot", lot_id)
@@ -612,6 +630,13 @@ class Custody:
     def _add_lot(self, lot: Lot) -> None:
         self.lots[lot.lot_id] = lot
 
+    def hold(self, lot: Lot, operator_id: str | None, position: int) -> None:
+        """From `position` on, the lot is held by that operator (None: by none)."""
+        lot.operator = operator_id
+        if operator_id is not None:
+            lot.operators += ((operator_id, position),)
+            self.operators[operator_id].lots.setdefault(lot.lot_id, position)
+
     @applies(lots.LotProduced)
     def _lot_produced(self, entry: LogEntry, document: dict[str, Any]) -> None:
         source = self.sources[document["source_id"]]
@@ -625,6 +650,9 @@ class Custody:
             source_id=source.source_id,
         )
         self._add_lot(lot)
+        operator = document.get("operator")
+        if operator is not None:
+            self.hold(lot, operator, entry.position)
         source.lots.append(lot.lot_id)
         year = entry.occurred_at.astimezone(UTC).year
         produced = source.produced.get(year, 0) + lot.carats
@@ -649,6 +677,8 @@ class Custody:
                 parents=(parent.lot_id,),
             )
             self._add_lot(child)
+            if parent.operator is not None:
+                self.hold(child, parent.operator, entry.position)
 
     @applies(lots.LotsMerged)
     def _lots_merged(self, entry: LogEntry, document: dict[str, Any]) -> None:
@@ -664,6 +694,8 @@ class Custody:
             parents=tuple(part.lot_id for part in parts),
         )
         self._add_lot(merged)
+        if parts[0].operator is not None:
+            self.hold(merged, parts[0].operator, entry.position)
         for part in parts:
             part.status = CONSUMED
             part.children = (merged.lot_id,)
@@ -733,6 +765,7 @@ class Custody:
                 lot.holder = importer
                 if importer not in lot.holders:
                     lot.holders += (importer,)
+                self.hold(lot, document.get("operator_id"), entry.position)
 
     def _check_round_trip(self, certificate: Certificate, position: int) -> None:
         """Records a round trip when the importer held any of the material before."""
@@ -764,3 +797,4 @@ class Custody:
 # Families whose read-side state lives in a module of its own: importing it registers
 # its apply functions (it imports this module, so it comes last).
 from projections import compliance  # noqa: E402
+from projections import operators as _operators  # noqa: E402, F401

@@ -4,6 +4,8 @@
 its normalized form, as the write side stores it. `example_entries` is a small world:
 Côte d'Ivoire material imported by Ghana, merged with Ghanaian material, split, and
 re-exported to the UAE three days later; then an embargo on Côte d'Ivoire.
+`operator_entries` is a world of operators: a Ghanaian digger's lot, cut, sold to an
+exporter, shipped to a Dubai importer; then a sanction listing of the exporter.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from ledger.documents import normalize, parse_document
 from ledger.log import GENESIS_HASH, LogEntry
 
-__all__ = ["BASE_INSTANT", "example_entries", "log_entry", "numbered"]
+__all__ = ["BASE_INSTANT", "example_entries", "log_entry", "numbered", "operator_entries"]
 
 BASE_INSTANT = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
 _NAMESPACE = uuid.UUID("6f1d0c3e-6a8e-4a49-9a8e-3c1f6b2a7d10")
@@ -162,6 +164,94 @@ def example_entries() -> list[LogEntry]:
                 "embargo_id": "E-CI",
                 "participant": "CI",
                 "reason": "UN Security Council resolution 1643",
+                "effective_from": "2026-02-01",
+            },
+        ]
+    )
+
+
+def _licensed(operator_id: str, name: str, *roles: str) -> dict[str, Any]:
+    return {
+        "type": "operator.licensed",
+        "operator_id": operator_id,
+        "participant": operator_id[:2],
+        "name": name,
+        "roles": list(roles),
+        "licence": {"number": f"LIC-{operator_id}", "valid_until": "2027-12-31"},
+    }
+
+
+def operator_entries() -> list[LogEntry]:
+    """Twelve entries: digger GH-OP-1 produces L-1 (100 ct) and cuts it; L-1A (60 ct) is
+    sold to GH-OP-2, which exports it to AE-OP-1; then GH-OP-2 is listed from February.
+
+    >>> [entry.type for entry in operator_entries()][-4:]
+    ['lot.transferred', 'export.certified', 'import.confirmed', 'sanction.listed']
+    """
+    return numbered(
+        [
+            _admitted("GH", "Ghana"),
+            _admitted("AE", "United Arab Emirates"),
+            {
+                "type": "alluvial_site.registered",
+                "site_id": "S-GH",
+                "participant": "GH",
+                "region": "Eastern",
+                "location": {"lat": 6.0, "lon": -0.8},
+                "licence": {"number": "GH-L-1", "holder": "Coop", "valid_until": "2027-12-31"},
+            },
+            _licensed("GH-OP-1", "Akwatia Diggers", "digger", "dealer"),
+            _licensed("GH-OP-2", "Accra Exporters", "buyer", "exporter"),
+            _licensed("AE-OP-1", "Dubai Rough", "importer"),
+            {
+                "type": "lot.produced",
+                "lot_id": "L-1",
+                "source_id": "S-GH",
+                "carats": "100",
+                "value_usd": "10000",
+                "operator": "GH-OP-1",
+            },
+            {
+                "type": "lot.split",
+                "lot_id": "L-1",
+                "into": [
+                    {"lot_id": "L-1A", "carats": "60", "value_usd": "6000"},
+                    {"lot_id": "L-1B", "carats": "40", "value_usd": "4000"},
+                ],
+            },
+            {
+                "type": "lot.transferred",
+                "lot_id": "L-1A",
+                "to_operator": "GH-OP-2",
+                "value_usd": "7500",
+            },
+            {
+                **_certified(
+                    "GH-2",
+                    "GH",
+                    "AE",
+                    ["L-1A"],
+                    carats="60",
+                    value_usd="7500",
+                    declared_origin="GH",
+                    issued_on="2026-01-01",
+                    expires_on="2026-03-01",
+                ),
+                "exporter": {"name": "Accra Exporters", "operator_id": "GH-OP-2"},
+            },
+            {
+                "type": "import.confirmed",
+                "certificate_id": "GH-2",
+                "carats": "60",
+                "value_usd": "7500",
+                "received_on": "2026-01-02",
+                "operator_id": "AE-OP-1",
+            },
+            {
+                "type": "sanction.listed",
+                "listing_id": "UN-1",
+                "operator_id": "GH-OP-2",
+                "reason": "UN sanctions committee designation",
                 "effective_from": "2026-02-01",
             },
         ]

@@ -7,7 +7,7 @@ entries by position) and returns the protocol's JSON-ready answer. Unknown ids r
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from fractions import Fraction
 from math import lcm
@@ -27,6 +27,7 @@ from projections.custody import (
     node_key,
     node_kind,
 )
+from projections.operators import find_operator as _find_operator
 
 __all__ = [
     "DIRECTIONS",
@@ -78,6 +79,7 @@ def lot_view(state: Custody, lot_id: str) -> dict[str, Any]:
         "source_id": lot.source_id,
         "parents": list(lot.parents),
         "children": list(lot.children),
+        "operator": lot.operator,
     }
 
 
@@ -163,9 +165,15 @@ def _initial_holder(state: Custody, lot: Lot) -> str:
     return state.sources[lot.source_id].participant if lot.source_id else lot.holders[0]
 
 
+def _initial_operator(state: Custody, lot: Lot, entry: LogEntry) -> str | None:
+    if lot.parents:
+        return state.lots[lot.parents[0]].operator  # a consumed lot's operator never changes
+    return entry.document.get("operator")  # lot.produced
+
+
 def custody_steps(state: Custody, lot_id: str, entries: Mapping[int, LogEntry]) -> dict[str, Any]:
     """One step per entry and lot it touched, for the lot and its ancestors, by position;
-    `holder` and `certificate_id` are as they stood after the entry.
+    `holder`, `certificate_id` and `operator` are as they stood after the entry.
 
     `entries` maps at least `custody_positions(state, lot_id)` to their log entries.
 
@@ -181,18 +189,23 @@ def custody_steps(state: Custody, lot_id: str, entries: Mapping[int, LogEntry]) 
     """
     holders: dict[str, str] = {}
     certificates: dict[str, str | None] = {}
+    operators: dict[str, str | None] = {}
     steps = []
     for position, lot in _lineage_steps(state, lot_id):
         entry = entries[position]
         if position == lot.created_at:
             holders[lot.lot_id] = _initial_holder(state, lot)
             certificates[lot.lot_id] = None
+            operators[lot.lot_id] = _initial_operator(state, lot, entry)
         elif entry.type == "export.certified":
             certificates[lot.lot_id] = entry.document["certificate_id"]
         elif entry.type == "import.confirmed":
             certificate = state.certificates[entry.document["certificate_id"]]
             certificates[lot.lot_id] = certificate.certificate_id
             holders[lot.lot_id] = certificate.importer
+            operators[lot.lot_id] = entry.document.get("operator_id")
+        elif entry.type == "lot.transferred":
+            operators[lot.lot_id] = entry.document["to_operator"]
         steps.append(
             {
                 "position": position,
@@ -201,6 +214,7 @@ def custody_steps(state: Custody, lot_id: str, entries: Mapping[int, LogEntry]) 
                 "lot_id": lot.lot_id,
                 "holder": holders[lot.lot_id],
                 "certificate_id": certificates[lot.lot_id],
+                "operator": operators[lot.lot_id],
             }
         )
     return {"lot_id": lot_id, "steps": steps}
@@ -224,16 +238,18 @@ def check_selectors(
     participant: str | None = None,
     region: str | None = None,
     lot_id: str | None = None,
+    operator: str | None = None,
 ) -> None:
     """`invalid` unless exactly one origin is given (region only with participant).
 
     >>> check_selectors(participant="CI", region="Seguela")
     >>> check_selectors(region="Seguela")
     Traceback (most recent call last):
-    ledger.errors.LedgerError: give exactly one of source_id, participant, lot_id
+    ledger.errors.LedgerError: give exactly one of source_id, participant, lot_id, operator
     """
-    if sum(selector is not None for selector in (source_id, participant, lot_id)) != 1:
-        raise LedgerError("invalid", "give exactly one of source_id, participant, lot_id")
+    selectors = (source_id, participant, lot_id, operator)
+    if sum(selector is not None for selector in selectors) != 1:
+        raise LedgerError("invalid", "give exactly one of source_id, participant, lot_id, operator")
     if region is not None and participant is None:
         raise LedgerError("invalid", "region selects sources of a participant")
 
@@ -300,12 +316,15 @@ def _source_reach(state: Custody, source_ids: list[str]) -> Iterator[Reached]:
         yield lot, share
 
 
-def _lot_reach(state: Custody, lot_id: str) -> list[Reached]:
-    """The lot (wholly) and each lot made from it, with the share of its carats from it."""
-    lots = _descendants(state, [lot_id])
+def _lot_reach(state: Custody, lot_ids: list[str]) -> list[Reached]:
+    """The lots (wholly) and each lot made from them, with the share of its carats from
+    them."""
+    lots = _descendants(state, lot_ids)
     lots.sort(key=lambda lot: lot.created_at)
-    shares = {lot_id: Fraction(1)}
-    for lot in lots[1:]:
+    shares = dict.fromkeys(lot_ids, Fraction(1))
+    for lot in lots:
+        if lot.lot_id in shares:
+            continue
         if len(lot.parents) == 1:
             shares[lot.lot_id] = shares[lot.parents[0]]
         else:
@@ -357,9 +376,11 @@ def downstream(
     participant: str | None = None,
     region: str | None = None,
     lot_id: str | None = None,
+    operator: str | None = None,
 ) -> dict[str, Any]:
     """Every lot, certificate and participant that received material from a source, a
-    participant's sources (optionally one region's) or a lot (the lot included).
+    participant's sources (optionally one region's), a lot (the lot included) or an
+    operator (every lot it held at any time included).
 
     >>> from projections.examples import example_entries
     >>> answer = downstream(Custody.replay(example_entries()), participant="CI")
@@ -368,8 +389,14 @@ def downstream(
     >>> [c["certificate_id"] for c in answer["certificates"]], answer["participants"]
     (['CI-1', 'GH-1'], ['CI', 'GH'])
     """
-    origins = _origins(state, source_id, participant, region, lot_id)
-    reached = _lot_reach(state, origins[0]) if lot_id else _source_reach(state, origins)
+    if operator is not None:
+        check_selectors(
+            source_id=source_id, participant=participant, lot_id=lot_id, operator=operator
+        )
+        reached: Iterable[Reached] = _lot_reach(state, list(_find_operator(state, operator).lots))
+    else:
+        origins = _origins(state, source_id, participant, region, lot_id)
+        reached = _lot_reach(state, origins) if lot_id else _source_reach(state, origins)
     lots = []
     created = []
     certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
@@ -413,19 +440,22 @@ def downstream(
 
 
 def _root_node(state: Custody, root: str) -> str:
-    """The node of `root`, looked up as a lot, a source, a certificate, then a participant."""
+    """The node of `root`, looked up as a lot, a source, a certificate, a participant, then
+    an operator."""
     tables: tuple[Mapping[str, object], ...] = (
         state.lots,
         state.sources,
         state.certificates,
         state.participants,
     )
-    for kind, table in zip(NODE_KINDS, tables, strict=True):
+    for kind, table in zip(NODE_KINDS, tables, strict=False):
         if root in table:
             return node_id(kind, root)
     if state.has_node(node_id("participant", root)):
         return node_id("participant", root)
-    raise LedgerError("not_found", f"no lot, source, certificate or participant {root!r}")
+    if root in state.operators:
+        return node_id("operator", root)
+    raise LedgerError("not_found", f"no lot, source, certificate, participant or operator {root!r}")
 
 
 def _reach(state: Custody, root: str, forward: bool) -> set[str]:
@@ -488,6 +518,14 @@ def _node_attributes(state: Custody, node: str) -> dict[str, str | bool]:
             "carats": amount_text(in_units(certificate.carats)),
             "issued_on": certificate.issued_on.isoformat(),
             "confirmed": certificate.confirmed,
+        }
+    elif kind == "operator":
+        operator = state.operators[key]
+        attributes |= {
+            "participant": operator.participant,
+            "name": operator.name,
+            "roles": ",".join(operator.roles),
+            "revoked": operator.revoked,
         }
     else:
         participant = state.participants.get(key)

@@ -32,6 +32,7 @@ import networkx as nx
 from ledger.log import LogEntry, LogReader, read_entries
 from projections import alerts as alert_rules
 from projections import compliance as monitoring
+from projections import operators as operator_queries
 from projections import provenance as queries
 from projections import search as finding
 from projections.custody import Custody
@@ -282,6 +283,7 @@ class Reads:
         participant: str | None = None,
         region: str | None = None,
         lot_id: str | None = None,
+        operator: str | None = None,
         as_of: AsOf = None,
     ) -> dict[str, Any]:
         """GET /v1/trace/downstream."""
@@ -292,7 +294,25 @@ class Reads:
                 participant=participant,
                 region=region,
                 lot_id=lot_id,
+                operator=operator,
             ),
+            as_of,
+        )
+
+    def operator_participant(self, operator_id: str) -> str | None:
+        """The participant that licensed the operator, as the ledger stands now (None: no
+        such operator)."""
+
+        def participant(view: View) -> str | None:
+            operator = view.custody.operators.get(operator_id)
+            return operator.participant if operator is not None else None
+
+        return self.read(participant)
+
+    def operator(self, operator_id: str, as_of: AsOf = None) -> dict[str, Any]:
+        """GET /v1/operators/{operator_id}, listings judged on the reading date."""
+        return self.read(
+            lambda view: operator_queries.operator_view(view.custody, operator_id, view.today),
             as_of,
         )
 

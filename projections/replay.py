@@ -17,6 +17,7 @@ from projections import alerts as alert_rules
 from projections import compliance
 from projections import provenance as queries
 from projections.custody import Custody
+from projections.operators import operator_view
 from projections.reads import Reads, View
 
 __all__ = ["Replay", "replay"]
@@ -71,7 +72,8 @@ def replay(
     """The digest of the projections as of position `as_of`, built both ways.
 
     The digest is the SHA-256 of the RFC 8785 JSON of every lot's view and
-    provenance and of the alerts, all read as of `as_of` (on its recording date).
+    provenance, of every operator's view (when there are operators) and of the
+    alerts, all read as of `as_of` (on its recording date).
     `progress(n)` is called as entries are read, `n` at a time, once for each way.
     """
     followed = Reads(
@@ -83,7 +85,12 @@ def replay(
     followed.catch_up()
 
     def snapshot(custody: Custody, view: View) -> dict[str, Any]:
+        operators = {
+            operator_id: operator_view(custody, operator_id, view.today)
+            for operator_id in sorted(custody.operators)
+        }
         return {
+            **({"operators": operators} if operators else {}),
             "position": view.position,
             "lots": {
                 lot_id: {

@@ -339,3 +339,58 @@ def ledger_on_a_fresh_schema(request: pytest.FixtureRequest, tmp_path: Any) -> I
     it to use it instead of conftest's."""
     with quick_ledger(request.param, tmp_path) as opened:
         yield opened
+
+
+# ---------------------------------------------------------------- operators and sanctions
+
+
+def licensed(
+    operator_id: str,
+    *roles: str,
+    participant: str | None = None,
+    valid_until: str = "2010-12-31",
+    name: str | None = None,
+) -> dict[str, Any]:
+    """`operator.licensed` of `operator_id`, by the participant its id starts with."""
+    return doc(
+        "operator.licensed",
+        operator_id=operator_id,
+        participant=participant or operator_id.split("-")[0],
+        name=name or f"{operator_id} Ltd",
+        roles=list(roles),
+        licence={"number": f"LIC-{operator_id}", "valid_until": valid_until},
+    )
+
+
+def operator_revoked(operator_id: str, occurred_at: str = "2005-06-01T10:00:00Z") -> dict[str, Any]:
+    return doc(
+        "operator.licence_revoked", occurred_at=occurred_at, operator_id=operator_id, reason="fraud"
+    )
+
+
+def transferred(
+    lot_id: str, to_operator: str, value_usd: str = "1000", **kw: Any
+) -> dict[str, Any]:
+    return doc("lot.transferred", lot_id=lot_id, to_operator=to_operator, value_usd=value_usd, **kw)
+
+
+def listed(listing_id: str, operator_id: str, effective_from: str = "2005-01-01") -> dict[str, Any]:
+    return doc(
+        "sanction.listed",
+        listing_id=listing_id,
+        operator_id=operator_id,
+        reason="UN sanctions committee designation",
+        effective_from=effective_from,
+    )
+
+
+def delisted(listing_id: str, effective_to: str) -> dict[str, Any]:
+    return doc("sanction.lifted", listing_id=listing_id, effective_to=effective_to)
+
+
+def lot_operator(ledger: Any, lot_id: str) -> str | None:
+    """The operator holding a lot, as the write side has it."""
+    from ledger.lots import Lot
+
+    lot: Any = ledger.repository.get(Lot.create_id(lot_id))
+    return lot.operator  # type: ignore[no-any-return]

@@ -5,10 +5,12 @@ Antwerp, Dubai and Surat, and the smuggling story the UN Group of Experts told
 in 2006: stones from Séguéla, in rebel-held northern Côte d'Ivoire, reach Ghana
 under a certificate issued days before the UN embargo (Security Council
 resolution 1643, in force from 15 December 2005), are mixed into a Ghanaian
-parcel at Accra and re-exported to Dubai within the week, undervalued.
+parcel at Accra and re-exported to Dubai within the week, undervalued. In 2006,
+Akwatia diggers sell to licensed buyers at Kade, whose parcel an Accra exporter ships
+to a Dubai importer; the exporter is then designated by the UN sanctions committee.
 
 Every document has a fixed `event_id`, so loading the world again appends
-nothing. Each of the seven alert types is raised at least once:
+nothing. Each of the eight alert types is raised at least once:
 
 | alert | where |
 |---|---|
@@ -20,6 +22,7 @@ nothing. Each of the seven alert types is raised at least once:
 | `round_trip` | Surat rejects sent to Dubai and bought back (IN) |
 | `rapid_reexport` | the Ivorian parcel re-exported by Ghana 4 days after its receipt (GH) |
 | `report_overdue` | Côte d'Ivoire never submitted its statistics for 2005 (CI) |
+| `sanctioned_party` | Accra Rough Diamond Exporters, listed after it shipped the Kade parcel (GH) |
 
 The Participation Committee's 2005 picture (`GET /v1/compliance?year=2005`): every
 participant submitted its 2003 and 2004 reports on time; for 2005 the UAE's annual
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
     from ledger.application import Ledger
 
 __all__ = [
+    "EXPORTER",
+    "KADE_PARCEL",
     "MAIN_PARTICIPANTS",
     "SUSPECT_CERTIFICATE_ID",
     "SUSPECT_LOT_ID",
@@ -61,6 +66,12 @@ DEMO_NAMESPACE = UUID("3f1c3a52-5a0e-5d7e-8f7b-2005d1a3a0d5")
 SUSPECT_LOT_ID = "GH-ACC-2005-0412"
 SUSPECT_CERTIFICATE_ID = "GH-2005-0412"
 EMBARGO_ID = "UNSC-1643-CI"
+DIGGERS = "GH-AKW-DIGGERS"
+BUYERS = "GH-KADE-BUYERS"
+EXPORTER = "GH-ACCRA-EXPORTERS"
+IMPORTER = "AE-DXB-ROUGH"
+LISTING_ID = "UNSC-1572-2006-01"
+KADE_PARCEL = "GH-KAD-2006-0201"
 
 PARTICIPANTS = {
     "CI": "Côte d'Ivoire",
@@ -183,9 +194,17 @@ class _World:
         )
 
     def produce(
-        self, code: str, day: str, lot_id: str, source_id: str, carats: str, value: str
+        self,
+        code: str,
+        day: str,
+        lot_id: str,
+        source_id: str,
+        carats: str,
+        value: str,
+        operator: str | None = None,
     ) -> None:
         self.carats[lot_id] = Decimal(carats)
+        extra = {} if operator is None else {"operator": operator}
         self.add(
             code,
             day,
@@ -194,6 +213,33 @@ class _World:
             lot_id=lot_id,
             source_id=source_id,
             carats=carats,
+            value_usd=value,
+            **extra,
+        )
+
+    def license(self, operator_id: str, name: str, roles: list[str], number: str) -> None:
+        code = operator_id[:2]
+        licence = {"number": number, "valid_until": "2010-12-31"}
+        self.add(
+            code,
+            "2006-01-05",
+            "operator.licensed",
+            operator_id,
+            operator_id=operator_id,
+            participant=code,
+            name=name,
+            roles=roles,
+            licence=licence,
+        )
+
+    def transfer(self, code: str, day: str, lot_id: str, to_operator: str, value: str) -> None:
+        self.add(
+            code,
+            day,
+            "lot.transferred",
+            f"{lot_id}:{to_operator}",
+            lot_id=lot_id,
+            to_operator=to_operator,
             value_usd=value,
         )
 
@@ -224,8 +270,12 @@ class _World:
         issued_on: str,
         expires_on: str,
         hs_code: str = "7102.10",
+        operator_id: str | None = None,
     ) -> None:
         exporter = certificate_id[:2]
+        party = {"name": TRADERS[exporter]}
+        if operator_id is not None:
+            party = {"name": OPERATORS[operator_id], "operator_id": operator_id}
         self.add(
             exporter,
             issued_on,
@@ -235,7 +285,7 @@ class _World:
             exporting_participant=exporter,
             importing_participant=importer,
             lot_ids=lot_ids,
-            exporter={"name": TRADERS[exporter]},
+            exporter=party,
             importer={"name": TRADERS[importer]},
             hs_code=hs_code,
             carats=f"{sum((self.carats[lot_id] for lot_id in lot_ids), Decimal(0)):.2f}",
@@ -246,8 +296,15 @@ class _World:
         )
 
     def confirm(
-        self, importer: str, certificate_id: str, carats: str, value: str, received_on: str
+        self,
+        importer: str,
+        certificate_id: str,
+        carats: str,
+        value: str,
+        received_on: str,
+        operator_id: str | None = None,
     ) -> None:
+        extra = {} if operator_id is None else {"operator_id": operator_id}
         self.add(
             importer,
             received_on,
@@ -257,7 +314,16 @@ class _World:
             carats=carats,
             value_usd=value,
             received_on=received_on,
+            **extra,
         )
+
+
+OPERATORS = {
+    DIGGERS: "Akwatia Small-Scale Diggers Association",
+    BUYERS: "Kade Licensed Diamond Buyers",
+    EXPORTER: "Accra Rough Diamond Exporters Ltd",
+    IMPORTER: "Dubai Rough Diamond Traders DMCC",
+}
 
 
 def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -387,6 +453,36 @@ def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]
         "AE-DXB-2006-0031",
         lot_id="AE-DXB-2006-0031",
         reason="UN Group of Experts: Ivorian stones from Séguéla suspected in this parcel",
+    )
+
+    # Operators: Ghana licenses Akwatia's diggers, the Kade buyers and an Accra exporter.
+    w.license(DIGGERS, OPERATORS[DIGGERS], ["digger"], "GH-MC-SSM-2006-0031")
+    w.license(BUYERS, OPERATORS[BUYERS], ["buyer", "dealer"], "GH-PMMC-LBA-2006-0112")
+    w.license(EXPORTER, OPERATORS[EXPORTER], ["dealer", "exporter"], "GH-PMMC-EXP-2006-0007")
+    w.license(IMPORTER, OPERATORS[IMPORTER], ["importer", "dealer"], "AE-DMCC-2006-1410")
+    w.produce("GH", "2006-03-06", "GH-AKW-2006-0101", "GH-AKWATIA", "320.00", "9600.00", DIGGERS)
+    w.produce("GH", "2006-03-13", "GH-AKW-2006-0102", "GH-AKWATIA", "275.00", "8250.00", DIGGERS)
+    # The diggers sell to the Kade buyers, who mix the two parcels...
+    w.transfer("GH", "2006-03-15", "GH-AKW-2006-0101", BUYERS, "10880.00")
+    w.transfer("GH", "2006-03-15", "GH-AKW-2006-0102", BUYERS, "9350.00")
+    w.merge("GH", "2006-03-20", ["GH-AKW-2006-0101", "GH-AKW-2006-0102"], KADE_PARCEL,
+            "20230.00")  # fmt: skip
+    # ...and sell the parcel to the Accra exporter, who ships it to Dubai.
+    w.transfer("GH", "2006-03-27", KADE_PARCEL, EXPORTER, "22610.00")
+    w.export("GH-2006-0150", "AE", [KADE_PARCEL], "22610.00", "GH",
+             "2006-04-03", "2006-06-02", operator_id=EXPORTER)  # fmt: skip
+    w.confirm("AE", "GH-2006-0150", "595.00", "22610.00", "2006-04-07", operator_id=IMPORTER)
+    # The UN sanctions committee designates the exporter: it held the Kade parcel.
+    w.add(
+        SECRETARIAT,
+        "2006-05-02",
+        "sanction.listed",
+        LISTING_ID,
+        listing_id=LISTING_ID,
+        operator_id=EXPORTER,
+        reason="Security Council Committee established by resolution 1572 (2004): bought "
+        "rough diamonds from rebel-held Séguéla for re-export",
+        effective_from="2006-05-02",
     )
     _monitoring(w, today or datetime.now(UTC).date())
     return w.steps

@@ -7,7 +7,12 @@ mines and licensed alluvial sites, production in proportion to public KP
 figures (Russia, Botswana, Canada, the DRC, Australia, Angola, South Africa
 large; many small alluvial producers), sorting (splits) and mixing (merges),
 multi-hop shipments under certificates confirmed by their importers, and a
-small rate of every red flag of PROTOCOL.md.
+small rate of every red flag of PROTOCOL.md. With `operators=N`, N companies are
+licensed in proportion to the participants' weight in the trade: producers name
+their miners or diggers, lots are sold to a trader before they are mixed or
+exported by it, importers take them in, and a few traders are listed by the UN
+late in the span (`sanctioned_party`). Operators draw from a random generator of
+their own: without them, the world is exactly the one generated before they existed.
 
 The same arguments give the same documents in the same order: every draw comes
 from `random.Random(seed)`, every `event_id` is a `uuid5` of the arguments and
@@ -67,6 +72,13 @@ ROUND_TRIP_RATE = 0.003
 RAPID_REEXPORT_RATE = 0.01
 TIGHT_CAPACITY_RATE = 0.03
 FLAG_RATE = 0.001
+
+# Operators, when asked for.
+OPERATOR_PRODUCTION_SHARE = 0.6  # of the lots of a participant with producing operators
+OPERATOR_IMPORT_SHARE = 0.7  # of the imports of a participant with operators
+SANCTIONED_OPERATORS_RATE = 0.02  # of the operators, at least one
+SANCTIONS_AT = 0.75  # of the span
+TRADER_ROLES = ("buyer", "dealer", "exporter", "importer")
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,7 @@ class _Lot:
         "carats",
         "imported_day",
         "lot_id",
+        "operator",
         "origin",
         "sorted",
         "sources",
@@ -187,8 +200,10 @@ class _Lot:
         tainted: bool = False,
         sorted: bool = False,
         sources: int = 1,
+        operator: str | None = None,
     ) -> None:
         self.lot_id = lot_id
+        self.operator = operator  # the operator holding it, if any
         self.carats = carats
         self.origin = origin  # index of the one producing participant, -1 when mixed
         self.imported_day = imported_day  # when the current holder received it
@@ -211,6 +226,19 @@ class _Shipment:
     value: int
     issued_day: int
     export_seq: int
+
+
+@dataclass
+class _Operator:
+    """A licensed company: its id and roles; once barred (listed), it is never named again."""
+
+    operator_id: str
+    roles: tuple[str, ...]
+    named: bool = False
+    barred: bool = False
+
+    def may(self, role: str) -> bool:
+        return not self.barred and role in self.roles
 
 
 @dataclass(frozen=True)
@@ -315,6 +343,7 @@ class _World:
         lots: int,
         years: int,
         seed: int,
+        operators: int = 0,
     ) -> None:
         self.poster = poster
         self.profiles = profiles
@@ -343,6 +372,11 @@ class _World:
         ]
         self.producer_cum = list(itertools.accumulate(self.producer_weights))
         self.action_cum = [list(itertools.accumulate(_trade_weights(p))) for p in profiles]
+        self.operator_count = operators
+        self.operator_rng = random.Random(f"{seed}:operators")
+        self.operators: list[list[_Operator]] = [[] for _ in profiles]
+        self.sanctions_day = int(self.days * SANCTIONS_AT)
+        self.sanctions_listed = not operators
 
     # -- documents -------------------------------------------------------------------------
 
@@ -381,6 +415,7 @@ class _World:
         for index, profile in enumerate(self.profiles):
             share = self.producer_weights[index] / self.producer_cum[-1]
             self.register_sources(index, profile, produced_a_year * share)
+        self.license_operators()
         if self.region_lots:
             self.embargo = min(
                 self.region_lots,
@@ -454,6 +489,7 @@ class _World:
             self.day = min(self.days - 1, self.created * self.days // self.target)
             self.declare_embargo_when_due()
             self.confirm_due(self.day)
+            self.list_sanctions_when_due()
             before = self.created
             if rng.random() < PRODUCTION_SHARE:
                 self.produce()
@@ -500,19 +536,20 @@ class _World:
         price = profile.usd_per_carat * rng.lognormvariate(0, 0.6 if alluvial else 0.35)
         value = round(carats * price)
         lot_id = self.new_lot_id(index)
-        self.emit(
-            profile.code,
-            "lot.produced",
-            self.day,
-            {
-                "lot_id": lot_id,
-                "source_id": source.source_id,
-                "carats": _amount(carats),
-                "value_usd": _amount(value),
-            },
-        )
+        operator = self.producing_operator(index, alluvial)
+        fields = {
+            "lot_id": lot_id,
+            "source_id": source.source_id,
+            "carats": _amount(carats),
+            "value_usd": _amount(value),
+        }
+        if operator is not None:
+            fields["operator"] = operator
+        self.emit(profile.code, "lot.produced", self.day, fields)
         tainted = self.embargo == (index, source.region)
-        self.keep(index, _Lot(lot_id, carats, index, 1 << index, value=value, tainted=tainted))
+        lot = _Lot(lot_id, carats, index, 1 << index, value=value, tainted=tainted)
+        lot.operator = operator
+        self.keep(index, lot)
 
     def trade(self) -> None:
         rng = self.rng
@@ -577,6 +614,7 @@ class _World:
                 tainted=lot.tainted,
                 sorted=True,
                 sources=lot.sources,
+                operator=lot.operator,
             )
             for c, v in zip(carats, values, strict=True)
         ]
@@ -601,7 +639,8 @@ class _World:
             rng.choice((2, 2, 3, 4)),
             lambda lot: self.movable(lot) and lot.sources < MAX_SOURCES_PER_LOT // 2,
         )
-        if len(chosen) < 2:
+        holding = self.one_holding(index, chosen, None) if len(chosen) > 1 else None
+        if len(chosen) < 2 or holding is False:
             for lot in chosen:
                 self.pools[index].append(lot)
             return
@@ -616,6 +655,7 @@ class _World:
             tainted=any(lot.tainted for lot in chosen),
             sorted=any(lot.sorted for lot in chosen),
             sources=sum(lot.sources for lot in chosen),
+            operator=chosen[0].operator,
         )
         self.emit(
             self.profiles[index].code,
@@ -648,9 +688,13 @@ class _World:
             return
         visited = _union(lot.visited for lot in chosen)
         importer = self.choose_importer(index, visited, rng.random() < ROUND_TRIP_RATE)
-        if importer is None:
+        holding = self.one_holding(index, chosen, "exporter") if importer is not None else None
+        if importer is None or holding is False:
             self.pools[index].extend(chosen)
             return
+        exporter_party: dict[str, Any] = {}
+        if isinstance(holding, _Operator):
+            exporter_party["operator_id"] = holding.operator_id
         profile, year = self.profiles[index], self.date(self.day).year
         number = self.certificates.get((index, year), 0) + 1
         self.certificates[index, year] = number
@@ -673,7 +717,10 @@ class _World:
                 "exporting_participant": profile.code,
                 "importing_participant": importer_profile.code,
                 "lot_ids": [lot.lot_id for lot in chosen],
-                "exporter": {"name": f"{profile.name} Rough Trading {rng.randint(1, 40)}"},
+                "exporter": {
+                    "name": f"{profile.name} Rough Trading {rng.randint(1, 40)}",
+                    **exporter_party,
+                },
                 "importer": {"name": f"{importer_profile.name} Diamond House {rng.randint(1, 40)}"},
                 "hs_code": hs_code,
                 "carats": _amount(carats),
@@ -721,22 +768,155 @@ class _World:
             if rng.random() < VALUE_DISCREPANCY_RATE:
                 value = round(value * rng.choice((0.5, 1.6)))
             importer = self.profiles[shipment.importer]
+            fields: dict[str, Any] = {
+                "certificate_id": shipment.certificate_id,
+                "carats": _amount(carats),
+                "value_usd": _amount(value),
+                "received_on": self.date(received).isoformat(),
+            }
+            operator = self.importing_operator(shipment.importer)
+            if operator is not None:
+                fields["operator_id"] = operator
             self.emit(
                 importer.code,
                 "import.confirmed",
                 received,
-                {
-                    "certificate_id": shipment.certificate_id,
-                    "carats": _amount(carats),
-                    "value_usd": _amount(value),
-                    "received_on": self.date(received).isoformat(),
-                },
+                fields,
                 needs=(self.profiles[shipment.exporter].code, shipment.export_seq),
             )
             for lot in shipment.lots:
+                lot.operator = operator
                 lot.imported_day = received
                 lot.visited |= 1 << shipment.importer
                 self.keep(shipment.importer, lot)
+
+    # -- operators -------------------------------------------------------------------------
+
+    def license_operators(self) -> None:
+        """Licenses `operator_count` operators, in proportion to each participant's weight in
+        production and trade: the first of a participant is a trader, the others of a
+        producer its miners or diggers, of the others more traders."""
+        if not self.operator_count:
+            return
+        total = self.producer_cum[-1]
+        weights = [
+            self.producer_weights[i] / total + p.hub + p.cutting
+            for i, p in enumerate(self.profiles)
+        ]
+        for index, count in enumerate(_apportion(self.operator_count, weights)):
+            profile = self.profiles[index]
+            digs = profile.alluvial > 0.5
+            for number in range(1, count + 1):
+                if number == 1 or profile.mct <= 0:
+                    roles: tuple[str, ...] = TRADER_ROLES
+                else:
+                    roles = ("digger" if digs else "miner", "dealer")
+                operator_id = f"{profile.code}-{self.tag}-O{number:04d}"
+                kind = "Diggers Cooperative" if "digger" in roles else "Diamonds"
+                self.emit(
+                    profile.code,
+                    "operator.licensed",
+                    0,
+                    {
+                        "operator_id": operator_id,
+                        "participant": profile.code,
+                        "name": f"{profile.name} {kind} {number}",
+                        "roles": list(roles),
+                        "licence": {
+                            "number": f"{profile.code}-OPL-{self.tag}-{number:04d}",
+                            "valid_until": f"{LAST_YEAR + 5}-12-31",
+                        },
+                    },
+                )
+                self.operators[index].append(_Operator(operator_id, roles))
+
+    def _choose(self, index: int, role: str) -> _Operator | None:
+        able = [operator for operator in self.operators[index] if operator.may(role)]
+        if not able:
+            return None
+        operator = self.operator_rng.choice(able)
+        operator.named = True
+        return operator
+
+    def producing_operator(self, index: int, alluvial: bool) -> str | None:
+        """The miner or digger a new lot is produced by, for a share of the lots."""
+        if not self.operators[index] or self.operator_rng.random() >= OPERATOR_PRODUCTION_SHARE:
+            return None
+        operator = self._choose(index, "digger" if alluvial else "miner")
+        operator = operator or self._choose(index, "miner" if alluvial else "digger")
+        return operator.operator_id if operator is not None else None
+
+    def importing_operator(self, index: int) -> str | None:
+        """The importer that takes in a shipment, for a share of the imports."""
+        if not self.operators[index] or self.operator_rng.random() >= OPERATOR_IMPORT_SHARE:
+            return None
+        operator = self._choose(index, "importer")
+        return operator.operator_id if operator is not None else None
+
+    def one_holding(self, index: int, lots: list[_Lot], role: str | None) -> _Operator | bool:
+        """Makes the lots held alike before they are merged (`role` None) or exported (role
+        `exporter`): sells every lot to one trader when their holdings differ, or when
+        they are held by an operator that cannot be named for `role`. True: nothing to do
+        (held by no operator, or by one that may act); the operator when it must be
+        named; False: no trader may take them (the lots stay where they are)."""
+        held = {lot.operator for lot in lots}
+        if held == {None}:
+            return True
+        current = self.operator_by_id(index, held.pop()) if len(held) == 1 else None
+        if current is not None and (role is None or current.may(role)):
+            return current if role is not None else True
+        target = self._choose(index, "exporter" if role else "dealer")
+        if target is None:
+            return False
+        for lot in lots:
+            if lot.operator != target.operator_id:
+                self.emit(
+                    self.profiles[index].code,
+                    "lot.transferred",
+                    self.day,
+                    {
+                        "lot_id": lot.lot_id,
+                        "to_operator": target.operator_id,
+                        "value_usd": _amount(lot.value),
+                    },
+                )
+                lot.operator = target.operator_id
+        return target if role is not None else True
+
+    def operator_by_id(self, index: int, operator_id: str | None) -> _Operator | None:
+        for operator in self.operators[index]:
+            if operator.operator_id == operator_id:
+                return operator
+        return None
+
+    def list_sanctions_when_due(self) -> None:
+        """Late in the span, the UN lists a few traders that took part in the trade; the
+        listing takes effect the next day, so nothing posted before it is refused."""
+        if self.sanctions_listed or self.day < self.sanctions_day:
+            return
+        self.sanctions_listed = True
+        named = [
+            (index, operator)
+            for index, operators in enumerate(self.operators)
+            for operator in operators
+            if operator.named
+        ]
+        count = max(1, round(self.operator_count * SANCTIONED_OPERATORS_RATE))
+        for index, operator in self.operator_rng.sample(named, min(count, len(named))):
+            operator.barred = True
+            code = self.profiles[index].code
+            self.emit(
+                "secretariat",
+                "sanction.listed",
+                self.day,
+                {
+                    "listing_id": f"UN-{self.tag}-{operator.operator_id}",
+                    "operator_id": operator.operator_id,
+                    "reason": "UN sanctions committee: trading in conflict diamonds",
+                    "effective_from": self.date(self.day + 1).isoformat(),
+                },
+                needs=(code, self.poster.last_seq[code]),
+            )
 
     def flag(self) -> None:
         """An investigator flags a lot some participant holds."""
@@ -753,6 +933,21 @@ class _World:
             {"lot_id": lot.lot_id, "reason": "unusual trading pattern under review"},
             needs=(code, self.poster.last_seq[code]),
         )
+
+
+def _apportion(total: int, weights: list[float]) -> list[int]:
+    """`total` split in proportion to `weights` by largest remainders.
+
+    >>> _apportion(10, [3.0, 1.0, 1.0])
+    [6, 2, 2]
+    """
+    whole = sum(weights)
+    exact = [total * weight / whole for weight in weights]
+    counts = [int(share) for share in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: counts[i] - exact[i])
+    for i in by_remainder[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
 
 
 def _mean_carats(alluvial: bool) -> float:
@@ -793,6 +988,7 @@ def generate(
     seed: int = 0,
     batch_size: int = 1000,
     progress: bool = True,
+    operators: int = 0,
 ) -> GenerateReport:
     """Posts a synthetic world of `lots` lots (produced, split or merged) through `ledger.post`.
 
@@ -807,6 +1003,8 @@ def generate(
         raise ValueError("years must be between 1 and 20")
     if not 1 <= batch_size <= MAX_BATCH:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
+    if not 0 <= operators <= 100_000:
+        raise ValueError("operators must be between 0 and 100000")
     profiles = PROFILES[:participants]
     actors = {
         "secretariat": Actor("secretariat", "generator-secretariat"),
@@ -814,7 +1012,7 @@ def generate(
         **{p.code: Actor("authority", f"generator-authority-{p.code}", p.code) for p in profiles},
     }
     poster = _Poster(ledger, actors, batch_size)
-    world = _World(poster, profiles, lots=lots, years=years, seed=seed)
+    world = _World(poster, profiles, lots=lots, years=years, seed=seed, operators=operators)
     started = time.perf_counter()
     with tqdm(
         total=lots, unit="lot", file=sys.stderr, disable=not progress, mininterval=0.5

@@ -23,14 +23,27 @@ def get_downstream(
     participant: str | None = None,
     region: str | None = None,
     lot_id: str | None = None,
+    operator: str | None = None,
 ) -> Any:
     """Every lot, certificate and participant that received material from the origin:
-    one `source_id`, one `participant` (optionally one `region`) or one `lot_id`."""
-    check_selectors(source_id=source_id, participant=participant, region=region, lot_id=lot_id)
+    one `source_id`, one `participant` (optionally one `region`), one `lot_id` or one
+    `operator` (every lot it held at any time)."""
+    check_selectors(
+        source_id=source_id,
+        participant=participant,
+        region=region,
+        lot_id=lot_id,
+        operator=operator,
+    )
     require_reader_of_everything(actor)
     reads: Reads = request.app.state.reads
     return reads.downstream(
-        source_id=source_id, participant=participant, region=region, lot_id=lot_id, as_of=as_of
+        source_id=source_id,
+        participant=participant,
+        region=region,
+        lot_id=lot_id,
+        operator=operator,
+        as_of=as_of,
     )
 
 
@@ -43,8 +56,9 @@ def get_graph(
     direction: Literal["up", "down", "both"] = "both",
     output: Annotated[Literal["json", "graphml"], Query(alias="format")] = "json",
 ) -> Any:
-    """The custody subgraph around a lot, source, certificate or participant (looked up
-    in that order): node-link JSON, or GraphML (application/xml) that Gephi opens."""
+    """The custody subgraph around a lot, source, certificate, participant or operator
+    (looked up in that order): node-link JSON, or GraphML (application/xml) that Gephi
+    opens."""
     require_reader_of_everything(actor)
     reads: Reads = request.app.state.reads
     graph = reads.graph(root, direction, as_of)

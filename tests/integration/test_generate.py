@@ -82,7 +82,7 @@ def test_production_follows_the_public_figures() -> None:
 
 
 def test_every_red_flag_appears_at_a_small_rate() -> None:
-    documents = [document for _, document in recorded(lots=20_000, seed=0).posted]
+    documents = [document for _, document in recorded(lots=20_000, seed=0, operators=100).posted]
     found = alerts(Custody.replay(numbered(documents)), today=date(2026, 1, 1))
     counts = Counter(alert["type"] for alert in found)
     assert set(counts) == set(ALERT_TYPES)

@@ -82,6 +82,7 @@ def test_lot_view(state: Custody) -> None:
         "source_id": None,
         "parents": ["L-MIX"],
         "children": [],
+        "operator": None,
     }
 
 

@@ -64,6 +64,7 @@ def walked_graph(state: Custody) -> nx.DiGraph:
         *(node_id("source", key) for key in state.sources),
         *(node_id("lot", key) for key in state.lots),
         *(node_id("certificate", key) for key in state.certificates),
+        *(node_id("operator", key) for key in state.operators),
     ]:
         graph.add_node(node)
         for target, attributes in state.successors(node):
@@ -124,4 +125,11 @@ def graph_from_state(state: Custody) -> nx.DiGraph:
                 position=certificate.received_at,
                 carats=certificate.received_carats,
             )
+    for operator_id in state.operators:
+        graph.add_node(node_id("operator", operator_id))
+    for lot in state.lots.values():
+        for operator_id, position in lot.operators:
+            edge = (node_id("operator", operator_id), node_id("lot", lot.lot_id))
+            if not graph.has_edge(*edge):  # the first time the operator took the lot
+                graph.add_edge(*edge, kind="held", position=position, carats=lot.carats)
     return graph

@@ -1,0 +1,31 @@
+"""Routes: an operator, its licence, its sanction listings and the lots it held."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from api.asof import AsOfParameter
+from api.auth import CurrentActor
+from ledger.errors import LedgerError
+from projections.reads import Reads
+
+router = APIRouter(prefix="/v1/operators", tags=["operators"])
+
+
+@router.get("/{operator_id}")
+def get_operator(
+    operator_id: str, request: Request, actor: CurrentActor, as_of: AsOfParameter
+) -> Any:
+    """The operator: participant, name, roles, licence, revocation, sanction listings (in
+    force on the reading date) and every lot it held. An authority reads only its own
+    participant's operators."""
+    reads: Reads = request.app.state.reads
+    if not actor.reads_everything:
+        participant = reads.operator_participant(operator_id)
+        if participant is not None and participant != actor.participant:
+            raise LedgerError(
+                "forbidden", f"operator {operator_id!r} is not licensed by {actor.participant}"
+            )
+    return reads.operator(operator_id, as_of)

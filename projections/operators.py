@@ -1,0 +1,186 @@
+"""The read side of operators and sanctions: their tables, apply functions and queries.
+
+An operator's record keeps every lot it held at any time (in the order it took them,
+with the position it did); a lot keeps its current operator and every operator that
+held it (`projections.custody.Lot`). Sanction listings are in force as embargoes are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from ledger import lots, operators
+from ledger.amounts import cents
+from ledger.errors import LedgerError
+from ledger.log import LogEntry
+from ledger.protocol import in_force
+from projections.custody import Custody, applies
+
+__all__ = [
+    "Listing",
+    "Operator",
+    "find_operator",
+    "in_force_listings",
+    "operator_view",
+    "sanctioned_parties",
+]
+
+_date = date.fromisoformat
+
+
+class Listing:
+    """A sanction listing naming one operator."""
+
+    __slots__ = (
+        "effective_from",
+        "effective_to",
+        "listing_id",
+        "operator_id",
+        "position",
+        "reason",
+    )
+
+    def __init__(
+        self, listing_id: str, operator_id: str, reason: str, effective_from: date, position: int
+    ) -> None:
+        self.listing_id = listing_id
+        self.operator_id = operator_id
+        self.reason = reason
+        self.effective_from = effective_from
+        self.effective_to: date | None = None
+        self.position = position
+
+    def in_force(self, on: date) -> bool:
+        """In force from `effective_from` up to the day before `effective_to`."""
+        return in_force(self.effective_from, self.effective_to, on)
+
+
+class Operator:
+    """A company or cooperative licensed by one participant, and the lots it held."""
+
+    __slots__ = (
+        "licence_number",
+        "licence_valid_until",
+        "listings",
+        "lots",
+        "name",
+        "operator_id",
+        "participant",
+        "position",
+        "revoked",
+        "roles",
+    )
+
+    def __init__(self, document: dict[str, Any], position: int) -> None:
+        self.operator_id: str = document["operator_id"]
+        self.participant: str = document["participant"]
+        self.name: str = document["name"]
+        self.roles: tuple[str, ...] = tuple(document["roles"])
+        self.licence_number: str = document["licence"]["number"]
+        self.licence_valid_until = _date(document["licence"]["valid_until"])
+        self.revoked = False
+        self.position = position
+        self.listings: list[str] = []  # in order of listing
+        self.lots: dict[str, int] = {}  # lot id -> position it first took the lot
+
+
+@applies(operators.OperatorLicensed)
+def _operator_licensed(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
+    operator = Operator(document, entry.position)
+    state.operators[operator.operator_id] = operator
+
+
+@applies(operators.OperatorLicenceRevoked)
+def _operator_licence_revoked(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
+    state.operators[document["operator_id"]].revoked = True
+
+
+@applies(operators.SanctionListed)
+def _sanction_listed(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
+    listing = Listing(
+        document["listing_id"],
+        document["operator_id"],
+        document["reason"],
+        _date(document["effective_from"]),
+        entry.position,
+    )
+    state.listings[listing.listing_id] = listing
+    state.operators[listing.operator_id].listings.append(listing.listing_id)
+
+
+@applies(operators.SanctionLifted)
+def _sanction_lifted(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
+    state.listings[document["listing_id"]].effective_to = _date(document["effective_to"])
+
+
+@applies(lots.LotTransferred)
+def _lot_transferred(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
+    lot = state.lots[document["lot_id"]]
+    lot.value_usd = cents(document["value_usd"])
+    lot.history.append(entry.position)
+    state.hold(lot, document["to_operator"], entry.position)
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+def find_operator(state: Custody, operator_id: str) -> Operator:
+    """The operator with that id; `not_found` when there is none.
+
+    >>> from projections.examples import operator_entries
+    >>> find_operator(Custody.replay(operator_entries()), "GH-OP-1").participant
+    'GH'
+    """
+    operator = state.operators.get(operator_id)
+    if operator is None:
+        raise LedgerError("not_found", f"no operator {operator_id!r}")
+    return operator
+
+
+def in_force_listings(state: Custody, operator: Operator, on: date) -> list[Listing]:
+    """The listings naming the operator that are in force on `on`."""
+    return [
+        listing
+        for listing in map(state.listings.__getitem__, operator.listings)
+        if listing.in_force(on)
+    ]
+
+
+def operator_view(state: Custody, operator_id: str, on: date) -> dict[str, Any]:
+    """GET /v1/operators/{operator_id}: licence, listings (in force on `on`) and every lot
+    it held at any time, in the order it took them.
+
+    >>> from projections.examples import operator_entries
+    >>> view = operator_view(Custody.replay(operator_entries()), "GH-OP-2", date(2026, 3, 1))
+    >>> view["roles"], view["sanctions"], view["lots_held"]
+    (['buyer', 'exporter'], [{'listing_id': 'UN-1', 'in_force': True}], ['L-1A'])
+    """
+    operator = find_operator(state, operator_id)
+    return {
+        "operator_id": operator.operator_id,
+        "participant": operator.participant,
+        "name": operator.name,
+        "roles": list(operator.roles),
+        "licence": {
+            "number": operator.licence_number,
+            "valid_until": operator.licence_valid_until.isoformat(),
+        },
+        "revoked": operator.revoked,
+        "sanctions": [
+            {"listing_id": listing_id, "in_force": state.listings[listing_id].in_force(on)}
+            for listing_id in operator.listings
+        ],
+        "lots_held": list(operator.lots),
+    }
+
+
+def sanctioned_parties(state: Custody, on: date) -> Iterator[tuple[Operator, list[Listing]]]:
+    """Each operator that holds or held a lot and is under a listing in force on `on`, with
+    those listings."""
+    for operator in state.operators.values():
+        if operator.lots and operator.listings:
+            listings = in_force_listings(state, operator, on)
+            if listings:
+                yield operator, listings
