@@ -27,10 +27,13 @@ from ledger.fields import (
     Carats,
     DocumentModel,
     Identifier,
+    IssuingAuthority,
+    Parcels,
     ParticipantCode,
     Strict,
     Text,
     Usd,
+    absent,
 )
 from ledger.handling import UnitOfWork, handles
 from ledger.lots import Lot, distinct, find_lot
@@ -59,6 +62,8 @@ class ExportCertified(DocumentModel):
     declared_origin: Annotated[str, StringConstraints(min_length=1, max_length=64, strict=True)]
     issued_on: CalendarDate
     expires_on: CalendarDate
+    parcels: Parcels | None = Field(default=None, exclude_if=absent)
+    issuing_authority: IssuingAuthority | None = Field(default=None, exclude_if=absent)
 
     @field_validator("lot_ids")
     @classmethod
@@ -72,6 +77,7 @@ class ImportConfirmed(DocumentModel):
     carats: Carats
     value_usd: Usd
     received_on: CalendarDate
+    parcels: Parcels | None = Field(default=None, exclude_if=absent)
 
 
 # -- the aggregate -----------------------------------------------------------------------
