@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import alerts, audit, events, lots, statistics, trace
+from api.routes import alerts, audit, certificates, events, lots, statistics, trace
 from api.settings import Settings
 from ledger.application import Ledger
 from ledger.errors import LedgerError
@@ -72,6 +72,6 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         """Liveness and the log's head position; no token needed."""
         return {"status": "ok", "position": ledger.head_position()}
 
-    for module in (events, lots, trace, alerts, audit, statistics):
+    for module in (events, lots, certificates, trace, alerts, audit, statistics):
         app.include_router(module.router)
     return app

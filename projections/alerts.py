@@ -25,6 +25,7 @@ SEVERITIES = {
     "carat_discrepancy": "medium",
     "rapid_reexport": "medium",
     "capacity_exceeded": "medium",
+    "parcel_discrepancy": "medium",
     "unconfirmed_certificate": "low",
 }
 ALERT_TYPES = tuple(SEVERITIES)
@@ -122,6 +123,22 @@ def _figure_discrepancies(state: Custody, value_threshold: Fraction) -> Iterator
             )
 
 
+def _parcel_discrepancies(state: Custody) -> Iterator[dict[str, Any]]:
+    """Confirmed certificates whose importer counted other parcels than the exporter."""
+    for certificate in state.certificates.values():
+        certified, received = certificate.parcels, certificate.received_parcels
+        if certified is not None and received is not None and certified != received:
+            yield _alert(
+                "parcel_discrepancy",
+                certificate.certificate_id,
+                certificate.importer,
+                certificate.received_at or certificate.position,
+                certificate_id=certificate.certificate_id,
+                certificate_parcels=certified,
+                confirmed_parcels=received,
+            )
+
+
 def _unconfirmed_certificates(state: Custody, today: date) -> Iterator[dict[str, Any]]:
     """Certificates expired before today without an import confirmation."""
     for certificate in state.certificates.values():
@@ -207,6 +224,7 @@ def alerts(
     found = [
         *_embargoed_origin(state, today),
         *_figure_discrepancies(state, Fraction(str(value_discrepancy))),
+        *_parcel_discrepancies(state),
         *_unconfirmed_certificates(state, today),
         *_capacity_exceeded(state),
         *_round_trips(state),

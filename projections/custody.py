@@ -257,15 +257,21 @@ class Certificate:
         "declared_origin",
         "expires_on",
         "exporter",
+        "exporter_name",
         "hs_code",
         "importer",
+        "importer_name",
         "issued_on",
+        "issuing_authority",
         "lot_ids",
+        "parcels",
         "position",
         "received_at",
         "received_carats",
         "received_on",
+        "received_parcels",
         "received_value_usd",
+        "seized_at",
         "value_usd",
     )
 
@@ -285,6 +291,13 @@ class Certificate:
         self.received_value_usd: int | None = None
         self.received_on: date | None = None
         self.received_at: int | None = None
+        self.exporter_name: str = sys.intern(document["exporter"]["name"])
+        self.importer_name: str = sys.intern(document["importer"]["name"])
+        authority = document.get("issuing_authority")
+        self.issuing_authority: str | None = None if authority is None else authority["name"]
+        self.parcels: int | None = document.get("parcels")
+        self.received_parcels: int | None = None
+        self.seized_at: int | None = None  # a lot of it seized while in transit under it
 
     @property
     def confirmed(self) -> bool:
@@ -665,6 +678,10 @@ class Custody:
     @applies(lots.LotSeized)
     def _lot_seized(self, entry: LogEntry, document: dict[str, Any]) -> None:
         lot = self.lots[document["lot_id"]]
+        if lot.status == IN_TRANSIT and lot.certificate_id is not None:
+            certificate = self.certificates[lot.certificate_id]
+            if certificate.seized_at is None:
+                certificate.seized_at = entry.position
         lot.status = SEIZED
         lot.history.append(entry.position)
 
@@ -712,6 +729,7 @@ class Custody:
         certificate.received_value_usd = cents(document["value_usd"])
         certificate.received_on = _date(document["received_on"])
         certificate.received_at = entry.position
+        certificate.received_parcels = document.get("parcels")
         self._check_round_trip(certificate, entry.position)
         importer = certificate.importer
         for lot_id in certificate.lot_ids:
