@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None) -
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
     )
+    ledger.attach_alert_check(reads.alert_exists)  # the triage rule asks the read model
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

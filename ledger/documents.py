@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from ledger import certificates, lots, participants, sources
+from ledger import certificates, lots, participants, sources, triage
 from ledger.errors import LedgerError
 from ledger.fields import DocumentModel
 from ledger.handling import DocumentType, document_types
@@ -35,7 +35,7 @@ __all__ = [
     "parse_request",
 ]
 
-FAMILIES: tuple[ModuleType, ...] = (participants, sources, lots, certificates)
+FAMILIES: tuple[ModuleType, ...] = (participants, sources, lots, certificates, triage)
 """The modules that declare the document types, in the protocol's order."""
 
 Document = DocumentModel

@@ -28,6 +28,7 @@ CONFLICT_CODES = frozenset(
         "unknown_certificate",
         "already_confirmed",
         "unknown_embargo",
+        "unknown_alert",
     }
 )
 

@@ -16,7 +16,15 @@ from typing import Any
 from ledger.amounts import amount_text, fraction_number, in_units
 from projections.custody import CONSUMED, Custody
 
-__all__ = ["ALERT_TYPES", "SEVERITIES", "alert_id", "alerts", "select"]
+__all__ = [
+    "ALERT_TYPES",
+    "SEVERITIES",
+    "alert_id",
+    "alerts",
+    "review_status",
+    "select",
+    "with_reviews",
+]
 
 SEVERITIES = {
     "embargoed_origin": "high",
@@ -51,6 +59,7 @@ def _alert(
         "participant": participant,
         "position": position,
         "detail": detail,
+        "review": None,
     }
 
 
@@ -235,15 +244,49 @@ def alerts(
 
 
 def select(
-    found: list[dict[str, Any]], *, alert_type: str | None = None, participant: str | None = None
+    found: list[dict[str, Any]],
+    *,
+    alert_type: str | None = None,
+    participant: str | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The alerts of one type and/or one participant.
+    """The alerts of one type, one participant and/or one review status (an alert never
+    reviewed is `open`).
 
     >>> select([{"type": "round_trip", "participant": "GH"}], participant="CI")
     []
+    >>> select([{"type": "round_trip", "review": None}], status="open")
+    [{'type': 'round_trip', 'review': None}]
     """
     return [
         alert
         for alert in found
-        if alert_type in (None, alert["type"]) and participant in (None, alert["participant"])
+        if alert_type in (None, alert["type"])
+        and participant in (None, alert.get("participant"))
+        and status in (None, review_status(alert))
+    ]
+
+
+def review_status(alert: dict[str, Any]) -> str:
+    """The status of an alert's latest review, `open` when never reviewed."""
+    review = alert.get("review")
+    return "open" if review is None else str(review["status"])
+
+
+def with_reviews(
+    found: list[dict[str, Any]], reviews: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The alerts, each with its latest review (`review` null when never reviewed).
+
+    >>> found = [{"alert_id": "a", "review": None}, {"alert_id": "b", "review": None}]
+    >>> with_reviews(found, {"b": {"status": "dismissed"}})[1]["review"]
+    {'status': 'dismissed'}
+    """
+    if not reviews:
+        return found
+    return [
+        alert
+        if alert["alert_id"] not in reviews
+        else {**alert, "review": reviews[alert["alert_id"]]}
+        for alert in found
     ]

@@ -28,7 +28,7 @@ from datetime import UTC, date
 from fractions import Fraction
 from typing import Any
 
-from ledger import certificates, lots, participants, sources
+from ledger import certificates, lots, participants, sources, triage
 from ledger.amounts import cents
 from ledger.fields import DocumentModel
 from ledger.log import LogEntry
@@ -378,6 +378,9 @@ def applied_types() -> frozenset[str]:
     return frozenset(_APPLY)
 
 
+_ANNOTATIONS = frozenset({triage.AlertReviewed.type_name})
+"""Document types that change no alert: they only annotate them."""
+
 _date = functools.lru_cache(maxsize=8192)(date.fromisoformat)
 """A date from its ISO text, one object per date: a large world repeats few dates."""
 
@@ -413,6 +416,10 @@ class Custody:
         self.certificates: dict[str, Certificate] = {}
         self.round_trips: list[RoundTrip] = []
         self.rapid_reexports: list[RapidReexport] = []
+        self.reviews: dict[str, dict[str, Any]] = {}
+        """The latest review of each alert reviewed: `{status, note, by, position}`."""
+        self.facts_position = 0
+        """The position of the last entry that may change alerts (every one but reviews)."""
 
     @classmethod
     def replay(cls, entries: Iterable[LogEntry]) -> Custody:
@@ -431,6 +438,8 @@ class Custody:
         except Exception:  # only a log altered behind the ledger's back gets here
             log.exception("entry %s cannot be applied; the audit will report it", entry.position)
         self.position = entry.position
+        if entry.type not in _ANNOTATIONS:
+            self.facts_position = entry.position
 
     # -- lineage -------------------------------------------------------------------------
 
@@ -766,3 +775,14 @@ class Custody:
                     position,
                 )
             )
+
+    # -- triage ----------------------------------------------------------------------------
+
+    @applies(triage.AlertReviewed)
+    def _alert_reviewed(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.reviews[document["alert_id"]] = {
+            "status": document["status"],
+            "note": document["note"],
+            "by": entry.recorded_by,
+            "position": entry.position,
+        }
