@@ -8,7 +8,7 @@ resolution 1643, in force from 15 December 2005), are mixed into a Ghanaian
 parcel at Accra and re-exported to Dubai within the week, undervalued.
 
 Every document has a fixed `event_id`, so loading the world again appends
-nothing. Each of the seven alert types is raised at least once:
+nothing. Each of the eight alert types is raised at least once:
 
 | alert | where |
 |---|---|
@@ -19,6 +19,7 @@ nothing. Each of the seven alert types is raised at least once:
 | `capacity_exceeded` | Akwatia produced 5,510 ct in 2005 for a capacity of 5,000 ct (GH) |
 | `round_trip` | Surat rejects sent to Dubai and bought back (IN) |
 | `rapid_reexport` | the Ivorian parcel re-exported by Ghana 4 days after its receipt (GH) |
+| `parcel_discrepancy` | RU-2006-0027, 14 parcels certified, 13 counted in Antwerp (EU) |
 """
 
 from __future__ import annotations
@@ -210,6 +211,7 @@ class _World:
         issued_on: str,
         expires_on: str,
         hs_code: str = "7102.10",
+        **annex: Any,
     ) -> None:
         exporter = certificate_id[:2]
         self.add(
@@ -229,10 +231,17 @@ class _World:
             declared_origin=origin,
             issued_on=issued_on,
             expires_on=expires_on,
+            **annex,
         )
 
     def confirm(
-        self, importer: str, certificate_id: str, carats: str, value: str, received_on: str
+        self,
+        importer: str,
+        certificate_id: str,
+        carats: str,
+        value: str,
+        received_on: str,
+        **annex: Any,
     ) -> None:
         self.add(
             importer,
@@ -243,6 +252,7 @@ class _World:
             carats=carats,
             value_usd=value,
             received_on=received_on,
+            **annex,
         )
 
 
@@ -373,6 +383,12 @@ def demo_documents() -> list[tuple[str, dict[str, Any]]]:
         lot_id="AE-DXB-2006-0031",
         reason="UN Group of Experts: Ivorian stones from Séguéla suspected in this parcel",
     )
+    # Annex I: Gokhran certifies fourteen parcels for Antwerp, which counts thirteen.
+    w.produce("RU", "2006-03-06", "RU-MIR-2006-0004", "RU-MIR", "3500.00", "315000.00")
+    w.export("RU-2006-0027", "EU", ["RU-MIR-2006-0004"], "315000.00", "RU",
+             "2006-03-10", "2006-05-09", parcels=14,
+             issuing_authority={"name": "Gokhran of Russia, Moscow"})  # fmt: skip
+    w.confirm("EU", "RU-2006-0027", "3500.00", "315000.00", "2006-03-14", parcels=13)
     return w.steps
 
 

@@ -10,7 +10,7 @@ multi-hop shipments under certificates confirmed by their importers, and a
 small rate of every red flag of PROTOCOL.md.
 
 The same arguments give the same documents in the same order: every draw comes
-from `random.Random(seed)`, every `event_id` is a `uuid5` of the arguments and
+from `random.Random(seed)` (parcels from a second stream of the seed), every `event_id` is a `uuid5` of the arguments and
 a counter, and dates run over `years` calendar years ending with 2024, never
 from the clock. The generator keeps only what it needs to choose valid next
 steps: a bounded pool of usable lots per participant and the certificates
@@ -63,6 +63,7 @@ MAX_SOURCES_PER_LOT = 64  # merges stop here, keeping compositions small
 VALUE_DISCREPANCY_RATE = 0.004
 CARAT_DISCREPANCY_RATE = 0.003
 UNCONFIRMED_RATE = 0.003
+PARCEL_DISCREPANCY_RATE = 0.003  # of confirmations; every certificate counts its lots as parcels
 ROUND_TRIP_RATE = 0.003
 RAPID_REEXPORT_RATE = 0.01
 TIGHT_CAPACITY_RATE = 0.03
@@ -320,6 +321,9 @@ class _World:
         self.profiles = profiles
         self.target = lots
         self.rng = random.Random(seed)
+        # Annex I's parcels draw from a stream of their own, so that the world drawn from
+        # `rng` stays what it was before certificates counted parcels.
+        self.parcels_rng = random.Random(f"parcels:{seed}")
         self.start = date(LAST_YEAR - years + 1, 1, 1)
         self.days = (date(LAST_YEAR + 1, 1, 1) - self.start).days
         self.run_name = f"{seed}:{lots}:{len(profiles)}:{years}"
@@ -681,6 +685,7 @@ class _World:
                 "declared_origin": self.profiles[origin].code if origin >= 0 else "MIXED",
                 "issued_on": self.date(self.day).isoformat(),
                 "expires_on": self.date(self.day + CERTIFICATE_VALIDITY_DAYS).isoformat(),
+                "parcels": len(chosen),
             },
         )
         if rng.random() < UNCONFIRMED_RATE:
@@ -720,6 +725,9 @@ class _World:
                 carats -= max(1, carats // 200)
             if rng.random() < VALUE_DISCREPANCY_RATE:
                 value = round(value * rng.choice((0.5, 1.6)))
+            parcels = len(shipment.lots)
+            if self.parcels_rng.random() < PARCEL_DISCREPANCY_RATE:
+                parcels += 1
             importer = self.profiles[shipment.importer]
             self.emit(
                 importer.code,
@@ -730,6 +738,7 @@ class _World:
                     "carats": _amount(carats),
                     "value_usd": _amount(value),
                     "received_on": self.date(received).isoformat(),
+                    "parcels": parcels,
                 },
                 needs=(self.profiles[shipment.exporter].code, shipment.export_seq),
             )
