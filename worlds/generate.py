@@ -10,12 +10,13 @@ multi-hop shipments under certificates confirmed by their importers, and a
 small rate of every red flag of PROTOCOL.md.
 
 The same arguments give the same documents in the same order: every draw comes
-from `random.Random(seed)` (parcels from a second stream of the seed), every `event_id` is a `uuid5` of the arguments and
-a counter, and dates run over `years` calendar years ending with 2024, never
-from the clock. The generator keeps only what it needs to choose valid next
-steps: a bounded pool of usable lots per participant and the certificates
-awaiting confirmation; lots that reach a cutting centre are eventually
-polished, leaving the generator's view (they stay held in the ledger).
+from `random.Random(seed)` (parcels from a second stream of the seed), every
+`event_id` is a `uuid5` of the arguments and a counter, and dates run over
+`years` calendar years ending with 2024, never from the clock. The generator
+keeps only what it needs to choose valid next steps: a bounded pool of usable
+lots per participant and the certificates awaiting confirmation; lots that
+reach a cutting centre are eventually polished, leaving the generator's view
+(they stay held in the ledger).
 
 Documents are buffered per poster (one authority per participant, the
 secretariat, an investigator) and posted in batches of up to `batch_size`;
