@@ -413,3 +413,39 @@ def test_a_review_round_trip_with_status_filter_and_as_of(
     assert raised in {a["alert_id"] for a in alerts(status="open")}
     status, bad = get(client, tokens, "/v1/alerts", status="closed")
     assert (status, bad["error"]["code"]) == (422, "invalid")
+
+
+def test_an_append_between_the_check_and_the_insert_makes_the_review_checked_again(
+    ledger: Ledger,
+) -> None:
+    """Another writer confirms an expired certificate (ending its `unconfirmed_certificate`
+    alert) right after the review's check said yes: the review's insert collides, the check
+    runs again on the new state and refuses it."""
+    other = Ledger(ledger.store)  # a second writer on the same store, as another process
+    try:
+        basic_world(ledger)
+        ledger.post(export("GH-C1", "GH", "AE", ["GH-L1"], "100", declared_origin="GH"), GH)
+        reads = Reads(ledger)
+        unconfirmed = alert_id("unconfirmed_certificate", "GH-C1")
+        asked: list[bool] = []
+
+        def check_then_race(alert: str, on: Any) -> bool:
+            raised = reads.alert_exists(alert, on)
+            if not asked:
+                other.post(confirmed("GH-C1", "100"), AE)  # lands before our insert
+            asked.append(raised)
+            return raised
+
+        ledger.attach_alert_check(check_then_race)
+        before = ledger.head_position()
+        with pytest.raises(LedgerError) as caught:
+            ledger.post(reviewed(unconfirmed), INVESTIGATOR)
+        assert (caught.value.code, caught.value.detail) == (
+            "unknown_alert",
+            {"alert_id": unconfirmed},
+        )
+        assert asked == [True, False]
+        assert ledger.head_position() == before + 1  # the other writer's confirmation only
+        assert ledger.read_log(before, 5)[0].type == "import.confirmed"
+    finally:
+        other.close()

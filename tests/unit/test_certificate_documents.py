@@ -100,3 +100,11 @@ def test_the_issuing_authority_is_a_name(issuing_authority: Any) -> None:
     assert caught.value.code == "invalid"
     assert caught.value.detail is not None
     assert str(caught.value.detail["field"]).startswith("issuing_authority")
+
+
+def test_the_write_side_and_the_read_side_know_the_same_types() -> None:
+    from ledger.documents import DOCUMENT_TYPES
+    from projections.custody import applied_types
+
+    assert applied_types() == set(DOCUMENT_TYPES)
+    assert {"alert.reviewed", "export.certified", "import.confirmed"} <= applied_types()
