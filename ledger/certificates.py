@@ -4,7 +4,9 @@
 same, the certificate id or HS code is wrong, a lot cannot be exported by the
 exporter, the carats do not balance, the dates are wrong, the declared origin does
 not match the lots' sources, or an embargo in force covers the exporter or any
-carat of the lots.
+carat of the lots. Annex I's `parcels` and `issuing_authority` are optional and
+checked only for their form; left out, they are left out of the stored document too
+(`fields.absent`), so that a version 1 document is stored as before.
 """
 
 from __future__ import annotations
