@@ -17,6 +17,7 @@ from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.routes import (
     alerts,
     audit,
+    certificates,
     compliance,
     events,
     lots,
@@ -52,6 +53,7 @@ def create_app(
         rapid_reexport_days=settings.rapid_reexport_days,
         deadlines=settings.deadlines,
     )
+    ledger.attach_alert_check(reads.alert_exists)  # the triage rule asks the read model
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -106,7 +108,18 @@ def create_app(
         """Liveness and the log's head position; no token needed."""
         return {"status": "ok", "position": ledger.head_position()}
 
-    for module in (events, lots, operators, trace, alerts, audit, statistics, compliance, search):
+    for module in (
+        events,
+        lots,
+        certificates,
+        operators,
+        trace,
+        alerts,
+        audit,
+        statistics,
+        compliance,
+        search,
+    ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)

@@ -23,6 +23,7 @@ from ledger import documents as docs
 from ledger.actors import Actor, Role
 from ledger.capture import Capture, Capturer, Stamp
 from ledger.errors import LedgerError
+from ledger.handling import AlertCheck
 from ledger.journal import JOURNAL_ID, decode_row
 from ledger.log import LogEntry
 from ledger.store import StoreConfig, check_reachable, select_sequence, store_config
@@ -147,6 +148,14 @@ class Ledger(Application[UUID]):
         return entries
 
     # --------------------------------------------------------------- capture
+
+    def attach_alert_check(self, check: AlertCheck) -> None:
+        """Gives the rules that name an alert (`alert.reviewed`) the read side's alerts.
+
+        The check is asked inside the append, after the read model caught up with the
+        stored log; see `ledger.triage` for what that guarantees.
+        """
+        self._capturer.alert_check = check
 
     def post(self, payload: Any, actor: Actor) -> Capture:
         """Validates and captures a request body (one document, or {"events": [...]})."""

@@ -39,6 +39,11 @@ def recording_clock(moment: datetime) -> Iterator[None]:
         _recorded_at.reset(token)
 
 
+def recorded_at() -> datetime:
+    """The instant the document being captured is recorded at (now, outside a capture)."""
+    return _stamp()
+
+
 def _stamp() -> datetime:
     moment = _recorded_at.get()
     if moment is None:

@@ -27,7 +27,7 @@ from ledger.actors import Actor
 from ledger.base import recording_clock
 from ledger.documents import HANDLING, Document, normalize
 from ledger.errors import LedgerError
-from ledger.handling import UnitOfWork, referenced_ids
+from ledger.handling import AlertCheck, UnitOfWork, referenced_ids
 from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim, decode_row
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
 from ledger.store import insert_rows, select_aggregates_events
@@ -88,6 +88,7 @@ class Capturer:
         self._appended_head: _Head | None = None
         self._queue_lock = threading.Lock()
         self._queue: list[_Request] = []
+        self.alert_check: AlertCheck | None = None
 
     def append(
         self, stamp: Callable[[], list[Stamp]], actor: Actor | None, *, monotonic: bool = True
@@ -164,6 +165,7 @@ class Capturer:
         known, self._appended_head = self._appended_head, None
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
+        work.alerts = self.alert_check
         batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
         work.preload(
             aggregate_id

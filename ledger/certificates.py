@@ -4,7 +4,9 @@
 same, the certificate id or HS code is wrong, a lot cannot be exported by the
 exporter, the carats do not balance, the dates are wrong, the declared origin does
 not match the lots' sources, or an embargo in force covers the exporter or any
-carat of the lots.
+carat of the lots. Annex I's `parcels` and `issuing_authority` are optional and
+checked only for their form; left out, they are left out of the stored document too
+(`fields.added_field`), so that a version 1 document is stored as before.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from ledger.fields import (
     Carats,
     DocumentModel,
     Identifier,
+    IssuingAuthority,
+    Parcels,
     ParticipantCode,
     Strict,
     Text,
@@ -65,6 +69,8 @@ class ExportCertified(DocumentModel):
     declared_origin: Annotated[str, StringConstraints(min_length=1, max_length=64, strict=True)]
     issued_on: CalendarDate
     expires_on: CalendarDate
+    parcels: Parcels | None = added_field()
+    issuing_authority: IssuingAuthority | None = added_field()
 
     @field_validator("lot_ids")
     @classmethod
@@ -79,6 +85,7 @@ class ImportConfirmed(DocumentModel):
     value_usd: Usd
     received_on: CalendarDate
     operator_id: Identifier | None = added_field()
+    parcels: Parcels | None = added_field()
 
 
 EXPORTING_ROLES = frozenset({"exporter"})

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from ledger import certificates, compliance, lots, operators, participants, sources
+from ledger import certificates, compliance, lots, operators, participants, sources, triage
 from ledger.errors import LedgerError
 from ledger.fields import DocumentModel, ScientificDecimal
 from ledger.handling import DocumentType, document_types
@@ -42,6 +42,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     certificates,
     operators,
     compliance,
+    triage,
 )
 """The modules that declare the document types, in the protocol's order."""
 

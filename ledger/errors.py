@@ -34,6 +34,7 @@ CONFLICT_CODES = frozenset(
         "sanctioned_party",
         "operator_mismatch",
         "unknown_listing",
+        "unknown_alert",
     }
 )
 

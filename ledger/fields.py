@@ -152,8 +152,8 @@ def _is_none(value: Any) -> bool:
 
 
 def added_field() -> Any:
-    """The default of an optional field added after version 1: when not given (or null),
-    it is left out of the stored form, so a version 1 document is stored, and hashed,
+    """The default of an optional field added in version 2: when not given (or null), it
+    is left out of the stored form, so a version 1 document is stored, and hashed,
     exactly as before."""
     return Field(default=None, exclude_if=_is_none)
 
@@ -175,3 +175,27 @@ class DocumentModel(Strict):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.type_name = cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+
+
+# -- version 2: optional fields added to version 1 documents ------------------------------
+
+
+_MAX_JSON_INTEGER = 2**53 - 1  # the largest integer every JSON reader (I-JSON) holds exactly
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a JSON integer")
+    if not 1 <= value <= _MAX_JSON_INTEGER:
+        raise ValueError(f"must be between 1 and {_MAX_JSON_INTEGER}")
+    return value
+
+
+Parcels = Annotated[int, BeforeValidator(_count)]
+"""A number of parcels: a JSON integer of 1 or more (not a bool, string or float)."""
+
+
+class IssuingAuthority(Strict):
+    """The authority that issued and validated a certificate (KPCS Annex I)."""
+
+    name: Text

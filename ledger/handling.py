@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from ledger.fields import DocumentModel
 __all__ = [
     "AUTHORITY",
     "SECRETARIAT",
+    "AlertCheck",
     "DocumentType",
     "Loader",
     "UnitOfWork",
@@ -44,6 +46,13 @@ SECRETARIAT: frozenset[Role] = frozenset({"secretariat"})
 Loader = Callable[[Iterable[UUID]], Mapping[UUID, Aggregate | None]]
 """Loads aggregates by id: each id maps to its aggregate, or None when it does not exist."""
 
+AlertCheck = Callable[[str, date], bool]
+"""Whether an alert (by `alert_id`) is raised by the ledger as stored, read on a date.
+
+Alerts are derived on the read side; the write side is given this check by whoever
+composes the two (see `Ledger.attach_alert_check`) and asks it inside the append.
+"""
+
 
 class UnitOfWork:
     """The aggregates one batch reads and changes, so later documents see earlier ones.
@@ -59,6 +68,8 @@ class UnitOfWork:
         self.actor: Actor | None = None
         self.memo: dict[str, Any] = memo if memo is not None else {}
         """Facts that never change once recorded (where a source is), kept across batches."""
+        self.alerts: AlertCheck | None = None
+        """The read side's alerts, for the rules that name one (see `AlertCheck`)."""
 
     @property
     def acting(self) -> str | None:

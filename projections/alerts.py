@@ -18,7 +18,15 @@ from projections import compliance
 from projections.custody import CONSUMED, Custody
 from projections.operators import sanctioned_parties
 
-__all__ = ["ALERT_TYPES", "SEVERITIES", "alert_id", "alerts", "select"]
+__all__ = [
+    "ALERT_TYPES",
+    "SEVERITIES",
+    "alert_id",
+    "alerts",
+    "review_status",
+    "select",
+    "with_reviews",
+]
 
 SEVERITIES = {
     "embargoed_origin": "high",
@@ -29,6 +37,7 @@ SEVERITIES = {
     "rapid_reexport": "medium",
     "capacity_exceeded": "medium",
     "report_overdue": "medium",
+    "parcel_discrepancy": "medium",
     "unconfirmed_certificate": "low",
 }
 ALERT_TYPES = tuple(SEVERITIES)
@@ -54,6 +63,7 @@ def _alert(
         "participant": participant,
         "position": position,
         "detail": detail,
+        "review": None,
     }
 
 
@@ -123,6 +133,22 @@ def _figure_discrepancies(state: Custody, value_threshold: Fraction) -> Iterator
                 certificate_carats=amount_text(in_units(certificate.carats)),
                 confirmed_carats=amount_text(in_units(certificate.received_carats)),
                 difference=amount_text(in_units(certificate.received_carats - certificate.carats)),
+            )
+
+
+def _parcel_discrepancies(state: Custody) -> Iterator[dict[str, Any]]:
+    """Confirmed certificates whose importer counted other parcels than the exporter."""
+    for certificate in state.certificates.values():
+        certified, received = certificate.parcels, certificate.received_parcels
+        if certified is not None and received is not None and certified != received:
+            yield _alert(
+                "parcel_discrepancy",
+                certificate.certificate_id,
+                certificate.importer,
+                certificate.received_at or certificate.position,
+                certificate_id=certificate.certificate_id,
+                certificate_parcels=certified,
+                confirmed_parcels=received,
             )
 
 
@@ -243,6 +269,7 @@ def alerts(
     found = [
         *_embargoed_origin(state, today),
         *_figure_discrepancies(state, Fraction(str(value_discrepancy))),
+        *_parcel_discrepancies(state),
         *_unconfirmed_certificates(state, today),
         *_capacity_exceeded(state),
         *_round_trips(state),
@@ -255,15 +282,49 @@ def alerts(
 
 
 def select(
-    found: list[dict[str, Any]], *, alert_type: str | None = None, participant: str | None = None
+    found: list[dict[str, Any]],
+    *,
+    alert_type: str | None = None,
+    participant: str | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The alerts of one type and/or one participant.
+    """The alerts of one type, one participant and/or one review status (an alert never
+    reviewed is `open`).
 
     >>> select([{"type": "round_trip", "participant": "GH"}], participant="CI")
     []
+    >>> select([{"type": "round_trip", "review": None}], status="open")
+    [{'type': 'round_trip', 'review': None}]
     """
     return [
         alert
         for alert in found
-        if alert_type in (None, alert["type"]) and participant in (None, alert["participant"])
+        if alert_type in (None, alert["type"])
+        and participant in (None, alert.get("participant"))
+        and status in (None, review_status(alert))
+    ]
+
+
+def review_status(alert: dict[str, Any]) -> str:
+    """The status of an alert's latest review, `open` when never reviewed."""
+    review = alert.get("review")
+    return "open" if review is None else str(review["status"])
+
+
+def with_reviews(
+    found: list[dict[str, Any]], reviews: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The alerts, each with its latest review (`review` null when never reviewed).
+
+    >>> found = [{"alert_id": "a", "review": None}, {"alert_id": "b", "review": None}]
+    >>> with_reviews(found, {"b": {"status": "dismissed"}})[1]["review"]
+    {'status': 'dismissed'}
+    """
+    if not reviews:
+        return found
+    return [
+        alert
+        if alert["alert_id"] not in reviews
+        else {**alert, "review": reviews[alert["alert_id"]]}
+        for alert in found
     ]

@@ -31,7 +31,7 @@ from datetime import UTC, date
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from ledger import certificates, lots, participants, sources
+from ledger import certificates, lots, participants, sources, triage
 from ledger.amounts import cents
 from ledger.fields import DocumentModel
 from ledger.log import LogEntry
@@ -272,15 +272,21 @@ class Certificate:
         "declared_origin",
         "expires_on",
         "exporter",
+        "exporter_name",
         "hs_code",
         "importer",
+        "importer_name",
         "issued_on",
+        "issuing_authority",
         "lot_ids",
+        "parcels",
         "position",
         "received_at",
         "received_carats",
         "received_on",
+        "received_parcels",
         "received_value_usd",
+        "seized_at",
         "value_usd",
     )
 
@@ -300,6 +306,13 @@ class Certificate:
         self.received_value_usd: int | None = None
         self.received_on: date | None = None
         self.received_at: int | None = None
+        self.exporter_name: str = sys.intern(document["exporter"]["name"])
+        self.importer_name: str = sys.intern(document["importer"]["name"])
+        authority = document.get("issuing_authority")
+        self.issuing_authority: str | None = None if authority is None else authority["name"]
+        self.parcels: int | None = document.get("parcels")
+        self.received_parcels: int | None = None
+        self.seized_at: int | None = None  # a lot of it seized while in transit under it
 
     @property
     def confirmed(self) -> bool:
@@ -380,6 +393,9 @@ def applied_types() -> frozenset[str]:
     return frozenset(_APPLY)
 
 
+_ANNOTATIONS = frozenset({triage.AlertReviewed.type_name})
+"""Document types that change no alert: they only annotate them."""
+
 _date = functools.lru_cache(maxsize=8192)(date.fromisoformat)
 """A date from its ISO text, one object per date: a large world repeats few dates."""
 
@@ -418,6 +434,10 @@ class Custody:
         self.compliance = compliance.Compliance()
         self.operators: dict[str, Operator] = {}
         self.listings: dict[str, Listing] = {}
+        self.reviews: dict[str, dict[str, Any]] = {}
+        """The latest review of each alert reviewed: `{status, note, by, position}`."""
+        self.facts_position = 0
+        """The position of the last entry that may change alerts (every one but reviews)."""
 
     @classmethod
     def replay(cls, entries: Iterable[LogEntry]) -> Custody:
@@ -436,6 +456,8 @@ class Custody:
         except Exception:  # only a log altered behind the ledger's back gets here
             log.exception("entry %s cannot be applied; the audit will report it", entry.position)
         self.position = entry.position
+        if entry.type not in _ANNOTATIONS:
+            self.facts_position = entry.position
 
     # -- lineage -------------------------------------------------------------------------
 
@@ -708,6 +730,10 @@ class Custody:
     @applies(lots.LotSeized)
     def _lot_seized(self, entry: LogEntry, document: dict[str, Any]) -> None:
         lot = self.lots[document["lot_id"]]
+        if lot.status == IN_TRANSIT and lot.certificate_id is not None:
+            certificate = self.certificates[lot.certificate_id]
+            if certificate.seized_at is None:
+                certificate.seized_at = entry.position
         lot.status = SEIZED
         lot.history.append(entry.position)
 
@@ -755,6 +781,7 @@ class Custody:
         certificate.received_value_usd = cents(document["value_usd"])
         certificate.received_on = _date(document["received_on"])
         certificate.received_at = entry.position
+        certificate.received_parcels = document.get("parcels")
         self._check_round_trip(certificate, entry.position)
         importer = certificate.importer
         for lot_id in certificate.lot_ids:
@@ -792,6 +819,17 @@ class Custody:
                     position,
                 )
             )
+
+    # -- triage ----------------------------------------------------------------------------
+
+    @applies(triage.AlertReviewed)
+    def _alert_reviewed(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.reviews[document["alert_id"]] = {
+            "status": document["status"],
+            "note": document["note"],
+            "by": entry.recorded_by,
+            "position": entry.position,
+        }
 
 
 # Families whose read-side state lives in a module of its own: importing it registers

@@ -558,10 +558,20 @@ def subgraph(state: Custody, root: str, direction: str = "both") -> nx.DiGraph:
     for node in ordered:
         for target, edge in state.successors(node):
             if target in nodes:
-                if "carats" in edge:
-                    edge["carats"] = amount_text(in_units(edge["carats"]))
+                moved = edge.get("carats")
+                if moved is None:
+                    moved = _produced(state, target) if edge["kind"] == "registered-in" else 0
+                else:
+                    edge["carats"] = amount_text(in_units(moved))
+                edge["weight"] = float(in_units(moved))
                 exported.add_edge(node, target, **edge)
     return exported
+
+
+def _produced(state: Custody, node: str) -> int:
+    """The hundredths of carats produced at a source node so far: what came out of its
+    participant's ground through it, the weight of a `registered-in` edge."""
+    return sum(state.sources[node_key(node)].produced.values())
 
 
 def _node_order(node: str) -> tuple[int, str]:
@@ -580,12 +590,30 @@ def graph_json(graph: nx.DiGraph) -> dict[str, Any]:
     return data
 
 
+GRAPHML_NUMBERS = frozenset({"carats", "value_usd", "fraction", "weight"})
+"""Attributes GraphML types `double` (the JSON answer keeps amounts as decimal strings);
+integers (`position`) are typed `long`."""
+
+
+def _typed(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: float(value) if name in GRAPHML_NUMBERS and isinstance(value, str) else value
+        for name, value in attributes.items()
+    }
+
+
 def graph_graphml(graph: nx.DiGraph) -> str:
-    """GraphML of a subgraph, as Gephi opens it.
+    """GraphML of a subgraph, as Gephi opens it: amounts and fractions typed `double`,
+    positions `long`, and every edge weighted by the carats that moved along it.
 
     >>> from projections.examples import example_entries
     >>> text = graph_graphml(subgraph(Custody.replay(example_entries()), "GH-1", "up"))
     >>> text.startswith("<graphml") and 'node id="certificate:GH-1"' in text
     True
+    >>> 'for="edge" attr.name="weight" attr.type="double"' in text
+    True
     """
-    return "\n".join(nx.generate_graphml(graph))
+    typed = nx.DiGraph(**graph.graph)
+    typed.add_nodes_from((node, _typed(data)) for node, data in graph.nodes(data=True))
+    typed.add_edges_from((u, v, _typed(data)) for u, v, data in graph.edges(data=True))
+    return "\n".join(nx.generate_graphml(typed))

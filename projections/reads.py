@@ -325,15 +325,33 @@ class Reads:
         *,
         alert_type: str | None = None,
         participant: str | None = None,
+        status: str | None = None,
         as_of: AsOf = None,
     ) -> list[dict[str, Any]]:
-        """GET /v1/alerts: the alerts on the reading date, optionally of one type or participant."""
+        """GET /v1/alerts: the alerts on the reading date, each with its latest review,
+        optionally of one type, participant or review status."""
         return alert_rules.select(
-            self.read(self._all_alerts, as_of), alert_type=alert_type, participant=participant
+            self.read(self._reviewed_alerts, as_of),
+            alert_type=alert_type,
+            participant=participant,
+            status=status,
         )
 
+    def alert_exists(self, alert_id: str, on: date) -> bool:
+        """Whether the ledger, caught up with every stored entry, raises the alert read on
+        `on`: the write side's check of `alert.reviewed` (see `ledger.triage`)."""
+        with self._lock:
+            self.catch_up()
+            view = View(self._live, self._live.position, on)
+            return any(alert["alert_id"] == alert_id for alert in self._all_alerts(view))
+
+    def _reviewed_alerts(self, view: View) -> list[dict[str, Any]]:
+        return alert_rules.with_reviews(self._all_alerts(view), view.custody.reviews)
+
     def _all_alerts(self, view: View) -> list[dict[str, Any]]:
-        key = (view.position, view.today)
+        """The alerts of the view, without reviews; kept for the last (facts, date) read,
+        since reviews change no alert."""
+        key = (view.custody.facts_position, view.today)
         cached = self._alerts_cache
         if cached is not None and cached[0] == key:
             return cached[1]

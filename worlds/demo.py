@@ -23,6 +23,7 @@ nothing. Each of the eight alert types is raised at least once:
 | `rapid_reexport` | the Ivorian parcel re-exported by Ghana 4 days after its receipt (GH) |
 | `report_overdue` | Côte d'Ivoire never submitted its statistics for 2005 (CI) |
 | `sanctioned_party` | Accra Rough Diamond Exporters, listed after it shipped the Kade parcel (GH) |
+| `parcel_discrepancy` | RU-2006-0027, 14 parcels certified, 13 counted in Antwerp (EU) |
 
 The Participation Committee's 2005 picture (`GET /v1/compliance?year=2005`): every
 participant submitted its 2003 and 2004 reports on time; for 2005 the UAE's annual
@@ -271,6 +272,7 @@ class _World:
         expires_on: str,
         hs_code: str = "7102.10",
         operator_id: str | None = None,
+        **annex: Any,
     ) -> None:
         exporter = certificate_id[:2]
         party = {"name": TRADERS[exporter]}
@@ -293,6 +295,7 @@ class _World:
             declared_origin=origin,
             issued_on=issued_on,
             expires_on=expires_on,
+            **annex,
         )
 
     def confirm(
@@ -303,6 +306,7 @@ class _World:
         value: str,
         received_on: str,
         operator_id: str | None = None,
+        **annex: Any,
     ) -> None:
         extra = {} if operator_id is None else {"operator_id": operator_id}
         self.add(
@@ -315,6 +319,7 @@ class _World:
             value_usd=value,
             received_on=received_on,
             **extra,
+            **annex,
         )
 
 
@@ -484,6 +489,12 @@ def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]
         "rough diamonds from rebel-held Séguéla for re-export",
         effective_from="2006-05-02",
     )
+    # Annex I: Gokhran certifies fourteen parcels for Antwerp, which counts thirteen.
+    w.produce("RU", "2006-03-06", "RU-MIR-2006-0004", "RU-MIR", "3500.00", "315000.00")
+    w.export("RU-2006-0027", "EU", ["RU-MIR-2006-0004"], "315000.00", "RU",
+             "2006-03-10", "2006-05-09", parcels=14,
+             issuing_authority={"name": "Gokhran of Russia, Moscow"})  # fmt: skip
+    w.confirm("EU", "RU-2006-0027", "3500.00", "315000.00", "2006-03-14", parcels=13)
     _monitoring(w, today or datetime.now(UTC).date())
     return w.steps
 

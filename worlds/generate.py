@@ -15,12 +15,13 @@ late in the span (`sanctioned_party`). Operators draw from a random generator of
 their own: without them, the world is exactly the one generated before they existed.
 
 The same arguments give the same documents in the same order: every draw comes
-from `random.Random(seed)`, every `event_id` is a `uuid5` of the arguments and
-a counter, and dates run over `years` calendar years ending with 2024, never
-from the clock. The generator keeps only what it needs to choose valid next
-steps: a bounded pool of usable lots per participant and the certificates
-awaiting confirmation; lots that reach a cutting centre are eventually
-polished, leaving the generator's view (they stay held in the ledger).
+from `random.Random(seed)` (parcels from a second stream of the seed), every
+`event_id` is a `uuid5` of the arguments and a counter, and dates run over
+`years` calendar years ending with 2024, never from the clock. The generator
+keeps only what it needs to choose valid next steps: a bounded pool of usable
+lots per participant and the certificates awaiting confirmation; lots that
+reach a cutting centre are eventually polished, leaving the generator's view
+(they stay held in the ledger).
 
 Documents are buffered per poster (one authority per participant, the
 secretariat, an investigator) and posted in batches of up to `batch_size`;
@@ -68,6 +69,7 @@ MAX_SOURCES_PER_LOT = 64  # merges stop here, keeping compositions small
 VALUE_DISCREPANCY_RATE = 0.004
 CARAT_DISCREPANCY_RATE = 0.003
 UNCONFIRMED_RATE = 0.003
+PARCEL_DISCREPANCY_RATE = 0.003  # of confirmations; every certificate counts its lots as parcels
 ROUND_TRIP_RATE = 0.003
 RAPID_REEXPORT_RATE = 0.01
 TIGHT_CAPACITY_RATE = 0.03
@@ -349,6 +351,9 @@ class _World:
         self.profiles = profiles
         self.target = lots
         self.rng = random.Random(seed)
+        # Annex I's parcels draw from a stream of their own, so that the world drawn from
+        # `rng` stays what it was before certificates counted parcels.
+        self.parcels_rng = random.Random(f"parcels:{seed}")
         self.start = date(LAST_YEAR - years + 1, 1, 1)
         self.days = (date(LAST_YEAR + 1, 1, 1) - self.start).days
         self.run_name = f"{seed}:{lots}:{len(profiles)}:{years}"
@@ -728,6 +733,7 @@ class _World:
                 "declared_origin": self.profiles[origin].code if origin >= 0 else "MIXED",
                 "issued_on": self.date(self.day).isoformat(),
                 "expires_on": self.date(self.day + CERTIFICATE_VALIDITY_DAYS).isoformat(),
+                "parcels": len(chosen),
             },
         )
         if rng.random() < UNCONFIRMED_RATE:
@@ -767,12 +773,16 @@ class _World:
                 carats -= max(1, carats // 200)
             if rng.random() < VALUE_DISCREPANCY_RATE:
                 value = round(value * rng.choice((0.5, 1.6)))
+            parcels = len(shipment.lots)
+            if self.parcels_rng.random() < PARCEL_DISCREPANCY_RATE:
+                parcels += 1
             importer = self.profiles[shipment.importer]
             fields: dict[str, Any] = {
                 "certificate_id": shipment.certificate_id,
                 "carats": _amount(carats),
                 "value_usd": _amount(value),
                 "received_on": self.date(received).isoformat(),
+                "parcels": parcels,
             }
             operator = self.importing_operator(shipment.importer)
             if operator is not None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from api.asof import AsOfParameter
 from api.auth import CurrentActor
 from ledger.errors import LedgerError
+from ledger.triage import REVIEW_STATUSES
 from projections.alerts import ALERT_TYPES, select
 from projections.reads import Reads
 
@@ -22,15 +23,23 @@ def get_alerts(
     as_of: AsOfParameter,
     alert_type: Annotated[str | None, Query(alias="type")] = None,
     participant: str | None = None,
+    status: str | None = None,
 ) -> Any:
-    """Red flags on the reading date, optionally of one `type` and/or `participant`;
-    an authority sees only those whose participant is its own."""
+    """Red flags on the reading date, each with its latest review, optionally of one `type`,
+    `participant` and/or review `status` (never reviewed: `open`); an authority sees only
+    those whose participant is its own."""
     if alert_type is not None and alert_type not in ALERT_TYPES:
         raise LedgerError(
             "invalid", f"type must be one of {', '.join(ALERT_TYPES)}", detail={"field": "type"}
         )
+    if status is not None and status not in REVIEW_STATUSES:
+        raise LedgerError(
+            "invalid",
+            f"status must be one of {', '.join(REVIEW_STATUSES)}",
+            detail={"field": "status"},
+        )
     reads: Reads = request.app.state.reads
-    found = reads.alerts(alert_type=alert_type, participant=participant, as_of=as_of)
+    found = reads.alerts(alert_type=alert_type, participant=participant, status=status, as_of=as_of)
     if not actor.reads_everything:
         found = select(found, participant=actor.participant)
     return {"alerts": found}

@@ -66,6 +66,7 @@ def test_every_alert_type_is_raised(loaded: tuple[Ledger, DemoResult]) -> None:
     assert by_type[("carat_discrepancy", "BW-2005-0044")] == "EU"
     assert by_type[("unconfirmed_certificate", "ZA-2006-0019")] == "ZA"
     assert by_type[("embargoed_origin", "AE-DXB-2006-0031")] == "AE"
+    assert by_type[("parcel_discrepancy", "RU-2006-0027")] == "EU"
 
 
 def test_the_suspect_parcel_holds_an_embargoed_share(loaded: tuple[Ledger, DemoResult]) -> None:

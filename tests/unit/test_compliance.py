@@ -244,6 +244,7 @@ def test_report_overdue_shape_and_stable_id() -> None:
             "participant": "GH",
             "position": 1,
             "detail": {"year": 2005, "kind": "annual_report", "due_on": "2006-06-30"},
+            "review": None,
         },
         {
             "alert_id": alert_id("report_overdue", "GH/2005/statistics"),
@@ -253,6 +254,7 @@ def test_report_overdue_shape_and_stable_id() -> None:
             "participant": "GH",
             "position": 1,
             "detail": {"year": 2005, "kind": "statistics", "due_on": "2006-03-31"},
+            "review": None,
         },
     ]
 

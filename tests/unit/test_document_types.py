@@ -32,7 +32,7 @@ def test_every_protocol_type_has_one_handler_and_one_apply_function() -> None:
     handled = {handling.name for handling in HANDLING.values()}
     assert handled == set(DOCUMENT_TYPES)
     assert set(applied_types()) == handled
-    assert handled <= protocol_types()
+    assert handled == protocol_types()
 
 
 def test_each_handler_is_declared_for_its_own_model() -> None:

@@ -164,6 +164,7 @@ def test_the_graph_of_an_operator_links_it_to_the_lots_it_held(state: Custody) -
         "kind": "held",
         "position": 7,
         "carats": "100.00",
+        "weight": 100.0,
     }
     assert {"certificate:GH-2", "participant:AE"} <= set(graph.nodes)
     assert nx.is_directed_acyclic_graph(graph)

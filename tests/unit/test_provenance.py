@@ -244,6 +244,7 @@ def test_subgraph_directions(state: Custody) -> None:
         "kind": "split-into",
         "position": 11,
         "carats": "160.00",
+        "weight": 160.0,
     }
 
 
@@ -266,7 +267,7 @@ def test_graphml_opens_again_and_json_is_node_link(state: Custody) -> None:
     graph = subgraph(state, "M-GH", "both")
     reread = nx.read_graphml(io.StringIO(graph_graphml(graph)))
     assert set(reread.nodes) == set(graph.nodes)
-    assert reread.nodes["lot:L-A"]["carats"] == "160.00"
+    assert reread.nodes["lot:L-A"]["carats"] == 160.0
     data = graph_json(graph)
     assert {node["id"] for node in data["nodes"]} == set(graph.nodes)
     assert len(data["edges"]) == graph.number_of_edges()
@@ -289,3 +290,37 @@ def test_shipments_reach_importers_in_downstream() -> None:
     answer = downstream(state, source_id="M1")
     assert answer["participants"] == ["AE", "GH"]
     assert [lot["holder"] for lot in answer["lots"]] == ["GH", "AE", "GH"]
+
+
+def test_graphml_types_numbers_and_weighs_every_edge(state: Custody) -> None:
+    graph = subgraph(state, "CI", "both")
+    reread = nx.read_graphml(io.StringIO(graph_graphml(graph)))
+    numeric = 0
+    for _, data in reread.nodes(data=True):
+        for name in ("carats", "value_usd"):
+            if name in data:
+                assert isinstance(data[name], float), (name, data)
+                numeric += 1
+    assert numeric
+    kinds = set()
+    for _, _, data in reread.edges(data=True):
+        kinds.add(data["kind"])
+        assert isinstance(data["weight"], float) and data["weight"] >= 0, data
+        assert isinstance(data["position"], int), data
+        if "carats" in data:
+            assert isinstance(data["carats"], float) and data["carats"] == data["weight"]
+    assert {"registered-in", "produced-at", "merged-into", "received-by"} <= kinds
+    # registered-in: the carats produced at the source; produced-at: the lot's carats
+    assert reread.edges["participant:CI", "source:S-CI"]["weight"] == 100.0
+    assert reread.edges["source:S-CI", "lot:L-CI"]["weight"] == 100.0
+    assert reread.edges["lot:L-CI", "lot:L-MIX"]["weight"] == 100.0
+    text = graph_graphml(graph)
+    for name in ("carats", "value_usd", "weight"):
+        assert f'attr.name="{name}" attr.type="double"' in text
+    assert 'attr.name="position" attr.type="long"' in text
+
+
+def test_json_edges_carry_the_weight_beside_the_decimal_carats(state: Custody) -> None:
+    data = graph_json(subgraph(state, "L-A", "up"))
+    edge = next(e for e in data["edges"] if (e["source"], e["target"]) == ("lot:L-MIX", "lot:L-A"))
+    assert (edge["carats"], edge["weight"]) == ("160.00", 160.0)

@@ -5,6 +5,8 @@ of them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from fractions import Fraction
 
 import networkx as nx
@@ -34,6 +36,10 @@ class MemoryLog:
         """Up to `limit` entries after `after`, recording the call."""
         self.reads.append((after, limit))
         return [entry for entry in self.entries if entry.position > after][:limit]
+
+    def attach_alert_check(self, check: Callable[[str, date], bool]) -> None:
+        """Keeps the read side's alert check, as `Ledger.attach_alert_check` does."""
+        self.alert_check = check
 
 
 def carats_by_source(state: Custody, lot_id: str) -> dict[str, Fraction]:
