@@ -37,7 +37,7 @@ from ledger.fields import (
     Usd,
     added_field,
 )
-from ledger.handling import UnitOfWork, handles
+from ledger.handling import UnitOfWork, authority_of, handles
 from ledger.lots import Lot, distinct, find_lot
 from ledger.operators import named_operator
 from ledger.participants import Embargo, active_participant, embargoes
@@ -227,14 +227,6 @@ def check_origin_not_embargoed(
 # -- jurisdictions -----------------------------------------------------------------------
 
 
-def _authority_of_importer(doc: ImportConfirmed, work: UnitOfWork) -> None:
-    certificate = work.get(Certificate, Certificate.create_id(doc.certificate_id))
-    if certificate is not None:
-        work.require_authority_of(
-            certificate.importing_participant, f"the import of {doc.certificate_id}"
-        )
-
-
 # -- handlers ----------------------------------------------------------------------------
 
 
@@ -293,7 +285,10 @@ def export_certified(doc: ExportCertified, work: UnitOfWork) -> None:
         lot.ship(certificate_id=doc.certificate_id, importing_participant=importer)
 
 
-@handles(ImportConfirmed, jurisdiction=_authority_of_importer)
+@handles(
+    ImportConfirmed,
+    jurisdiction=authority_of(Certificate, "certificate_id", owner="importing_participant"),
+)
 def import_confirmed(doc: ImportConfirmed, work: UnitOfWork) -> None:
     certificate = work.get(Certificate, Certificate.create_id(doc.certificate_id))
     if certificate is None:

@@ -26,7 +26,7 @@ from pydantic import Field, field_validator
 from ledger.base import LedgerAggregate, aggregate_id
 from ledger.errors import LedgerError
 from ledger.fields import CalendarDate, DocumentModel, Identifier, ParticipantCode, Strict, Text
-from ledger.handling import SECRETARIAT, UnitOfWork, handles
+from ledger.handling import SECRETARIAT, UnitOfWork, authority_of, handles
 from ledger.participants import find_participant
 
 __all__ = [
@@ -224,12 +224,6 @@ def find_review(work: UnitOfWork, review_id: str) -> Review:
 # -- jurisdictions -----------------------------------------------------------------------
 
 
-def _authority_of_reviewed(doc: RecommendationImplemented, work: UnitOfWork) -> None:
-    review = work.get(Review, Review.create_id(doc.review_id))
-    if review is not None:
-        work.require_authority_of(review.participant, f"review {doc.review_id}")
-
-
 # -- handlers ----------------------------------------------------------------------------
 
 
@@ -262,7 +256,7 @@ def review_visited(doc: ReviewVisited, work: UnitOfWork) -> None:
     )
 
 
-@handles(RecommendationImplemented, jurisdiction=_authority_of_reviewed)
+@handles(RecommendationImplemented, jurisdiction=authority_of(Review, "review_id"))
 def recommendation_implemented(doc: RecommendationImplemented, work: UnitOfWork) -> None:
     find_review(work, doc.review_id).implement(
         recommendation_id=doc.recommendation_id, implemented_on=doc.implemented_on

@@ -33,6 +33,7 @@ __all__ = [
     "DocumentType",
     "Loader",
     "UnitOfWork",
+    "authority_of",
     "document_types",
     "handles",
 ]
@@ -159,6 +160,25 @@ class DocumentType:
         """
         if self.jurisdiction is not None and work.actor is not None:
             self.jurisdiction(document, work)
+
+
+def authority_of(
+    aggregate: type[Aggregate], id_field: str, owner: str = "participant"
+) -> Jurisdiction:
+    """Jurisdiction: the authority of the participant (attribute `owner`) of the aggregate
+    the document's `id_field` names; an id the ledger does not know is left to the handler.
+
+    For example `authority_of(Operator, "operator_id")`: the operator's participant.
+    """
+    kind = id_field.removesuffix("_id")
+
+    def check(document: Any, work: UnitOfWork) -> None:
+        key = getattr(document, id_field)
+        found = work.get(aggregate, aggregate.create_id(key))
+        if found is not None:
+            work.require_authority_of(getattr(found, owner), f"{kind} {key}")
+
+    return check
 
 
 _TYPES: dict[type[DocumentModel], DocumentType] = {}

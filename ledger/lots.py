@@ -354,7 +354,7 @@ def _authority_of_holder_or_importer(doc: LotSeized, work: UnitOfWork) -> None:
 # -- handlers ----------------------------------------------------------------------------
 
 
-@handles(LotProduced, jurisdiction=authority_of_source)
+@handles(LotProduced, jurisdiction=authority_of_source("source_id"))
 def lot_produced(doc: LotProduced, work: UnitOfWork) -> None:
     source = find_source(work, doc.source_id)
     day = doc.occurred_at.date()
@@ -408,7 +408,9 @@ def lot_flagged(doc: LotFlagged, work: UnitOfWork) -> None:
 
 @handles(LotSeized, jurisdiction=_authority_of_holder_or_importer)
 def lot_seized(doc: LotSeized, work: UnitOfWork) -> None:
-    find_lot(work, doc.lot_id).seize(reason=doc.reason, by=work.acting)
+    # `by` stays None: a replay of the log (kpledger import) cannot know which authority
+    # posted the seizure, and the stored events must be the same either way.
+    find_lot(work, doc.lot_id).seize(reason=doc.reason, by=None)
 
 
 @handles(LotTransferred, jurisdiction=_authority_of_holder)

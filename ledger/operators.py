@@ -22,7 +22,7 @@ from pydantic import Field, field_validator
 from ledger.base import LedgerAggregate, aggregate_id
 from ledger.errors import LedgerError
 from ledger.fields import CalendarDate, DocumentModel, Identifier, ParticipantCode, Strict, Text
-from ledger.handling import SECRETARIAT, UnitOfWork, handles
+from ledger.handling import SECRETARIAT, UnitOfWork, authority_of, handles
 from ledger.participants import find_participant
 from ledger.protocol import OPERATOR_ROLES, in_force
 
@@ -246,12 +246,6 @@ def named_operator(
 # -- jurisdictions -----------------------------------------------------------------------
 
 
-def _authority_of_operator(doc: OperatorLicenceRevoked, work: UnitOfWork) -> None:
-    operator = work.get(Operator, Operator.create_id(doc.operator_id))
-    if operator is not None:
-        work.require_authority_of(operator.participant, f"operator {doc.operator_id}")
-
-
 # -- handlers ----------------------------------------------------------------------------
 
 
@@ -274,7 +268,7 @@ def operator_licensed(doc: OperatorLicensed, work: UnitOfWork) -> None:
     )
 
 
-@handles(OperatorLicenceRevoked, jurisdiction=_authority_of_operator)
+@handles(OperatorLicenceRevoked, jurisdiction=authority_of(Operator, "operator_id"))
 def operator_licence_revoked(doc: OperatorLicenceRevoked, work: UnitOfWork) -> None:
     find_operator(work, doc.operator_id).revoke_licence(
         reason=doc.reason, revoked_on=doc.occurred_at.date()

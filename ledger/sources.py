@@ -26,7 +26,7 @@ from ledger.fields import (
     Strict,
     Text,
 )
-from ledger.handling import UnitOfWork, handles
+from ledger.handling import Jurisdiction, UnitOfWork, authority_of, handles
 from ledger.participants import find_participant
 from ledger.protocol import ALLUVIAL_SITE, MINE
 
@@ -167,12 +167,9 @@ def place_of(work: UnitOfWork, source_id: str) -> Place:
     return place
 
 
-def authority_of_source(doc: DocumentModel, work: UnitOfWork) -> None:
-    """Jurisdiction: the authority of the participant of the source the document names."""
-    source_id: str = getattr(doc, "source_id", None) or getattr(doc, "site_id")  # noqa: B009
-    source = work.get(Source, Source.create_id(source_id))
-    if source is not None:
-        work.require_authority_of(source.participant, f"source {source_id}")
+def authority_of_source(id_field: str) -> Jurisdiction:
+    """Jurisdiction: the authority of the participant of the source `id_field` names."""
+    return authority_of(Source, id_field)
 
 
 # -- handlers ----------------------------------------------------------------------------
@@ -212,7 +209,7 @@ def alluvial_site_registered(doc: AlluvialSiteRegistered, work: UnitOfWork) -> N
     )
 
 
-@handles(AlluvialSiteLicenceRevoked, jurisdiction=authority_of_source)
+@handles(AlluvialSiteLicenceRevoked, jurisdiction=authority_of_source("site_id"))
 def alluvial_site_licence_revoked(doc: AlluvialSiteLicenceRevoked, work: UnitOfWork) -> None:
     find_source(work, doc.site_id).revoke_licence(
         reason=doc.reason, revoked_on=doc.occurred_at.date()

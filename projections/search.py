@@ -131,10 +131,13 @@ def _participants(state: Custody, text: str) -> Iterator[Hit]:
 
 
 def _operators(state: Custody, text: str, reader: str | None) -> Iterator[Hit]:
-    """Operators (the companies inside a participant, protocol version 2) are not in the
-    custody state yet: once `Custody` keeps them, yield (rank, "operator", id, label) here,
-    ranked on their id and name, readable by every token like participants."""
-    return iter(())
+    """Operators by id or name; an authority finds its own participant's only."""
+    for operator_id, operator in state.operators.items():
+        if reader is not None and operator.participant != reader:
+            continue
+        rank = _rank(operator_id, operator.name, text)
+        if rank is not None:
+            yield rank, "operator", operator_id, f"{operator.name} ({operator.participant})"
 
 
 def search(

@@ -15,6 +15,9 @@ from ledger.application import Ledger
 from ledger.audit import AuditError, export_log, import_log, verify
 from ledger.log import GENESIS_HASH, entry_hash
 from tests.integration.test_audit import ENTRIES, StoredRows, audited_world
+from tests.support import authority, basic_world, export, seized
+
+GH = authority("GH")
 
 LINE_FIELDS = [
     "position",
@@ -165,3 +168,18 @@ def test_export_refuses_an_entry_it_cannot_read(ledger: Ledger, store_url: str) 
     stored.set_state(stored.journal_row(4), b"not JSON")
     with pytest.raises(AuditError, match="entry 4 cannot be read"):
         export_log(ledger, io.StringIO())
+
+
+def test_a_log_with_seizures_reimports_with_every_hash(
+    ledger: Ledger, other_store: Ledger, tmp_path: Path
+) -> None:
+    """A seizure's stored events must not depend on who posted it: a replay does not know."""
+    basic_world(ledger)
+    ledger.post(export("GH-0001", "GH", "AE", ["GH-L1"], "100", declared_origin="GH"), GH)
+    ledger.post(seized("GH-L1"), authority("AE"))  # by the importer, in transit
+    ledger.post(seized("CI-L1"), authority("CI"))  # by the holder
+    path = tmp_path / "log.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        export_log(ledger, out)
+    with path.open(encoding="utf-8") as lines:
+        assert import_log(other_store, lines) == verify(ledger)

@@ -19,6 +19,7 @@ from tests.support import (
     confirmed,
     doc,
     export,
+    licensed,
     produced,
     site,
 )
@@ -66,6 +67,7 @@ def _world(ledger: Ledger) -> None:
         authority("GH"),
     )
     ledger.post(confirmed("GH-2005-1", "40"), authority("AE"))
+    ledger.post(licensed("GH-KADE", "buyer", name="Kade Licensed Diamond Buyers"), authority("GH"))
     ledger.post(
         {"events": [site("CI-SEG", "CI", region="Worodougou"), produced("CI-1", "CI-SEG", "5")]},
         authority("CI"),
@@ -134,7 +136,8 @@ def test_limit_and_kind(api: Any) -> None:
     assert _ids(api, q="gh", kind="mine") == ["GH-AKW"]
     assert _ids(api, q="CI", kind="alluvial_site") == ["CI-SEG"]
     assert _ids(api, q="gh", kind="participant") == ["GH"]
-    assert _ids(api, q="GH", kind="operator") == []  # no operators in the ledger yet
+    assert _ids(api, q="kade", kind="operator") == ["GH-KADE"]
+    assert _ids(api, q="kade") == ["GH-KADE"]
     assert len(_ids(api, q="A", limit="200")) <= 200
 
 
@@ -142,7 +145,9 @@ def test_an_authority_finds_only_what_it_may_read(api: Any) -> None:
     # AE received GH-L1 under GH-2005-1: it finds both, not GH's mine or other lots
     assert _ids(api, "ae", q="GH-") == ["GH-L1", "GH-2005-1"]
     assert _ids(api, "ae", q="AK") == []
-    assert _ids(api, "gh", q="GH-") == ["GH-L1", "GH-AKW", "GH-2005-1"]
+    assert _ids(api, "ae", q="kade") == []  # another participant's operator
+    assert _ids(api, "gh", q="kade") == ["GH-KADE"]
+    assert _ids(api, "gh", q="GH-") == ["GH-L1", "GH-AKW", "GH-2005-1", "GH-KADE"]
     assert _ids(api, "ci", q="CI") == ["CI", "CI-1", "CI-SEG"]
     assert _ids(api, "ci", q="GH") == ["GH"]  # participants are public
     assert _ids(api, "aud", q="CI-") == ["CI-1", "CI-SEG"]

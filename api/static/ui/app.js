@@ -497,10 +497,11 @@ async function openParticipant(hit, seq) {
 }
 
 async function openOperator(hit, seq) {
-  // Operators (protocol version 2) are not in the ledger yet and search returns none.
-  // When they are: trace downstream from the operator's lots and draw its graph here.
-  if (seq !== state.seq) return;
-  showView(panel(`Operator ${hit.id}`, h("p", {}, hit.label || "Operators are not traced yet.")));
+  const [trace, graph] = await Promise.allSettled([
+    api("/v1/trace/downstream", { operator: hit.id }),
+    api("/v1/graph", { root: hit.id, direction: "both" }),
+  ]);
+  await showTrace(hit, trace, graph, seq);
 }
 
 async function openCertificate(hit, seq) {
