@@ -608,4 +608,8 @@ def welcome_text(result: DemoResult, base_url: str) -> str:
     ]  # fmt: skip
     for comment, url in commands:
         lines += [comment, f'curl -s {auth} "{url}"', ""]
+    lines += [
+        f"Or see it: open {base_url}/ui#root={lot} and paste the demo-investigator token.",
+        "",
+    ]
     return "\n".join(lines)
