@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from ledger.application import Ledger
-from worlds.demo import SUSPECT_CERTIFICATE_ID, SUSPECT_LOT_ID, load_demo
+from worlds.demo import EXPORTER, SUSPECT_CERTIFICATE_ID, SUSPECT_LOT_ID, load_demo
 
 try:
     from playwright.sync_api import (
@@ -237,6 +237,16 @@ def test_a_deep_link_opens_once_a_token_is_entered(page: Page, demo: Demo) -> No
 
     page.goto(f"{demo.server.base_url}/ui#root={SUSPECT_LOT_ID}")  # the token stays in the tab
     opened(page, SUSPECT_LOT_ID)
+
+
+def test_an_operator_opens_with_its_downstream_trace(page: Page, demo: Demo) -> None:
+    enter_token(page, demo.investigator)
+    search(page, "Accra Rough")  # a name: the search finds the exporter
+    opened(page, EXPORTER)
+    traced = demo.get("/v1/trace/downstream", operator=EXPORTER)["lots"]
+    assert traced, "the demo's exporter held lots"
+    shown = page.locator("#trace-lots tbody").inner_text()
+    assert all(lot["lot_id"] in shown for lot in traced)
 
 
 def test_as_of_replays_an_earlier_state(page: Page, demo: Demo) -> None:
