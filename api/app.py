@@ -61,12 +61,13 @@ def create_app(
         await run_in_threadpool(reads.catch_up)  # build the projections before serving
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
-        ledger.availability.watch()  # notices the store going away and coming back
+        watcher = availability.watcher(ledger)  # notices the store going away and back
         try:
             yield
         finally:
             follower.stop()
-            ledger.availability.stop()
+            if watcher is not None:
+                watcher.stop()
 
     app = FastAPI(
         title="kpledger",

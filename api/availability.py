@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ledger.application import Ledger
-from ledger.availability import OutcomeUnknown, StoreUnavailable, is_store_away
+from ledger.availability import Availability, OutcomeUnknown, StoreUnavailable, is_store_away
 from ledger.errors import LedgerError
 
-__all__ = ["health", "install"]
+__all__ = ["health", "install", "watcher"]
 
 log = logging.getLogger("kpledger.api")
 
@@ -30,16 +30,30 @@ def _refusal(error: StoreUnavailable | OutcomeUnknown) -> JSONResponse:
     )
 
 
+def _of(ledger: Ledger) -> Availability | None:
+    """The ledger's availability (None for a stand-in ledger of the unit tests)."""
+    found: Availability | None = getattr(ledger, "availability", None)
+    return found
+
+
+def watcher(ledger: Ledger) -> Availability | None:
+    """Starts probing the ledger's store in the background; returns what to stop."""
+    availability = _of(ledger)
+    if availability is not None:
+        availability.watch()
+    return availability
+
+
 def install(app: FastAPI, ledger: Ledger) -> None:
     """Maps the store's failures to HTTP on `app`."""
-    availability = ledger.availability
 
     def unavailable(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StoreUnavailable | OutcomeUnknown)
         return _refusal(error)
 
     def store_error(request: Request, error: Exception) -> JSONResponse:
-        if is_store_away(error):
+        availability = _of(ledger)
+        if availability is not None and is_store_away(error):
             availability.mark_unreachable(error)
             return _refusal(availability.unavailable())
         log.error(
@@ -65,7 +79,8 @@ def health(ledger: Ledger) -> dict[str, Any]:
     """`{"status": "ok", "position": P, "store": "reachable"}`, or while the store is away
     `{"status": "degraded", "position": null, "store": "unreachable"}`: at once when the
     store is known to be away, within the store timeout when it has just gone."""
-    if ledger.availability.reachable:
+    availability = _of(ledger)
+    if availability is None or availability.reachable:
         try:
             return {"status": "ok", "position": ledger.head_position(), "store": "reachable"}
         except StoreUnavailable:
