@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api import availability
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.routes import (
     alerts,
@@ -60,10 +61,13 @@ def create_app(
         await run_in_threadpool(reads.catch_up)  # build the projections before serving
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
+        watcher = availability.watcher(ledger)  # notices the store going away and back
         try:
             yield
         finally:
             follower.stop()
+            if watcher is not None:
+                watcher.stop()
 
     app = FastAPI(
         title="kpledger",
@@ -103,10 +107,12 @@ def create_app(
         problem = LedgerError("invalid", f"{where}: {first.get('msg', 'invalid request')}")
         return JSONResponse(problem.to_body(), status_code=422)
 
+    availability.install(app, ledger)  # the store away: 503 with Retry-After
+
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
-        """Liveness and the log's head position; no token needed."""
-        return {"status": "ok", "position": ledger.head_position()}
+        """Liveness, the log's head position and whether the store answers; no token needed."""
+        return availability.health(ledger)
 
     for module in (
         events,

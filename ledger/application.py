@@ -9,24 +9,35 @@ family (`ledger.documents.FAMILIES`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any, cast
 from uuid import UUID
 
 import eventsourcing.persistence
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from ledger import documents as docs
 from ledger.actors import Actor, Role
+from ledger.availability import Availability
 from ledger.capture import Capture, Capturer, Stamp
 from ledger.errors import LedgerError
 from ledger.handling import AlertCheck
 from ledger.journal import JOURNAL_ID, decode_row
 from ledger.log import LogEntry
-from ledger.store import StoreConfig, check_reachable, select_sequence, store_config
+from ledger.store import (
+    StoreConfig,
+    WriteOutcomeUnknown,
+    check_reachable,
+    select_aggregates_events,
+    select_last,
+    select_sequence,
+    store_config,
+    store_timeout,
+    tune_pool,
+)
 from ledger.tokens import ApiToken, new_token, token_digest
 
 __all__ = ["Capture", "Ledger"]
@@ -96,6 +107,11 @@ class Ledger(Application[UUID]):
         super().__init__(env={**config.env, "CREATE_TABLE": "y"})
         self._actors: dict[str, Actor] = {}
         self._capturer = Capturer(self.recorder, self.mapper)
+        timeout = store_timeout()
+        tune_pool(self.recorder, timeout)
+        self.availability = Availability(config, timeout=timeout)
+        self._capturer.ready = self.availability.check
+        """Whether the store answers; every use of it below goes through its guard."""
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -113,18 +129,28 @@ class Ledger(Application[UUID]):
             raise ValueError("only an authority token is bound to a participant")
         token = new_token()
         digest = token_digest(token)
-        self.save(ApiToken(digest=digest, role=role, name=name, participant=participant))
+        with self.availability.guard():
+            self.save(ApiToken(digest=digest, role=role, name=name, participant=participant))
         return token
 
     def actor_for_token(self, token: str) -> Actor | None:
-        """Who holds this token, or None if no such token was created."""
+        """Who holds this token, or None if no such token was created.
+
+        A known token is answered from memory; an unknown one is looked up in the store,
+        which raises `StoreUnavailable` at once (or within the store timeout) when it is away.
+        """
         digest = token_digest(token)
         actor = self._actors.get(digest)
         if actor is None:
-            try:
-                record: ApiToken = self.repository.get(ApiToken.create_id(digest))
-            except AggregateNotFoundError:
+            with self.availability.guard():  # in one try, as `select_last` explains
+                stored = select_aggregates_events(self.recorder, [ApiToken.create_id(digest)])
+            if not stored:
                 return None
+            record: Any = None
+            for row in stored:
+                event: Any = self.mapper.to_domain_event(row)
+                record = event.mutate(record)
+            assert isinstance(record, ApiToken)
             role = cast(Role, record.role)
             actor = Actor(role=role, name=record.name, participant=record.participant)
             self._actors[digest] = actor
@@ -134,13 +160,16 @@ class Ledger(Application[UUID]):
 
     def head_position(self) -> int:
         """The position of the last accepted document (0 when the log is empty)."""
-        last = self.recorder.select_events(JOURNAL_ID, desc=True, limit=1)
-        return last[0].originator_version if last else 0
+        with self.availability.guard():
+            last = select_last(self.recorder, JOURNAL_ID)
+        return last[0] if last is not None else 0
 
     def read_log(self, after: int, limit: int) -> list[LogEntry]:
         """Up to `limit` entries after position `after`; undecodable entries are skipped."""
         entries = []
-        for position, topic, state in select_sequence(self.recorder, JOURNAL_ID, after, limit):
+        with self.availability.guard():
+            rows = select_sequence(self.recorder, JOURNAL_ID, after, limit)
+        for position, topic, state in rows:
             try:
                 entries.append(decode_row(position, topic, state))
             except Exception as error:  # a finding for the audit, not a crash of the reader
@@ -177,7 +206,19 @@ class Ledger(Application[UUID]):
             now = datetime.now(UTC)
             return [Stamp(document, now, actor.name) for document in documents]
 
-        return self._capturer.append(stamp, actor)
+        return self._append(stamp, actor, monotonic=True)
+
+    def _append(
+        self, stamp: Callable[[], list[Stamp]], actor: Actor | None, *, monotonic: bool
+    ) -> Capture:
+        """The capturer's append under the store's guard: `StoreUnavailable` when nothing
+        was appended, `OutcomeUnknown` when the insert was sent and the answer lost."""
+        with self.availability.guard():
+            try:
+                return self._capturer.append(stamp, actor, monotonic=monotonic)
+            except WriteOutcomeUnknown as error:
+                self.availability.mark_unreachable(error)
+                raise self.availability.outcome_unknown() from error
 
     def replay(self, entries: Sequence[LogEntry]) -> Capture:
         """Appends entries of another ledger's log as they were recorded there (import).
@@ -195,4 +236,4 @@ class Ledger(Application[UUID]):
             )
             for index, entry in enumerate(entries)
         ]
-        return self._capturer.append(lambda: stamps, None, monotonic=False)
+        return self._append(lambda: stamps, None, monotonic=False)

@@ -5,7 +5,8 @@ A request's documents are checked in order against the aggregates of one
 the aggregates' new events, a claim per `event_id`, and one journal entry per
 document whose hash chains the previous one. Writers of one process queue on a
 lock (group commit): whoever takes it appends every request waiting, in one insert;
-if any of them is refused, each is appended alone instead. A concurrent writer makes
+if any of them is refused, each is appended alone instead (if the store is away, they
+all fail as one rather than wait for it in turn). A concurrent writer makes
 the insert collide on the journal's next position; the batch is then checked again
 against the new state, so two racing exports of one lot give one success and one
 refusal, never both.
@@ -24,13 +25,19 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, StoredEvent
 
 from ledger.actors import Actor
+from ledger.availability import is_store_away
 from ledger.base import recording_clock
 from ledger.documents import HANDLING, Document, normalize
 from ledger.errors import LedgerError
 from ledger.handling import AlertCheck, UnitOfWork, referenced_ids
 from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim, decode_row
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
-from ledger.store import insert_rows, select_aggregates_events
+from ledger.store import (
+    WriteOutcomeUnknown,
+    insert_rows,
+    select_aggregates_events,
+    select_last,
+)
 
 __all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
 
@@ -70,6 +77,17 @@ class _Request:
     error: BaseException | None = None
 
 
+def _fresh(error: BaseException) -> BaseException:
+    """A copy of `error` for another waiting thread to raise (one object, raised in
+    several threads at once, would share its traceback); `error` itself if it cannot."""
+    try:
+        copy = type(error)(*error.args)
+    except Exception:
+        return error
+    copy.__cause__ = error
+    return copy
+
+
 @dataclass
 class _Head:
     position: int
@@ -89,6 +107,8 @@ class Capturer:
         self._queue_lock = threading.Lock()
         self._queue: list[_Request] = []
         self.alert_check: AlertCheck | None = None
+        self.ready: Callable[[], None] = lambda: None
+        """Raises when the store is known to be away, before a group is appended."""
 
     def append(
         self, stamp: Callable[[], list[Stamp]], actor: Actor | None, *, monotonic: bool = True
@@ -120,11 +140,11 @@ class Capturer:
         return loaded
 
     def _head(self) -> _Head:
-        last = self._recorder.select_events(JOURNAL_ID, desc=True, limit=1)
-        if not last:
+        last = select_last(self._recorder, JOURNAL_ID)
+        if last is None:
             return _Head(0, GENESIS_HASH, None)
         try:
-            entry = decode_row(last[0].originator_version, last[0].topic, last[0].state)
+            entry = decode_row(*last)
         except Exception:
             raise LedgerError(
                 "store_unavailable",
@@ -134,11 +154,22 @@ class Capturer:
         return _Head(entry.position, entry.hash, entry.recorded_at)
 
     def _append_group(self, group: list[_Request]) -> None:
+        try:
+            self.ready()  # the store may have gone away while this group waited
+        except Exception as error:
+            for request in group:
+                request.error = _fresh(error)
+            return
         if len(group) > 1:
             try:
                 captures = self._with_retries(group)
-            except Exception:
-                pass  # somebody's request is refused: take them one at a time
+            except Exception as error:
+                if is_store_away(error) or isinstance(error, WriteOutcomeUnknown):
+                    # the store is away: alone, each would wait for it in turn
+                    for request in group:
+                        request.error = _fresh(error)
+                    return
+                # else somebody's request is refused: take them one at a time
             else:
                 for request, capture in zip(group, captures, strict=True):
                     request.capture = capture

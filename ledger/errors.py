@@ -48,6 +48,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "internal": 500,
     "write_conflict": 503,
     "store_unavailable": 503,
+    "unavailable": 503,  # the store does not answer: nothing was done
+    "outcome_unknown": 503,  # the store went away after a write was sent
     **dict.fromkeys(CONFLICT_CODES, 409),
 }
 

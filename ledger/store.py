@@ -21,11 +21,26 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 DEFAULT_SQLITE_FILE = "kpledger.db"
+DEFAULT_STORE_TIMEOUT = 2
 _CHUNK = 900
 
 
 class StoreError(Exception):
     """The store cannot be used: a bad URL, an unreachable database, refused credentials."""
+
+
+class WriteOutcomeUnknown(Exception):
+    """The connection failed after an insert was sent: it may or may not have committed."""
+
+
+def store_timeout() -> int:
+    """KPLEDGER_STORE_TIMEOUT: whole seconds a request waits for the store (1 to 60)."""
+    text = os.environ.get("KPLEDGER_STORE_TIMEOUT", "").strip() or str(DEFAULT_STORE_TIMEOUT)
+    if not text.isdigit() or not 1 <= int(text) <= 60:
+        raise StoreError(
+            f"KPLEDGER_STORE_TIMEOUT: {text!r} is not a whole number of seconds from 1 to 60"
+        )
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,12 @@ def _postgresql(url: str) -> StoreConfig:
             "POSTGRES_PORT": str(port),
             "POSTGRES_USER": unquote(parts.username),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_CONNECT_TIMEOUT": os.environ.get("KPLEDGER_CONNECT_TIMEOUT", "5"),
+            # eventsourcing gives this to the pool as the longest wait for a connection
+            # (a getconn timeout): the bound on how long a request waits for the store.
+            "POSTGRES_CONNECT_TIMEOUT": str(store_timeout()),
+            # Check a pooled connection before lending it, so that one a restart of
+            # PostgreSQL terminated is replaced instead of failing the request.
+            "POSTGRES_PRE_PING": "y",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": "4",
             "POSTGRES_MAX_OVERFLOW": "12",
@@ -122,6 +142,17 @@ def postgres_connect_kwargs(config: StoreConfig) -> dict[str, Any]:
         "password": env["POSTGRES_PASSWORD"] or None,
         "connect_timeout": int(env["POSTGRES_CONNECT_TIMEOUT"]),
     }
+
+
+def tune_pool(recorder: Any, timeout: int) -> None:
+    """Lets a PostgreSQL pool's lost connections be replaced soon after the database is
+    back: psycopg_pool retries a failed connect with a doubling delay for
+    `reconnect_timeout` (5 minutes by default), so after an outage of a minute the next
+    try could be a minute away; with a short one it gives up instead, and connects again
+    when a request asks. (eventsourcing has no setting for it.)"""
+    pool = getattr(recorder.datastore, "pool", None)
+    if pool is not None:
+        pool.reconnect_timeout = float(timeout)
 
 
 def check_reachable(config: StoreConfig) -> None:
@@ -194,9 +225,10 @@ def select_aggregates_events(recorder: Any, aggregate_ids: Sequence[UUID]) -> li
 
 
 def select_sequence(
-    recorder: Any, originator_id: UUID, after: int, limit: int
+    recorder: Any, originator_id: UUID, after: int, limit: int, *, last: bool = False
 ) -> list[tuple[int, str, bytes]]:
-    """(version, topic, state) of up to `limit` events of one aggregate after `after`, in order.
+    """(version, topic, state) of up to `limit` events of one aggregate after `after`, in
+    order (the last ones first, if `last`).
 
     Plain tuples, in binary on PostgreSQL, for reading the whole journal: eventsourcing's
     `select_events` makes a dict and a `StoredEvent` of each row, and hex of each state.
@@ -207,8 +239,12 @@ def select_sequence(
 
         statement = SQL(
             "SELECT originator_version, topic, state FROM {}.{} WHERE originator_id = %s "
-            "AND originator_version > %s ORDER BY originator_version LIMIT %s"
-        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+            "AND originator_version > %s ORDER BY originator_version {} LIMIT %s"
+        ).format(
+            Identifier(recorder.datastore.schema),
+            Identifier(recorder.events_table_name),
+            SQL("DESC" if last else "ASC"),
+        )
         with (
             recorder.datastore.get_connection() as connection,
             connection.cursor(row_factory=tuple_row, binary=True) as cursor,
@@ -219,10 +255,20 @@ def select_sequence(
         cursor.execute(
             f"SELECT originator_version, topic, state FROM {recorder.events_table_name} "
             "WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version "
-            "LIMIT ?",
+            f"{'DESC' if last else 'ASC'} LIMIT ?",
             (originator_id.hex, after, limit),
         )
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def select_last(recorder: Any, originator_id: UUID) -> tuple[int, str, bytes] | None:
+    """(version, topic, state) of an aggregate's last event, or None.
+
+    In one try: eventsourcing's `select_events` retries a lost connection ten times,
+    each waiting up to the store timeout, so a request would wait ten times as long.
+    """
+    rows = select_sequence(recorder, originator_id, -1, 1, last=True)
+    return rows[0] if rows else None
 
 
 def insert_rows(recorder: Any, rows: Sequence[StoredEvent]) -> None:
@@ -242,24 +288,44 @@ def insert_rows(recorder: Any, rows: Sequence[StoredEvent]) -> None:
     table = SQL("{}.{} (originator_id, originator_version, topic, state)").format(
         Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
     )
+    import psycopg
+
     with recorder.datastore.get_connection() as connection:
-        if len(rows) <= _FEW_ROWS:
-            statement = SQL(
-                "WITH inserted AS (INSERT INTO {} SELECT * FROM "
-                "unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) RETURNING 1) "
-                "SELECT pg_notify(%s, '')"
-            ).format(table)
-            columns = [list(column) for column in zip(*map(_row_values, rows), strict=True)]
-            connection.execute(statement, [*columns, recorder.channel_name], binary=True)
-            return
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(table)) as copy,
-        ):
-            copy.set_types(_COPY_TYPES)
-            for row in rows:
-                copy.write_row(_row_values(row))
-        connection.execute(SQL("NOTIFY {}").format(Identifier(recorder.channel_name)))
+        try:
+            _insert(connection, recorder, table, rows)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            if _connection_lost(error):
+                raise WriteOutcomeUnknown(str(error)) from error
+            raise  # refused by the server (a lock timeout): rolled back, nothing appended
+
+
+def _connection_lost(error: Exception) -> bool:
+    """A failure that may have come after the server committed: no answer (no SQLSTATE),
+    a connection exception (08...) or an operator's intervention (57P..., a shutdown)."""
+    state = getattr(error, "sqlstate", None) or ""
+    return not state or state.startswith(("08", "57P"))
+
+
+def _insert(connection: Any, recorder: Any, table: Any, rows: Sequence[StoredEvent]) -> None:
+    from psycopg.sql import SQL, Identifier
+
+    if len(rows) <= _FEW_ROWS:
+        statement = SQL(
+            "WITH inserted AS (INSERT INTO {} SELECT * FROM "
+            "unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) RETURNING 1) "
+            "SELECT pg_notify(%s, '')"
+        ).format(table)
+        columns = [list(column) for column in zip(*map(_row_values, rows), strict=True)]
+        connection.execute(statement, [*columns, recorder.channel_name], binary=True)
+        return
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(table)) as copy,
+    ):
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            copy.write_row(_row_values(row))
+    connection.execute(SQL("NOTIFY {}").format(Identifier(recorder.channel_name)))
 
 
 def _row_values(row: StoredEvent) -> tuple[UUID | str, int, str, bytes]:

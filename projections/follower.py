@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ledger.errors import LedgerError
 from ledger.store import StoreConfig, postgres_connect_kwargs
 
 __all__ = ["Follower"]
@@ -52,6 +53,8 @@ class Follower:
     def _step(self) -> None:
         try:
             self._catch_up()
+        except LedgerError as error:  # the store is away (503): try again next interval
+            log.debug("the follower could not catch up: %s", error.message)
         except Exception:  # the next read catches up anyway; keep following
             log.exception("the follower could not catch up")
 
