@@ -17,7 +17,12 @@ WORLD_OF_BEFORE = "3908bec7a2c271b12bf3bbfbf03c6a489b922e5b2c862df147a4e02869360
 
 
 def test_without_operators_the_world_is_the_one_of_before() -> None:
-    posted = recorded(lots=2000, seed=7).posted
+    """Operators draw from a random stream of their own, as Annex I's parcels do: without
+    operators, and but for the parcels counted since, the world is the same."""
+    posted = [
+        (poster, {key: value for key, value in document.items() if key != "parcels"})
+        for poster, document in recorded(lots=2000, seed=7).posted
+    ]
     digest = hashlib.sha256(json.dumps(posted, sort_keys=True).encode()).hexdigest()
     assert (len(posted), digest) == (3038, WORLD_OF_BEFORE)
 
