@@ -33,6 +33,7 @@ from ledger.errors import LedgerError
 from ledger.signing import SigningKey
 from projections.follower import Follower
 from projections.reads import Reads
+from projections.snapshot import Snapshots, snapshot_path
 
 
 def create_app(
@@ -54,16 +55,24 @@ def create_app(
         deadlines=settings.deadlines,
     )
     ledger.attach_alert_check(reads.alert_exists)  # the triage rule asks the read model
+    snapshots = Snapshots(
+        reads,
+        ledger.store,
+        snapshot_path(settings.snapshot, ledger.store),
+        every=settings.snapshot_every,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(reads.catch_up)  # build the projections before serving
+        # build the projections before serving: from the snapshot if it fits, then the log
+        await run_in_threadpool(snapshots.start)
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
         try:
             yield
         finally:
             follower.stop()
+            await run_in_threadpool(snapshots.stop)  # saves the last snapshot
 
     app = FastAPI(
         title="kpledger",
