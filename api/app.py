@@ -55,16 +55,12 @@ def create_app(
         deadlines=settings.deadlines,
     )
     ledger.attach_alert_check(reads.alert_exists)  # the triage rule asks the read model
-    snapshots = Snapshots(
-        reads,
-        ledger.store,
-        snapshot_path(settings.snapshot, ledger.store),
-        every=settings.snapshot_every,
-    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # build the projections before serving: from the snapshot if it fits, then the log
+        path = snapshot_path(settings.snapshot, ledger.store)
+        snapshots = Snapshots(reads, ledger.store, path, every=settings.snapshot_every)
         await run_in_threadpool(snapshots.start)
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()

@@ -117,14 +117,15 @@ class Header:
 
 def snapshot_path(setting: str, store: StoreConfig) -> Path | None:
     """The snapshot file a setting names: `off` none, empty the default (next to a SQLite
-    file, `<file stem>.readmodel.snapshot`; else `./kpledger-readmodel.snapshot`)."""
+    file, `<file stem>.readmodel.snapshot`; for PostgreSQL `./kpledger-readmodel.snapshot`)."""
     if setting.strip().lower() == OFF:
         return None
     if setting:
         return Path(setting).expanduser()
-    if store.kind == "sqlite":
-        return Path(store.env["SQLITE_DBNAME"]).with_suffix(".readmodel.snapshot")
-    return Path("kpledger-readmodel.snapshot")
+    if store.kind != "sqlite":
+        return Path("kpledger-readmodel.snapshot")
+    database_file = store.env.get("SQLITE_DBNAME")  # none: a store in memory, no snapshot
+    return Path(database_file).with_suffix(".readmodel.snapshot") if database_file else None
 
 
 def code_version() -> str:
@@ -330,11 +331,18 @@ class Snapshots:
         return position
 
     def stop(self) -> None:
-        """Stops the thread and saves a last snapshot if the read model moved on."""
+        """Stops the thread, catches up (if the store answers) and saves a last snapshot
+        if the read model moved on since the last one."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
-        if self.path is not None and self.reads.position != self.saved_at:
+        if self.path is None:
+            return
+        try:
+            self.reads.catch_up()
+        except Exception as error:  # the store is down: save what is there
+            log.warning("could not catch up before the last snapshot: %s", error)
+        if self.reads.position != self.saved_at:
             self.save()
 
     def save(self) -> Header | None:

@@ -19,9 +19,10 @@ import pytest
 from ledger.application import Ledger
 from ledger.journal import JOURNAL_ID
 from ledger.log import LogEntry, LogReader
+from ledger.store import store_config
 from projections import snapshot
 from projections.reads import Reads
-from projections.snapshot import Snapshots
+from projections.snapshot import Snapshots, snapshot_path
 from worlds.generate import generate
 
 LOTS = 150
@@ -262,3 +263,15 @@ def test_no_snapshot_and_off_replay_in_full_without_a_warning(
     off.stop()
     assert warnings_of(caplog) == []
     assert [path for path in tmp_path.iterdir() if "snapshot" in path.name] == []
+
+
+def test_the_setting_names_the_file_or_turns_snapshots_off(tmp_path: Path) -> None:
+    sqlite = store_config(f"sqlite:///{tmp_path / 'ledger.db'}")
+    postgresql = store_config("postgresql://someone:secret@db.example:5433/kpl")
+    assert snapshot_path("", sqlite) == tmp_path / "ledger.readmodel.snapshot"
+    assert snapshot_path("", postgresql) == Path("kpledger-readmodel.snapshot")
+    assert snapshot_path("/var/lib/kpl/read.snapshot", postgresql) == Path(
+        "/var/lib/kpl/read.snapshot"
+    )
+    assert snapshot_path("off", sqlite) is None and snapshot_path("OFF", postgresql) is None
+    assert "secret" not in postgresql.description  # the header names the store by it
