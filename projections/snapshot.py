@@ -37,8 +37,11 @@ import struct
 import threading
 import time
 from array import array
+from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,7 @@ __all__ = [
     "SnapshotRefused",
     "Snapshots",
     "load",
+    "pickled",
     "read_file",
     "save",
     "snapshot_path",
@@ -68,6 +72,8 @@ FORMAT_VERSION = 1
 MAGIC = b"kpledger read-model snapshot\n"
 OFF = "off"
 _LENGTH = struct.Struct(">Q")
+_COLUMNAR = ("lots", "certificates")
+"""Custody's tables saved by columns (see `_columns`): the two largest."""
 
 _READ_MODEL_MODULES = frozenset(
     {
@@ -237,8 +243,7 @@ def load(path: Path, reader: LogReader, store: str) -> ReadModel:
     enabled = gc.isenabled()
     gc.disable()  # millions of objects that live on: see reads._collector_paused
     try:
-        parts = _Unpickler(io.BytesIO(payload)).load()
-        model = ReadModel(*parts)
+        model = _unpickled(payload)
     except Exception as error:
         raise SnapshotRefused(f"corrupt: its payload does not unpickle ({error})") from None
     finally:
@@ -246,28 +251,77 @@ def load(path: Path, reader: LogReader, store: str) -> ReadModel:
         if enabled:
             gc.enable()
     kinds = (Custody, Statistics, Directory, LogTree, array, array)
-    if not all(isinstance(part, kind) for part, kind in zip(parts, kinds, strict=True)):
+    parts = (model.custody, model.statistics, model.directory, model.proofs)
+    if not all(
+        isinstance(part, kind)
+        for part, kind in zip((*parts, model.positions, model.recorded), kinds, strict=True)
+    ):
         raise SnapshotRefused("corrupt: its payload is not a read model")
     if model.custody.position != header.position:
         raise SnapshotRefused("corrupt: its payload is not at the header's position")
     return model
 
 
+def _columns(table: dict[str, Any]) -> tuple[Any, ...]:
+    """A table of slotted objects of one class as (class, slots, keys, one list per slot):
+    pickled twice as fast as the objects, and loaded faster too. A table of mixed
+    classes or unset slots stays as it is: ("table", table)."""
+    values = list(table.values())
+    kind = type(values[0]) if values else None
+    slots = getattr(kind, "__slots__", None)
+    if kind is None or not isinstance(slots, tuple) or any(type(v) is not kind for v in values):
+        return ("table", table)
+    try:
+        columns = [list(map(attrgetter(slot), values)) for slot in slots]
+    except AttributeError:
+        return ("table", table)
+    return ("columns", kind, slots, list(table), columns)
+
+
+def _table(encoded: tuple[Any, ...]) -> dict[str, Any]:
+    """The table `_columns` encoded."""
+    if encoded[0] == "table":
+        return dict(encoded[1])
+    _, kind, slots, keys, columns = encoded
+    if tuple(slots) != kind.__slots__ or len(columns) != len(slots):
+        raise ValueError(f"the columns of {kind.__name__} are not its slots")
+    values = list(map(kind.__new__, repeat(kind, len(keys))))
+    for slot, column in zip(slots, columns, strict=True):
+        if len(column) != len(keys):
+            raise ValueError(f"column {slot} of {kind.__name__} is not of the table's length")
+        deque(map(kind.__dict__[slot].__set__, values, column), maxlen=0)
+    return dict(zip(keys, values, strict=True))
+
+
+def pickled(model: ReadModel) -> bytes:
+    """The read model's pickle: Custody's attributes, its large tables by columns."""
+    custody = dict(vars(model.custody))
+    tables = {name: _columns(custody.pop(name)) for name in _COLUMNAR}
+    parts = (custody, tables, model.statistics, model.directory, model.proofs)
+    enabled = gc.isenabled()
+    gc.disable()  # the pickler's many short-lived objects would trigger full collections
+    try:
+        return pickle.dumps((*parts, model.positions, model.recorded), protocol=5)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _unpickled(payload: memoryview) -> ReadModel:
+    custody_fields, tables, statistics, directory, proofs, positions, recorded = _Unpickler(
+        io.BytesIO(payload)
+    ).load()
+    custody = Custody.__new__(Custody)
+    vars(custody).update(custody_fields)
+    for name in _COLUMNAR:
+        setattr(custody, name, _table(tables[name]))
+    return ReadModel(custody, statistics, directory, proofs, positions, recorded)
+
+
 def save(reads: Reads, path: Path, store: str) -> Header | None:
-    """Saves the live read model of `reads` to `path`; None when it is empty."""
-
-    def pickled(model: ReadModel) -> tuple[int, bytes]:
-        parts = (
-            model.custody,
-            model.statistics,
-            model.directory,
-            model.proofs,
-            model.positions,
-            model.recorded,
-        )
-        return model.custody.position, pickle.dumps(parts, protocol=5)
-
-    position, payload = reads.saved(pickled)
+    """Saves the live read model of `reads` to `path`; None when it is empty. The read
+    lock is held while the model is pickled, not while it is written."""
+    position, payload = reads.saved(lambda model: (model.custody.position, pickled(model)))
     if position == 0:
         return None
     genesis, entry_hash = _entry_hash(reads.log, 1), _entry_hash(reads.log, position)
