@@ -407,7 +407,7 @@ class Snapshots:
             started = time.perf_counter()
             try:
                 header = save(self.reads, self.path, self.store)
-            except (OSError, SnapshotRefused) as error:
+            except Exception as error:  # a full disk, a store down: the server goes on
                 log.warning("read-model snapshot %s not written: %s", self.path, error)
                 return None
             if header is not None:
