@@ -275,3 +275,16 @@ def test_the_setting_names_the_file_or_turns_snapshots_off(tmp_path: Path) -> No
     )
     assert snapshot_path("off", sqlite) is None and snapshot_path("OFF", postgresql) is None
     assert "secret" not in postgresql.description  # the header names the store by it
+
+
+def test_a_snapshot_that_cannot_be_written_is_a_warning(
+    world: Ledger, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reads = Reads(world)
+    snapshots = Snapshots(reads, world.store, tmp_path / "no such folder" / "read.snapshot")
+    snapshots.start()
+    assert snapshots.save() is None
+    snapshots.stop()  # tries once more, as a server stopping would
+    found = warnings_of(caplog)
+    assert len(found) == 2 and all("not written" in line for line in found), found
+    assert reads.position == world.head_position()
