@@ -34,6 +34,7 @@ from ledger.errors import LedgerError
 from ledger.signing import SigningKey
 from projections.follower import Follower
 from projections.reads import Reads
+from projections.snapshot import Snapshots, snapshot_path
 
 
 def create_app(
@@ -58,7 +59,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(reads.catch_up)  # build the projections before serving
+        # build the projections before serving: from the snapshot if it fits, then the log
+        path = snapshot_path(settings.snapshot, ledger.store)
+        snapshots = Snapshots(reads, ledger.store, path, every=settings.snapshot_every)
+        await run_in_threadpool(snapshots.start)
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
         watcher = availability.watcher(ledger)  # notices the store going away and back
@@ -68,6 +72,7 @@ def create_app(
             follower.stop()
             if watcher is not None:
                 watcher.stop()
+            await run_in_threadpool(snapshots.stop)  # saves the last snapshot
 
     app = FastAPI(
         title="kpledger",

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
         description="PEM file of the Ed25519 key that signs checkpoints; created (0600) when "
         "absent",
     )
+    snapshot: str = Field(
+        default="",
+        description="file of the read-model snapshot a server loads on start and saves as "
+        "the log grows and on stop; unset means next to the SQLite file "
+        "(<stem>.readmodel.snapshot) or ./kpledger-readmodel.snapshot; off disables",
+    )
+    snapshot_every: int = Field(
+        default=100_000,
+        ge=1,
+        description="entries applied since the last snapshot that make a new one",
+    )
     statistics_due: str = Field(
         default="03-31", description="MM-DD of year Y+1 when the statistics of Y are due"
     )

@@ -69,8 +69,11 @@ def kpledger(store_url: str, *args: str) -> str:
 
 
 @contextlib.contextmanager
-def running_server(store_url: str, port: int | None = None) -> Iterator[str]:
-    """A real `kpledger serve` on the store, on a free port unless given; yields its base URL.
+def running_server(
+    store_url: str, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A real `kpledger serve` on the store, on a free port unless given, with `env` added
+    to its environment; yields its base URL.
 
     The machine is shared: a fixed port could reach another run's server.
     """
@@ -80,7 +83,7 @@ def running_server(store_url: str, port: int | None = None) -> Iterator[str]:
             port = int(probe.getsockname()[1])
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env={**os.environ, "KPLEDGER_DATABASE_URL": store_url},
+        env={**os.environ, **(env or {}), "KPLEDGER_DATABASE_URL": store_url},
         stdout=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"

@@ -5,7 +5,10 @@
 - memory: resident set of a process holding the caught-up `Reads`, after minus before
   the catch-up, per lot (measured in a subprocess, so nothing else is resident);
 - cold start: `kpledger serve` on the world, from process start to the first 200 on
-  GET /v1/lots/{id}.
+  GET /v1/lots/{id}, replaying the whole log (snapshots off) and from a read-model
+  snapshot (saved by a server stopped beforehand), in the same run; plus, in process,
+  the seconds a snapshot takes to save (and to pickle the custody state, the read lock
+  held) and to load.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from __future__ import annotations
 import gc
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +30,7 @@ import psycopg
 from bench.common import Result, median, running_server
 from ledger.application import Ledger
 from ledger.journal import JOURNAL_ID
+from projections import snapshot
 from projections.reads import Reads
 
 BUDGET_PER_LOT = 1024  # bytes: the issue's target, <= 1 KB per lot
@@ -135,30 +142,92 @@ def _server_rss(port: int) -> int | None:
     return None
 
 
-def cold_start(url: str, port: int = 8798) -> Result:
-    """Seconds from `kpledger serve` starting to its first 200 on GET /v1/lots/{id}."""
-    ledger = Ledger.open(url)
-    token = ledger.create_token("investigator", "bench-cold-start")
-    first = ledger.read_log(after=0, limit=1000)
-    lot_id = next(e.document["lot_id"] for e in first if e.type == "lot.produced")
-    ledger.close()
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _first_read(url: str, lot_id: str, token: str, env: dict[str, str]) -> tuple[float, Any]:
+    """Seconds from `kpledger serve` starting to its first 200 on GET /v1/lots/{id}, its
+    answer and the server's resident set (bytes, None when not found); stopped after."""
+    port = _free_port()
     started = time.perf_counter()
-    with running_server(url, port) as base:
+    with running_server(url, port, env) as base:
         answer = httpx.get(
-            f"{base}/v1/lots/{lot_id}", headers={"Authorization": f"Bearer {token}"}, timeout=60
+            f"{base}/v1/lots/{lot_id}", headers={"Authorization": f"Bearer {token}"}, timeout=600
         )
         seconds = time.perf_counter() - started
         answer.raise_for_status()
         rss = _server_rss(port)
-    return Result(
-        name="cold start to first read",
-        unit="s",
-        ours=seconds,
-        baseline=float("nan"),
-        target="report it",
-        met=True,
-        notes={"lot_id": lot_id, "server_rss_mb": rss / 2**20 if rss else None},
-    )
+    return seconds, (answer.json(), rss)
+
+
+def _in_process(url: str, path: Path) -> dict[str, float]:
+    """Seconds of a snapshot's save, of the read lock held meanwhile (the pickling) and
+    of its load (read, checked against the log, unpickled)."""
+    ledger = Ledger.open(url)
+    reads = Reads(ledger)
+    reads.catch_up()
+    started = time.perf_counter()
+    reads.saved(snapshot.pickled)
+    locked = time.perf_counter() - started
+    started = time.perf_counter()
+    snapshot.save(reads, path, ledger.store.description)
+    saved = time.perf_counter() - started
+    del reads
+    gc.collect()
+    started = time.perf_counter()
+    snapshot.load(path, ledger, ledger.store.description)
+    loaded = time.perf_counter() - started
+    ledger.close()
+    return {"save_s": saved, "read_lock_s": locked, "load_s": loaded}
+
+
+def cold_start(url: str) -> list[Result]:
+    """`kpledger serve` from process start to its first 200 on GET /v1/lots/{id}: with
+    snapshots off (a full replay of the log) and from a snapshot, in the same run."""
+    ledger = Ledger.open(url)
+    token = ledger.create_token("investigator", "bench-cold-start")
+    first = ledger.read_log(after=0, limit=1000)
+    lot_id = next(e.document["lot_id"] for e in first if e.type == "lot.produced")
+    entries = ledger.head_position()
+    ledger.close()
+    with tempfile.TemporaryDirectory(prefix="kpl-bench-") as folder:
+        path = Path(folder) / "read.snapshot"
+        full, (full_answer, rss) = _first_read(url, lot_id, token, {"KPLEDGER_SNAPSHOT": "off"})
+        _first_read(url, lot_id, token, {"KPLEDGER_SNAPSHOT": str(path)})  # saves on stop
+        size = path.stat().st_size
+        ours, (answer, rss_after) = _first_read(
+            url, lot_id, token, {"KPLEDGER_SNAPSHOT": str(path)}
+        )
+        assert answer == full_answer, "the snapshot's answer differs from the full replay's"
+        figures = _in_process(url, path)
+    return [
+        Result(
+            name="cold start to first read, full replay",
+            unit="s",
+            ours=full,
+            baseline=float("nan"),
+            target="report it",
+            met=True,
+            notes={"lot_id": lot_id, "entries": entries, "server_rss_mb": (rss or 0) / 2**20},
+        ),
+        Result(
+            name="cold start to first read, from a snapshot",
+            unit="s",
+            ours=ours,
+            baseline=full,
+            target="<= 3 s and >= 10x",
+            met=ours <= 3 and full / ours >= 10,
+            notes={
+                "speedup": full / ours,
+                "snapshot_mb": size / 2**20,
+                "server_rss_mb": (rss_after or 0) / 2**20,
+                **figures,
+            },
+        ),
+    ]
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--memory"]:

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "queries": lambda: queries.run(url(), samples=sizes["samples"], seed=args.seed),
         "rebuild": lambda: [rebuild.rebuild(url())],
         "memory": lambda: [rebuild.memory(url())],
-        "coldstart": lambda: [rebuild.cold_start(url())],
+        "coldstart": lambda: rebuild.cold_start(url()),
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
     }
     started = time.perf_counter()

@@ -41,7 +41,7 @@ from projections.statistics import Statistics
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AsOf", "Reads", "View"]
+__all__ = ["AsOf", "ReadModel", "Reads", "View"]
 
 AsOf = int | datetime | None
 """A reading instant: None for now, a position, or a date-time with an offset."""
@@ -85,6 +85,19 @@ class View:
     custody: Custody
     position: int
     today: date
+
+
+@dataclass(frozen=True, slots=True)
+class ReadModel:
+    """Everything the live state of `Reads` is made of: what a snapshot saves (see
+    `projections.snapshot`); the settings and caches are not part of it."""
+
+    custody: Custody
+    statistics: Statistics
+    directory: finding.Directory
+    proofs: LogTree
+    positions: array[int]
+    recorded: array[int]
 
 
 class Reads:
@@ -174,6 +187,38 @@ class Reads:
             recorded = max(recorded, self._recorded[-1])
         self._positions.append(entry.position)
         self._recorded.append(recorded)
+
+    # -- snapshots (see projections.snapshot) -------------------------------------------------
+
+    def saved(self, save: Callable[[ReadModel], T]) -> T:
+        """Runs `save` over the live state, locked meanwhile: `save` must copy what it keeps."""
+        with self._lock:
+            model = ReadModel(
+                self._live,
+                self.statistics,
+                self.directory,
+                self.proofs,
+                self._positions,
+                self._recorded,
+            )
+            return save(model)
+
+    def restore(self, model: ReadModel) -> None:
+        """Takes `model` as the live state; only before anything was applied."""
+        with self._lock:
+            if self._live.position != 0:
+                raise RuntimeError("a read model is restored before catching up, not after")
+            self._live, self.statistics, self.directory = (
+                model.custody,
+                model.statistics,
+                model.directory,
+            )
+            self.proofs, self._positions, self._recorded = (
+                model.proofs,
+                model.positions,
+                model.recorded,
+            )
+            self._alerts_cache = None
 
     # -- reading instants --------------------------------------------------------------------
 

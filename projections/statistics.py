@@ -144,6 +144,11 @@ class _Shipment:
     hs_code: str
 
 
+def _participant_years() -> defaultdict[str, _ParticipantYear]:
+    """One year's figures by participant (a named function, so that a snapshot can pickle it)."""
+    return defaultdict(_ParticipantYear)
+
+
 class Statistics:
     """Production, exports and imports per participant and year, kept up to date entry by entry.
 
@@ -152,9 +157,7 @@ class Statistics:
     """
 
     def __init__(self) -> None:
-        self._figures: dict[int, dict[str, _ParticipantYear]] = defaultdict(
-            lambda: defaultdict(_ParticipantYear)
-        )
+        self._figures: dict[int, dict[str, _ParticipantYear]] = defaultdict(_participant_years)
         self._source_participant: dict[str, str] = {}
         self._unconfirmed: dict[str, _Shipment] = {}
         self.position = 0

@@ -43,6 +43,13 @@ def _admin() -> psycopg.Connection[Any]:
         pytest.fail(f"PostgreSQL is required for the tests and is unreachable: {error}")
 
 
+@pytest.fixture(autouse=True)
+def _snapshot_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's servers (in process or not) keep their read-model snapshot in its
+    temporary folder, never in the working directory nor shared with another test."""
+    monkeypatch.setenv("KPLEDGER_SNAPSHOT", str(tmp_path / "kpledger-readmodel.snapshot"))
+
+
 @pytest.fixture
 def postgresql_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped after the test."""
