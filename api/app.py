@@ -13,7 +13,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.docs import mount_docs
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
+from api.openapi import openapi
 from api.routes import (
     alerts,
     audit,
@@ -70,6 +72,8 @@ def create_app(
         version="1",
         summary="Chain-of-custody ledger for rough diamonds under the Kimberley Process",
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py from local files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -124,4 +128,6 @@ def create_app(
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)
     mount_ui(app)  # GET /ui, the investigator's page, and its files
+    mount_docs(app)  # GET /docs and /redoc, from local files
+    openapi(app)  # GET /openapi.json, completed: bodies, answers, errors, bearer
     return app

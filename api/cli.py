@@ -204,6 +204,13 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from api.openapi import generated_text
+
+    sys.stdout.write(generated_text())
+    return 0
+
+
 def _key_create(args: argparse.Namespace) -> int:
     from ledger.signing import create_key_file
 
@@ -507,6 +514,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     post.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     post.set_defaults(run=_post)
+    spec = commands.add_parser(
+        "openapi",
+        help="print the API's OpenAPI document (JSON), as GET /openapi.json serves it",
+        description="Prints the OpenAPI 3.1 document of the HTTP API, built from the "
+        "application without opening the configured store: kpledger openapi > "
+        "docs/openapi.json refreshes the committed API reference.",
+    )
+    spec.set_defaults(run=_openapi)
     key = commands.add_parser("key", help="manage the key that signs checkpoints")
     key_commands = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
     key_create = key_commands.add_parser(

@@ -38,3 +38,16 @@ if [ ! -f "$VENDOR/.copied" ] || [ "$UI_STAMP" -nt "$VENDOR/.copied" ]; then
     cp "$UI/node_modules/cytoscape-dagre/LICENSE" "$VENDOR/cytoscape-dagre.LICENSE.txt"
     touch "$VENDOR/.copied"
 fi
+# GET /docs and /redoc serve Swagger UI and ReDoc from the packages too (api/docs.py), into
+# api/static/docs/ (git-ignored): no CDN.
+DOCS="$ROOT/api/static/docs"
+if [ ! -f "$DOCS/.copied" ] || [ "$UI_STAMP" -nt "$DOCS/.copied" ]; then
+    mkdir -p "$DOCS"
+    for file in swagger-ui-bundle.js swagger-ui.css favicon-32x32.png; do
+        cp "$UI/node_modules/swagger-ui-dist/$file" "$DOCS/$file"
+    done
+    cp "$UI/node_modules/swagger-ui-dist/LICENSE" "$DOCS/swagger-ui.LICENSE.txt"
+    cp "$UI/node_modules/redoc/bundles/redoc.standalone.js" "$DOCS/redoc.standalone.js"
+    cp "$UI/node_modules/redoc/LICENSE" "$DOCS/redoc.LICENSE.txt"
+    touch "$DOCS/.copied"
+fi

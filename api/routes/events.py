@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentActor, require_reader_of_everything
+from api.openapi import EVENTS_REQUEST_BODY
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.documents import MAX_BATCH, parse_json
@@ -89,7 +90,7 @@ def _too_large(limit: int) -> LedgerError:
     )
 
 
-@router.post("/v1/events", status_code=201)
+@router.post("/v1/events", status_code=201, openapi_extra={"requestBody": EVENTS_REQUEST_BODY})
 async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     """Appends one custody document, or a batch `{"events": [...]}` of 1 to 10,000, atomically.
 
