@@ -15,6 +15,7 @@ from starlette.routing import Match
 
 from api.docs import mount_docs
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
+from api.logs import AccessLog
 from api.openapi import openapi
 from api.routes import (
     alerts,
@@ -127,6 +128,7 @@ def create_app(
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)
+    app.add_middleware(AccessLog)  # outermost: one line per request, 500s included
     mount_ui(app)  # GET /ui, the investigator's page, and its files
     mount_docs(app)  # GET /docs and /redoc, from local files
     openapi(app)  # GET /openapi.json, completed: bodies, answers, errors, bearer

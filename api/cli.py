@@ -88,11 +88,18 @@ def _serve(args: argparse.Namespace) -> int:
 def _run(app: FastAPI, listener: socket.socket, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.logs import configure
+
+    settings = app.state.settings
+    configure(settings.log_format, settings.log_level)
     print(
         f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}",
         flush=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, log_config=None, access_log=False
+    )  # uvicorn's records go through api/logs.py; its access log stays off (ours replaces it)
+    server = uvicorn.Server(config)
     server.run(sockets=[listener])
     return 0
 
