@@ -16,6 +16,7 @@ from starlette.routing import Match
 from api.docs import mount_docs
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.logs import AccessLog
+from api.metrics import mount_metrics
 from api.openapi import openapi
 from api.routes import (
     alerts,
@@ -131,5 +132,6 @@ def create_app(
     app.add_middleware(AccessLog)  # outermost: one line per request, 500s included
     mount_ui(app)  # GET /ui, the investigator's page, and its files
     mount_docs(app)  # GET /docs and /redoc, from local files
+    mount_metrics(app, ledger, reads)  # GET /metrics, Prometheus
     openapi(app)  # GET /openapi.json, completed: bodies, answers, errors, bearer
     return app

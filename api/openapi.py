@@ -353,6 +353,13 @@ def _complete(method: str, path: str, operation: dict[str, Any], token: bool) ->
         if key in _EXAMPLES:
             media["example"] = _EXAMPLES[key]
         answer["content"] = {"application/json": media}
+    if key == ("get", "/metrics"):
+        answer["content"] = {
+            "text/plain": {
+                "schema": {"type": "string"},
+                "example": "kpledger_log_head_position 501.0\n",
+            }
+        }
     if key in _CSV:
         answer["content"]["text/csv"] = {"schema": {"type": "string"}}
     if key == ("get", "/v1/graph"):

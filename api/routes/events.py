@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -102,8 +103,11 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     csv_body = _csv_body(request, body)
     if csv_body is not None:
-        return await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
-    return await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
+        answer = await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
+    else:
+        answer = await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
+    request.app.state.metrics.observe_batch(json.loads(bytes(answer.body))["accepted"])
+    return answer
 
 
 @router.get("/v1/events")
