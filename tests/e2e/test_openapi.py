@@ -22,6 +22,7 @@ from api.schemas import RESPONSES, ErrorBody
 from api.settings import Settings
 from ledger.application import Ledger
 from ledger.documents import DOCUMENT_TYPES, parse_document
+from ledger.files import read_csv
 from worlds.demo import load_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +150,8 @@ def test_refusals_have_the_documented_shape_and_code(demo: Demo) -> None:
 def test_the_request_body_is_the_document_union_with_csv(demo: Demo) -> None:
     body = demo.spec["paths"]["/v1/events"]["post"]["requestBody"]
     assert set(body["content"]) == {"application/json", "text/csv"}
+    (row,) = read_csv(body["content"]["text/csv"]["example"])
+    assert parse_document(row.document).model_dump(mode="json")["type"] == "lot.produced"
     schemas = demo.spec["components"]["schemas"]
     union = schemas["Document"]
     assert union["discriminator"]["propertyName"] == "type"
