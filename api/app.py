@@ -14,7 +14,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api import availability
+from api.docs import mount_docs
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
+from api.logs import AccessLog
+from api.metrics import mount_metrics
+from api.openapi import openapi
 from api.routes import (
     alerts,
     audit,
@@ -79,6 +83,8 @@ def create_app(
         version="1",
         summary="Chain-of-custody ledger for rough diamonds under the Kimberley Process",
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py from local files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -134,5 +140,9 @@ def create_app(
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)
+    app.add_middleware(AccessLog)  # outermost: one line per request, 500s included
     mount_ui(app)  # GET /ui, the investigator's page, and its files
+    mount_docs(app)  # GET /docs and /redoc, from local files
+    mount_metrics(app, ledger, reads)  # GET /metrics, Prometheus
+    openapi(app)  # GET /openapi.json, completed: bodies, answers, errors, bearer
     return app

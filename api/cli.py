@@ -75,24 +75,69 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
     from ledger.signing import load_or_create
+    from ledger.store import store_config
 
     settings = Settings()
+    if args.workers > 1 and store_config(settings.database_url).kind != "postgresql":
+        print(
+            "kpledger: --workers above 1 needs PostgreSQL (KPLEDGER_DATABASE_URL="
+            "postgresql://...); a SQLite store is served by one process",
+            file=sys.stderr,
+        )
+        return 1
     key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
     listener = _listen(args.host, args.port)
     if listener is None:
         return 1
     with listener:
+        if args.workers > 1:
+            return _run_workers(settings, listener, args)
         return _run(create_app(settings, signing_key=key), listener, args)
+
+
+def _run_workers(settings: Any, listener: socket.socket, args: argparse.Namespace) -> int:
+    """N processes (api/workers.py builds the app in each) answering on one socket."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from api.logs import configure
+
+    ledger = _open_ledger()  # an unreachable store stops us here, in one line
+    description = ledger.store.description
+    ledger.close()
+    configure(settings.log_format, settings.log_level)
+    print(
+        f"kpledger serving {description} on "
+        f"http://{args.host}:{args.port} with {args.workers} worker processes",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        "api.workers:app",
+        factory=True,
+        workers=args.workers,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+    )
+    Multiprocess(config, sockets=[listener]).run()
+    return 0
 
 
 def _run(app: FastAPI, listener: socket.socket, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api.logs import configure
+
+    settings = app.state.settings
+    configure(settings.log_format, settings.log_level)
     print(
         f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}",
         flush=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, log_config=None, access_log=False
+    )  # uvicorn's records go through api/logs.py; its access log stays off (ours replaces it)
+    server = uvicorn.Server(config)
     server.run(sockets=[listener])
     return 0
 
@@ -201,6 +246,13 @@ def _import(args: argparse.Namespace) -> int:
         print(f"kpledger: import refused: {error}", file=sys.stderr)
         return 1
     print(f"imported {imported.events} entries; head {imported.head}")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from api.openapi import generated_text
+
+    sys.stdout.write(generated_text())
     return 0
 
 
@@ -394,6 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the HTTP API (default 127.0.0.1:8000)")
     with_address(serve)
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="server processes on the one address (above 1: PostgreSQL only); each "
+        "catches up with the log before every read, so read-your-writes holds",
+    )
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="manage API tokens")
@@ -507,6 +567,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     post.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     post.set_defaults(run=_post)
+    spec = commands.add_parser(
+        "openapi",
+        help="print the API's OpenAPI document (JSON), as GET /openapi.json serves it",
+        description="Prints the OpenAPI 3.1 document of the HTTP API, built from the "
+        "application without opening the configured store: kpledger openapi > "
+        "docs/openapi.json refreshes the committed API reference.",
+    )
+    spec.set_defaults(run=_openapi)
     key = commands.add_parser("key", help="manage the key that signs checkpoints")
     key_commands = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
     key_create = key_commands.add_parser(
@@ -547,6 +615,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_audit_check)
     return parser
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes from 1 to 64")
+    return int(text)
 
 
 def _position(text: str) -> int:

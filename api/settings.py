@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,23 @@ class Settings(BaseSettings):
     annual_report_due: str = Field(
         default="06-30", description="MM-DD of year Y+1 when the annual report of Y is due"
     )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="stderr lines: text, or one JSON object a line"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="the least severe level logged; info shows every request"
+    )
+    metrics: Literal["token", "open", "off"] = Field(
+        default="token",
+        description="GET /metrics: token (only to tokens that read everything), open (no "
+        "token: for a scraper on a private network), off (404)",
+    )
+
+    @field_validator("log_format", "log_level", "metrics", mode="before")
+    @classmethod
+    def _any_case(cls, text: object) -> object:
+        return text.lower() if isinstance(text, str) else text
 
     @field_validator("statistics_due", "annual_report_due")
     @classmethod

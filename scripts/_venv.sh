@@ -15,9 +15,10 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]" >&2
     touch "$STAMP"
 fi
-# The investigator's page (GET /ui) serves cytoscape and cytoscape-dagre from the package:
-# `npm ci` from ui/package-lock.json when ui/node_modules is missing or older than the lock
-# file, then their ES-module builds are copied into api/static/ui/vendor/ (git-ignored).
+# The investigator's page (GET /ui) serves cytoscape and cytoscape-dagre, and GET /docs and
+# /redoc serve Swagger UI and ReDoc, from the packages: `npm ci` from ui/package-lock.json
+# when ui/node_modules is missing or older than the lock file, then their dist files are
+# copied into api/static/ui/vendor/ and api/static/docs/ (git-ignored).
 UI="$ROOT/ui"
 VENDOR="$ROOT/api/static/ui/vendor"
 UI_STAMP="$UI/node_modules/.kpledger-installed"
@@ -30,11 +31,10 @@ if [ ! -f "$UI_STAMP" ] || [ "$UI/package-lock.json" -nt "$UI_STAMP" ]; then
     (cd "$UI" && npm ci --no-audit --no-fund --loglevel=error >&2)
     touch "$UI_STAMP"
 fi
-if [ ! -f "$VENDOR/.copied" ] || [ "$UI_STAMP" -nt "$VENDOR/.copied" ]; then
-    mkdir -p "$VENDOR"
-    cp "$UI/node_modules/cytoscape/dist/cytoscape.esm.min.mjs" "$VENDOR/cytoscape.js"
-    cp "$UI/node_modules/cytoscape-dagre/dist/cytoscape-dagre.min.mjs" "$VENDOR/cytoscape-dagre.js"
-    cp "$UI/node_modules/cytoscape/LICENSE" "$VENDOR/cytoscape.LICENSE.txt"
-    cp "$UI/node_modules/cytoscape-dagre/LICENSE" "$VENDOR/cytoscape-dagre.LICENSE.txt"
-    touch "$VENDOR/.copied"
+# scripts/copy-assets copies them (the Dockerfile's build stage runs it too).
+DOCS="$ROOT/api/static/docs"
+if [ ! -f "$VENDOR/.copied" ] || [ "$UI_STAMP" -nt "$VENDOR/.copied" ] \
+    || [ ! -f "$DOCS/.copied" ] || [ "$UI_STAMP" -nt "$DOCS/.copied" ]; then
+    "$ROOT/scripts/copy-assets"
+    touch "$VENDOR/.copied" "$DOCS/.copied"
 fi

@@ -101,6 +101,7 @@ class Server:
         self.env = {**os.environ, "KPLEDGER_DATABASE_URL": store_url}
         self.process: subprocess.Popen[bytes] | None = None
         self.base_url = ""
+        self.stderr_path = workdir / f"serve-{uuid.uuid4().hex[:8]}.stderr"
 
     def kpledger(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Runs a kpledger command on the same store."""
@@ -122,20 +123,27 @@ class Server:
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().splitlines()[-1]
 
-    def start(self) -> Server:
+    def stderr_text(self) -> str:
+        """Everything the server wrote on stderr (its log lines), every start included.
+
+        A file, not a pipe: a pipe nobody reads would stop the server once full."""
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def start(self, *serve_args: str) -> Server:
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-            env=self.env,
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        with self.stderr_path.open("ab") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *serve_args],
+                env=self.env,
+                cwd=self.workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"kpledger serve exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+                raise RuntimeError(f"kpledger serve exited: {self.stderr_text()!r}")
             try:
                 if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
                     return self
@@ -160,12 +168,14 @@ class Server:
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Any]:
-    """Starts real `kpledger serve` processes on a given store; stops them all afterwards."""
+    """Starts real `kpledger serve` processes on a given store (with extra `serve` arguments
+    and environment variables); stops them all afterwards."""
     servers: list[Server] = []
 
-    def start(store_url: str) -> Server:
-        server = Server(store_url, tmp_path).start()
-        servers.append(server)
+    def start(store_url: str, *serve_args: str, env: dict[str, str] | None = None) -> Server:
+        server = Server(store_url, tmp_path)
+        server.env.update(env or {})
+        servers.append(server.start(*serve_args))
         return server
 
     yield start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentActor, require_reader_of_everything
+from api.openapi import EVENTS_REQUEST_BODY
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.documents import MAX_BATCH, parse_json
@@ -89,7 +91,7 @@ def _too_large(limit: int) -> LedgerError:
     )
 
 
-@router.post("/v1/events", status_code=201)
+@router.post("/v1/events", status_code=201, openapi_extra={"requestBody": EVENTS_REQUEST_BODY})
 async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     """Appends one custody document, or a batch `{"events": [...]}` of 1 to 10,000, atomically.
 
@@ -101,8 +103,11 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     csv_body = _csv_body(request, body)
     if csv_body is not None:
-        return await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
-    return await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
+        answer = await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
+    else:
+        answer = await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
+    request.app.state.metrics.observe_batch(json.loads(bytes(answer.body))["accepted"])
+    return answer
 
 
 @router.get("/v1/events")

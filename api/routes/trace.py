@@ -57,11 +57,11 @@ def get_graph(
     output: Annotated[Literal["json", "graphml"], Query(alias="format")] = "json",
 ) -> Any:
     """The custody subgraph around a lot, source, certificate, participant or operator
-    (looked up in that order): node-link JSON, or GraphML (application/xml) that Gephi
+    (looked up in that order): node-link JSON, or GraphML (application/graphml+xml) that Gephi
     opens."""
     require_reader_of_everything(actor)
     reads: Reads = request.app.state.reads
     graph = reads.graph(root, direction, as_of)
     if output == "graphml":
-        return Response(graph_graphml(graph), media_type="application/xml")
+        return Response(graph_graphml(graph), media_type="application/graphml+xml")
     return graph_json(graph)

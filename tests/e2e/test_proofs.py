@@ -217,10 +217,8 @@ def test_the_key_is_made_0600_reused_on_restart_and_never_shown(
             "/openapi.json",
         ):
             answers.append(auditor.get(path).text)
-    assert server.process is not None
-    process = server.process
     server.stop()
-    stderr = process.stderr.read().decode() if process.stderr else ""
+    stderr = server.stderr_text()
 
     server.start()
     assert httpx.get(f"{server.base_url}/v1/audit/key").json() == key

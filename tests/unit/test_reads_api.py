@@ -125,5 +125,5 @@ def test_downstream_and_graph_formats(client: TestClient) -> None:
         params={"root": "L-A", "format": "graphml"},
         headers={"Authorization": "Bearer inv"},
     )
-    assert response.headers["content-type"].startswith("application/xml")
+    assert response.headers["content-type"].startswith("application/graphml+xml")
     assert "lot:L-A" in nx.read_graphml(io.StringIO(response.text))

@@ -1,0 +1,425 @@
+"""The shapes of the API's answers, as pydantic models: for the OpenAPI document only.
+
+The routes build their answers as plain dicts (the read model's own shapes); these models
+describe them for people and client generators, and tests/e2e/test_openapi.py validates
+real answers from the demonstration world against them, so they cannot drift silently.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Amount = Annotated[
+    str,
+    Field(
+        pattern=r"^-?[0-9]+(\.[0-9]+)?$",
+        description="a decimal string: exact where the inputs allow, else 4 places",
+        examples=["2310.00"],
+    ),
+]
+Fraction = Annotated[float, Field(ge=0, le=1, description="a share between 0 and 1")]
+Participant = Annotated[str, Field(description="ISO 3166-1 alpha-2 code or EU", examples=["GH"])]
+LotStatus = Literal["held", "in_transit", "consumed", "seized"]
+
+
+class Shape(BaseModel):
+    """An answer's object: exactly these fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Open(BaseModel):
+    """An object whose fields vary with its kind: these, and others."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(Shape):
+    code: str = Field(description="the protocol's error code")
+    message: str = Field(description="for people")
+    index: int = Field(description="the position in a batch of the document at fault (0)")
+    detail: dict[str, Any] | None = Field(
+        default=None, description="optional: e.g. embargo_id, lot_id, carats, fraction"
+    )
+
+
+class ErrorBody(Shape):
+    """Every error: `{"error": {code, message, index, detail}}`."""
+
+    error: ErrorDetail
+
+
+class Health(Shape):
+    status: Literal["ok", "degraded"] = Field(description="degraded while the store is away")
+    position: int | None = Field(description="the log's head position; null while degraded")
+    store: Literal["reachable", "unreachable"]
+
+
+class Accepted(Shape):
+    accepted: int = Field(description="documents in the request")
+    position: int = Field(description="position of the last document appended")
+
+
+class LogEntry(Shape):
+    position: int
+    event_id: str
+    type: str
+    occurred_at: str
+    recorded_at: str
+    recorded_by: str = Field(description="the name of the token that posted it")
+    document: dict[str, Any] = Field(description="the document as stored (normalized)")
+
+
+class LogPage(Shape):
+    events: list[LogEntry]
+    next_after: int = Field(description="the last position returned, or `after` when none")
+
+
+class Lot(Shape):
+    lot_id: str
+    carats: Amount
+    value_usd: Amount
+    holder: Participant | None
+    status: LotStatus
+    certificate_id: str | None
+    source_id: str | None
+    parents: list[str]
+    children: list[str]
+    operator: str | None
+
+
+class SourceShare(Shape):
+    source_id: str
+    kind: Literal["mine", "alluvial_site"]
+    participant: Participant
+    region: str
+    carats: Amount
+    fraction: Fraction
+
+
+class Share(Shape):
+    carats: Amount
+    fraction: Fraction
+
+
+class EmbargoedShare(Shape):
+    embargo_id: str
+    carats: Amount
+    fraction: Fraction
+
+
+class Provenance(Shape):
+    lot_id: str
+    carats: Amount
+    sources: list[SourceShare]
+    by_participant: dict[str, Share]
+    embargoed: list[EmbargoedShare]
+
+
+class CustodyStep(Shape):
+    position: int
+    occurred_at: str
+    type: str
+    lot_id: str
+    holder: Participant | None
+    certificate_id: str | None
+    operator: str | None
+
+
+class Custody(Shape):
+    lot_id: str
+    steps: list[CustodyStep]
+
+
+class History(Shape):
+    lot_id: str
+    events: list[LogEntry]
+
+
+class DownstreamLot(Shape):
+    lot_id: str
+    holder: Participant | None
+    status: LotStatus
+    carats_from_origin: Amount
+
+
+class DownstreamCertificate(Shape):
+    certificate_id: str
+    exporting_participant: Participant
+    importing_participant: Participant
+    carats_from_origin: Amount
+
+
+class Downstream(Shape):
+    lots: list[DownstreamLot]
+    certificates: list[DownstreamCertificate]
+    participants: list[Participant]
+
+
+class GraphNode(Open):
+    id: str = Field(examples=["lot:GH-KAD-2006-0201"])
+    kind: Literal["lot", "source", "certificate", "participant", "operator"]
+    label: str
+
+
+class GraphEdge(Open):
+    source: str
+    target: str
+    kind: str
+    weight: float | None = Field(default=None, description="the carats that moved along it")
+
+
+class Graph(Shape):
+    """networkx node-link JSON."""
+
+    directed: bool
+    multigraph: bool
+    graph: dict[str, Any]
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class Review(Shape):
+    status: Literal["open", "confirmed", "dismissed"]
+    note: str
+    by: str
+    position: int
+
+
+class Alert(Shape):
+    alert_id: str
+    type: str
+    severity: Literal["low", "medium", "high"]
+    subject: str
+    participant: Participant | None
+    position: int | None
+    detail: dict[str, Any]
+    review: Review | None
+
+
+class Alerts(Shape):
+    alerts: list[Alert]
+
+
+class Verification(Shape):
+    ok: bool
+    events: int
+    head: str
+    first_bad_position: int | None = Field(default=None, description="only when not ok")
+    reason: str | None = Field(default=None, description="only when not ok")
+
+
+class PublicKey(Shape):
+    algorithm: Literal["ed25519"]
+    public_key: str = Field(description="32 raw bytes, base64")
+    key_id: str = Field(description="hex SHA-256 of the public key's raw bytes")
+
+
+class Checkpoint(Shape):
+    tree_size: int
+    root: str
+    note: str
+    signature: str
+    key_id: str
+
+
+class InclusionProof(Shape):
+    position: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    root: str
+    path: list[str]
+
+
+class ConsistencyProof(Shape):
+    from_size: int
+    to_size: int
+    from_root: str
+    to_root: str
+    path: list[str]
+
+
+class Figures(Shape):
+    carats: Amount
+    value_usd: Amount
+
+
+class Flow(Shape):
+    carats: Amount
+    value_usd: Amount
+    certificates: int
+
+
+class DetailedFlow(Flow):
+    by_hs_code: dict[str, Flow]
+    by_partner: dict[str, Flow]
+
+
+class ParticipantStatistics(Shape):
+    participant: Participant
+    production: Figures
+    exports: DetailedFlow
+    imports: DetailedFlow
+
+
+class StatisticsReport(Shape):
+    year: int
+    participants: list[ParticipantStatistics]
+
+
+class PublicParticipantStatistics(Shape):
+    participant: Participant
+    production: Figures
+    exports: Flow
+    imports: Flow
+
+
+class PublicStatistics(Shape):
+    year: int
+    participants: list[PublicParticipantStatistics]
+
+
+class ReportState(Shape):
+    due_on: str
+    submitted_on: str | None
+    state: Literal["submitted", "late", "overdue", "due"]
+
+
+class Reports(Shape):
+    statistics: ReportState
+    annual_report: ReportState
+
+
+class Visit(Shape):
+    visited_on: str
+    kind: Literal["review", "follow_up"]
+
+
+class ReviewSummary(Shape):
+    review_id: str
+    invited_on: str
+    visits: list[Visit]
+    recommendations: int
+    implemented: int
+    open: list[str]
+
+
+class ParticipantCompliance(Shape):
+    participant: Participant
+    reports: Reports
+    reviews: list[ReviewSummary]
+
+
+class Compliance(Shape):
+    year: int
+    participants: list[ParticipantCompliance]
+
+
+class NamedParty(Open):
+    name: str
+
+
+class Confirmation(Shape):
+    carats: Amount
+    value_usd: Amount
+    parcels: int | None
+    received_on: str
+
+
+class Certificate(Shape):
+    certificate_id: str
+    exporting_participant: Participant
+    importing_participant: Participant
+    exporter: NamedParty
+    importer: NamedParty
+    issuing_authority: NamedParty | None
+    hs_code: str
+    carats: Amount
+    value_usd: Amount
+    parcels: int | None
+    declared_origin: str
+    issued_on: str
+    expires_on: str
+    lot_ids: list[str]
+    status: Literal["in_transit", "confirmed", "expired", "seized"]
+    confirmation: Confirmation | None
+    positions: dict[str, int | None]
+
+
+class CertificateCheck(Shape):
+    certificate_id: str
+    genuine: bool
+    status: Literal["in_transit", "confirmed", "expired", "seized"] | None
+
+
+class SearchResult(Shape):
+    id: str
+    kind: Literal["lot", "mine", "alluvial_site", "certificate", "participant", "operator"]
+    label: str
+
+
+class SearchResults(Shape):
+    results: list[SearchResult]
+
+
+class ParticipantEntry(Shape):
+    participant: Participant
+    name: str
+    status: Literal["admitted", "suspended", "withdrawn"]
+    admitted_on: str | None
+
+
+class Participants(Shape):
+    participants: list[ParticipantEntry]
+
+
+class LicenceState(Open):
+    number: str
+    valid_until: str
+
+
+class SanctionState(Shape):
+    listing_id: str
+    in_force: bool
+
+
+class Operator(Shape):
+    operator_id: str
+    participant: Participant
+    name: str
+    roles: list[str]
+    licence: LicenceState
+    revoked: bool
+    sanctions: list[SanctionState]
+    lots_held: list[str]
+
+
+RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
+    ("get", "/health"): Health,
+    ("post", "/v1/events"): Accepted,
+    ("get", "/v1/events"): LogPage,
+    ("get", "/v1/lots/{lot_id}"): Lot,
+    ("get", "/v1/lots/{lot_id}/provenance"): Provenance,
+    ("get", "/v1/lots/{lot_id}/custody"): Custody,
+    ("get", "/v1/lots/{lot_id}/history"): History,
+    ("get", "/v1/certificates/{certificate_id}"): Certificate,
+    ("get", "/v1/certificates/{certificate_id}/verify"): CertificateCheck,
+    ("get", "/v1/operators/{operator_id}"): Operator,
+    ("get", "/v1/trace/downstream"): Downstream,
+    ("get", "/v1/graph"): Graph,
+    ("get", "/v1/alerts"): Alerts,
+    ("get", "/v1/audit/verify"): Verification,
+    ("get", "/v1/audit/key"): PublicKey,
+    ("get", "/v1/audit/checkpoint"): Checkpoint,
+    ("get", "/v1/audit/proof/inclusion"): InclusionProof,
+    ("get", "/v1/audit/proof/consistency"): ConsistencyProof,
+    ("get", "/v1/statistics"): StatisticsReport,
+    ("get", "/v1/statistics/public"): PublicStatistics,
+    ("get", "/v1/compliance"): Compliance,
+    ("get", "/v1/search"): SearchResults,
+    ("get", "/v1/participants"): Participants,
+}
+"""The model of each operation's successful JSON answer, by (method, path template)."""
