@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -394,3 +395,43 @@ def lot_operator(ledger: Any, lot_id: str) -> str | None:
 
     lot: Any = ledger.repository.get(Lot.create_id(lot_id))
     return lot.operator  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- the rule suites' cases
+
+
+Post = tuple[dict[str, Any], Any]
+"""A payload and the actor who posts it."""
+
+
+@dataclass
+class Case:
+    """A faulty document, the codes it may be refused with, and what must not change."""
+
+    payload: dict[str, Any]
+    actor: Actor
+    codes: tuple[str, ...]
+    watch: tuple[str, ...] = ()
+    fix: list[Post] = field(default_factory=list)
+
+
+Build = Callable[[Any], Case]
+
+
+def case_registry() -> tuple[dict[str, Build], Callable[[Build], Build]]:
+    """A module's table of cases and the decorator that fills it, by the builder's name."""
+    cases: dict[str, Build] = {}
+
+    def case(build: Build) -> Build:
+        cases[build.__name__] = build
+        return build
+
+    return cases, case
+
+
+def accept(ledger: Any, payload: dict[str, Any], actor: Actor) -> int:
+    """Posts a document (or a batch) that must be appended whole; returns the last position."""
+    capture = ledger.post(payload, actor)
+    expected = len(payload["events"]) if "events" in payload and "type" not in payload else 1
+    assert capture.appended and capture.accepted == expected, capture
+    return int(capture.position)

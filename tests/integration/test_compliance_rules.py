@@ -15,6 +15,7 @@ from tests.support import (
     INVESTIGATOR,
     SECRETARIAT,
     Actor,
+    accept,
     admitted,
     authority,
     batch,
@@ -28,12 +29,6 @@ from tests.support import (
 from worlds.demo import load_demo
 
 GH, GN, AE = authority("GH"), authority("GN"), authority("AE")
-
-
-def accept(ledger: Ledger, payload: dict[str, Any], actor: Actor) -> int:
-    capture = ledger.post(payload, actor)
-    assert capture.appended, capture
-    return capture.position
 
 
 @pytest.fixture

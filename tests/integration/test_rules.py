@@ -11,8 +11,6 @@ refusal left the ledger usable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
@@ -21,10 +19,12 @@ from ledger.documents import parse_json
 from ledger.protocol import CONSUMED, HELD, IN_TRANSIT, SEIZED
 from tests.support import (
     SECRETARIAT,
-    Actor,
+    Case,
+    accept,
     admitted,
     authority,
     basic_world,
+    case_registry,
     confirmed,
     embargo,
     export,
@@ -45,27 +45,6 @@ from tests.support import (
 )
 
 GH, CI, AE = authority("GH"), authority("CI"), authority("AE")
-
-
-Post = tuple[dict[str, Any], Actor]
-
-
-@dataclass
-class Case:
-    """A faulty document, the codes it may be refused with, and what must not change."""
-
-    payload: dict[str, Any]
-    actor: Actor
-    codes: tuple[str, ...]
-    watch: tuple[str, ...] = ()
-    fix: list[Post] = field(default_factory=list)
-
-
-def accept(ledger: Ledger, payload: dict[str, Any], actor: Actor) -> int:
-    """Posts a document that must be appended; returns its position."""
-    capture = ledger.post(payload, actor)
-    assert capture.appended and capture.accepted == 1, capture
-    return capture.position
 
 
 def ship_gh_l1_to_ae(ledger: Ledger, *, confirm: bool = False) -> None:
@@ -97,15 +76,10 @@ def second_gh_lot(ledger: Ledger) -> None:
     accept(ledger, produced("GH-L2", "GH-M1", "10"), GH)
 
 
-CASES: dict[str, Callable[[Ledger], Case]] = {}
-
-
-def case(build: Callable[[Ledger], Case]) -> Callable[[Ledger], Case]:
-    CASES[build.__name__] = build
-    return build
-
-
 # --------------------------------------------------------------------- duplicate_id
+
+
+CASES, case = case_registry()
 
 
 @case

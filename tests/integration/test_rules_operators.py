@@ -11,7 +11,6 @@ GH-L1 of 100 ct and CI-L1 of 60 ct, held by no operator) with the operators GH-O
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,9 +22,12 @@ from tests.support import (
     INVESTIGATOR,
     SECRETARIAT,
     Actor,
+    Case,
+    accept,
     authority,
     basic_world,
     batch,
+    case_registry,
     confirmed,
     delisted,
     doc,
@@ -46,12 +48,6 @@ from tests.support import (
 
 GH, CI, AE, ZA = authority("GH"), authority("CI"), authority("AE"), authority("ZA")
 LATER = "2005-07-01T10:00:00Z"
-
-
-def accept(ledger: Ledger, payload: dict[str, Any], actor: Actor) -> int:
-    capture = ledger.post(payload, actor)
-    assert capture.appended, capture
-    return capture.position
 
 
 def operator_world(ledger: Ledger) -> None:
@@ -82,29 +78,10 @@ def ship_gh_l2_via_gh_op_x(ledger: Ledger) -> None:
     accept(ledger, exported(["GH-L2"], "10", "GH-OP-X"), GH)
 
 
-Post = tuple[dict[str, Any], Actor]
-
-
-@dataclass
-class Case:
-    """A faulty document, the codes it may be refused with, and what must not change."""
-
-    payload: dict[str, Any]
-    actor: Actor
-    codes: tuple[str, ...]
-    watch: tuple[str, ...] = ()
-    fix: list[Post] = field(default_factory=list)
-
-
-CASES: dict[str, Callable[[Ledger], Case]] = {}
-
-
-def case(build: Callable[[Ledger], Case]) -> Callable[[Ledger], Case]:
-    CASES[build.__name__] = build
-    return build
-
-
 # --------------------------------------------------------------------- operator.licensed
+
+
+CASES, case = case_registry()
 
 
 @case
