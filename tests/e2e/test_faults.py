@@ -191,7 +191,11 @@ def test_postgresql_restarted_and_stopped_under_load(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the server did not recover"
                 time.sleep(0.1)
             recovered = len(outcomes)
-            time.sleep(2)
+            deadline = time.monotonic() + 15  # posters first re-post what was unanswered
+            while not any(status == 201 for _, _, status, _, _ in outcomes[recovered:]):
+                assert time.monotonic() < deadline, "nothing new was appended after recovery"
+                time.sleep(0.1)
+            time.sleep(1)
         stopping.set()
         for thread in threads:
             thread.join(timeout=30)
