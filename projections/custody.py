@@ -248,7 +248,7 @@ class Lot:
         self.children: tuple[str, ...] = ()
         self.holders: tuple[str, ...] = (holder,)
         self.composition = composition
-        self.history: list[int] = [position]
+        self.history: tuple[int, ...] = (position,)
         self.operator: str | None = None
         self.operators: tuple[tuple[str, int], ...] = ()  # (operator, position taken)
 
@@ -438,6 +438,8 @@ class Custody:
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
         self.facts_position = 0
         """The position of the last entry that may change alerts (every one but reviews)."""
+        self._holders: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """One tuple object for each sequence of holders: most lots share theirs."""
 
     @classmethod
     def replay(cls, entries: Iterable[LogEntry]) -> Custody:
@@ -650,7 +652,11 @@ class Custody:
     # -- lots ------------------------------------------------------------------------------
 
     def _add_lot(self, lot: Lot) -> None:
+        lot.holders = self._shared_holders(lot.holders)
         self.lots[lot.lot_id] = lot
+
+    def _shared_holders(self, holders: tuple[str, ...]) -> tuple[str, ...]:
+        return self._holders.setdefault(holders, holders)
 
     def hold(self, lot: Lot, operator_id: str | None, position: int) -> None:
         """From `position` on, the lot is held by that operator (None: by none)."""
@@ -686,8 +692,9 @@ class Custody:
     def _lot_split(self, entry: LogEntry, document: dict[str, Any]) -> None:
         parent = self.lots[document["lot_id"]]
         parent.status = CONSUMED
-        parent.history.append(entry.position)
+        parent.history += (entry.position,)
         parent.children = tuple(part["lot_id"] for part in document["into"])
+        parents = (parent.lot_id,)  # one tuple for every child
         for part in document["into"]:
             child = Lot(
                 part["lot_id"],
@@ -696,7 +703,7 @@ class Custody:
                 parent.holder,
                 parent.composition,
                 entry.position,
-                parents=(parent.lot_id,),
+                parents=parents,
             )
             self._add_lot(child)
             if parent.operator is not None:
@@ -718,14 +725,15 @@ class Custody:
         self._add_lot(merged)
         if parts[0].operator is not None:
             self.hold(merged, parts[0].operator, entry.position)
+        children = (merged.lot_id,)  # one tuple for every part
         for part in parts:
             part.status = CONSUMED
-            part.children = (merged.lot_id,)
-            part.history.append(entry.position)
+            part.children = children
+            part.history += (entry.position,)
 
     @applies(lots.LotFlagged)
     def _lot_flagged(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        self.lots[document["lot_id"]].history.append(entry.position)
+        self.lots[document["lot_id"]].history += (entry.position,)
 
     @applies(lots.LotSeized)
     def _lot_seized(self, entry: LogEntry, document: dict[str, Any]) -> None:
@@ -735,7 +743,7 @@ class Custody:
             if certificate.seized_at is None:
                 certificate.seized_at = entry.position
         lot.status = SEIZED
-        lot.history.append(entry.position)
+        lot.history += (entry.position,)
 
     # -- certificates ----------------------------------------------------------------------
 
@@ -747,11 +755,12 @@ class Custody:
         if reexport is not None:
             self.rapid_reexports.append(reexport)
         self.certificates[certificate.certificate_id] = certificate
+        shipped = (certificate.certificate_id,)  # one tuple for the lots shipped first
         for lot_id in certificate.lot_ids:
             lot = self.lots[lot_id]
             lot.status = IN_TRANSIT
-            lot.shipped_under += (certificate.certificate_id,)
-            lot.history.append(entry.position)
+            lot.shipped_under = lot.shipped_under + shipped if lot.shipped_under else shipped
+            lot.history += (entry.position,)
 
     def _latest_import(self, export: Certificate) -> RapidReexport | None:
         """The exporter's latest confirmed import of material it now exports, if any."""
@@ -786,12 +795,12 @@ class Custody:
         importer = certificate.importer
         for lot_id in certificate.lot_ids:
             lot = self.lots[lot_id]
-            lot.history.append(entry.position)
+            lot.history += (entry.position,)
             if lot.status == IN_TRANSIT:
                 lot.status = HELD
                 lot.holder = importer
                 if importer not in lot.holders:
-                    lot.holders += (importer,)
+                    lot.holders = self._shared_holders((*lot.holders, importer))
                 self.hold(lot, document.get("operator_id"), entry.position)
 
     def _check_round_trip(self, certificate: Certificate, position: int) -> None:

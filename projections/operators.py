@@ -119,7 +119,7 @@ def _sanction_lifted(state: Custody, entry: LogEntry, document: dict[str, Any]) 
 def _lot_transferred(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
     lot = state.lots[document["lot_id"]]
     lot.value_usd = cents(document["value_usd"])
-    lot.history.append(entry.position)
+    lot.history += (entry.position,)
     state.hold(lot, document["to_operator"], entry.position)
 
 

@@ -45,7 +45,7 @@ def test_a_produced_lot_is_held_by_its_sources_participant() -> None:
     lot = state.lots["L1"]
     assert (lot.carats, lot.holder, lot.status, lot.source_id) == (16000, "GH", HELD, "M1")
     assert lot.composition == (("M1", Fraction(1)),)
-    assert lot.history == [5]
+    assert lot.history == (5,)
     assert state.position == 5
 
 
@@ -55,7 +55,7 @@ def test_a_split_consumes_the_lot_and_children_keep_its_composition() -> None:
     assert parent.status == CONSUMED and parent.children == ("A", "B")
     assert child.parents == ("L1",) and child.holder == "GH" and child.carats == 3000
     assert child.composition is parent.composition  # shared, not copied
-    assert parent.history == [5, 6]
+    assert parent.history == (5, 6)
 
 
 def test_a_merge_of_two_sources_then_a_split_is_exact() -> None:
@@ -102,7 +102,7 @@ def test_export_then_import_moves_the_lots() -> None:
 
 def test_flagged_and_seized_lots_record_history() -> None:
     state = world(produced("L1", "M1", "10"), flagged("L1"), seized("L1"))
-    assert state.lots["L1"].history == [5, 6, 7]
+    assert state.lots["L1"].history == (5, 6, 7)
     assert state.lots["L1"].status == SEIZED
 
 

@@ -48,7 +48,7 @@ def test_a_lot_names_its_operator(state: Custody) -> None:
 
 def test_a_transfer_changes_the_lots_value_and_is_in_its_history(state: Custody) -> None:
     assert lot_view(state, "L-1A")["value_usd"] == "7500.00"
-    assert state.lots["L-1A"].history == [8, 9, 10, 11]
+    assert state.lots["L-1A"].history == (8, 9, 10, 11)
 
 
 def test_every_custody_step_names_the_operator_after_it(state: Custody) -> None:
