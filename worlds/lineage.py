@@ -9,6 +9,7 @@ walk of the edges (`bench.queries.PROVENANCE_CTE`) produces for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,11 +22,6 @@ class _Lot(Protocol):
     def created_at(self) -> int: ...
 
 
-class _Custody(Protocol):
-    @property
-    def lots(self) -> dict[str, _Lot]: ...  # pragma: no cover
-
-
 @dataclass(frozen=True)
 class FanIn:
     """What feeds one lot."""
@@ -35,12 +31,12 @@ class FanIn:
     sources: int  # distinct sources of its produced ancestors (or its own)
 
 
-def _in_order(lots: dict[str, _Lot]) -> list[tuple[str, _Lot]]:
+def _in_order(lots: Mapping[str, _Lot]) -> list[tuple[str, _Lot]]:
     """Lots in the order they were created: parents before children."""
     return sorted(lots.items(), key=lambda item: item[1].created_at)
 
 
-def depths(lots: dict[str, _Lot]) -> dict[str, int]:
+def depths(lots: Mapping[str, _Lot]) -> dict[str, int]:
     """Every lot's depth: 0 when produced, else one more than its deepest parent."""
     depth: dict[str, int] = {}
     for lot_id, lot in _in_order(lots):
@@ -48,7 +44,7 @@ def depths(lots: dict[str, _Lot]) -> dict[str, int]:
     return depth
 
 
-def paths(lots: dict[str, _Lot]) -> dict[str, int]:
+def paths(lots: Mapping[str, _Lot]) -> dict[str, int]:
     """Every lot's count of lineage paths to each ancestor and itself."""
     count: dict[str, int] = {}
     for lot_id, lot in _in_order(lots):
@@ -56,7 +52,7 @@ def paths(lots: dict[str, _Lot]) -> dict[str, int]:
     return count
 
 
-def fan_in(lots: dict[str, _Lot], lot_id: str) -> FanIn:
+def fan_in(lots: Mapping[str, _Lot], lot_id: str) -> FanIn:
     """The distinct ancestor lots and sources of one lot, by a walk of its parents."""
     seen = {lot_id}
     sources: set[str] = set()
