@@ -194,6 +194,7 @@ def _generate(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             progress=sys.stderr.isatty(),
             operators=args.operators,
+            mixing=args.mixing,
         )
     except ValueError as error:
         print(f"kpledger generate: {error}", file=sys.stderr)
@@ -493,6 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="how many operators (companies) to license, in proportion to the trade",
+    )
+    generate.add_argument(
+        "--mixing",
+        choices=("none", "deep"),
+        default="none",
+        help="deep: half the lots are then split, merged and re-exported among the hubs "
+        "AE, EU and IN, for lineage 20 deep and hundreds of ancestors",
     )
     generate.set_defaults(run=_generate)
 

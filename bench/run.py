@@ -1,11 +1,13 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs]
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix]
                               [--lots N] [--seed S] [--quick] [--rebuild]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
-20,000 with `--quick`), cached between runs as a PostgreSQL database (see `bench.world`).
+20,000 with `--quick`), cached between runs as a PostgreSQL database (see `bench.world`);
+`deepmix` on the deep-mixing world (`bench.deepmix`: 150,000 lots, 10,000 with `--quick`;
+`--lots` sets its size when it runs alone).
 Ratios are "x of the baseline" for throughputs and "x faster" for latencies.
 """
 
@@ -21,13 +23,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, queries, rebuild
+from bench import bench_proofs, capture, deepmix, queries, rebuild
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs")
-FULL = {"lots": 1_000_000, "batch": 100_000, "single": 20_000, "samples": 1000, "leaves": 1_000_000}
-QUICK = {"lots": 20_000, "batch": 10_000, "single": 2_000, "samples": 1000, "leaves": 100_000}
+BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix")
+FULL = {
+    "lots": 1_000_000,
+    "batch": 100_000,
+    "single": 20_000,
+    "samples": 1000,
+    "leaves": 1_000_000,
+    "deep_lots": 150_000,
+}
+QUICK = {
+    "lots": 20_000,
+    "batch": 10_000,
+    "single": 2_000,
+    "samples": 1000,
+    "leaves": 100_000,
+    "deep_lots": 10_000,
+}
 
 
 def ratio(result: Result) -> float:
@@ -96,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = {**(QUICK if args.quick else FULL)}
     if args.lots:
-        sizes["lots"] = args.lots
+        sizes["deep_lots" if args.benchmark == "deepmix" else "lots"] = args.lots
     chosen = BENCHMARKS if args.benchmark == "all" else (args.benchmark,)
 
     world: dict[str, str] = {}
@@ -105,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         if "url" not in world:
             world["url"] = world_url(sizes["lots"], args.seed, rebuild=args.rebuild)
         return world["url"]
+
+    def deep_url() -> str:
+        if "deep_url" not in world:
+            world["deep_url"] = world_url(
+                sizes["deep_lots"], args.seed, rebuild=args.rebuild, mixing="deep"
+            )
+        return world["deep_url"]
 
     runners: dict[str, Callable[[], list[Result]]] = {
         "capture": lambda: [
@@ -116,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": lambda: [rebuild.memory(url())],
         "coldstart": lambda: rebuild.cold_start(url()),
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
+        "deepmix": lambda: deepmix.run(deep_url(), samples=sizes["samples"], seed=args.seed),
     }
     started = time.perf_counter()
     results: list[Result] = []
@@ -128,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks": list(chosen),
         "sizes": sizes,
         "world": world_facts(world["url"]) if "url" in world else None,
+        "deep_world": world_facts(world["deep_url"]) if "deep_url" in world else None,
         "machine": _machine(),
         "seconds": time.perf_counter() - started,
         "results": [_json_safe({**r.to_json(), "shown_ratio": ratio(r)}) for r in results],

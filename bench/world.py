@@ -1,10 +1,11 @@
 """The generated world the read benchmarks run on, cached as a named PostgreSQL database.
 
 `world_url(lots, seed)` returns the URL of `kpl_bench_world_<lots>_<seed>`, building it
-with `worlds.generate.generate` when it is missing or incomplete (or when `rebuild`).
+with `worlds.generate.generate` when it is missing or incomplete (or when `rebuild`);
+`mixing="deep"` the deep-mixing world's, `kpl_bench_world_deep_<lots>_<seed>`.
 A world is complete once the generator has returned: a marker row records it.
 
-    .venv/bin/python -m bench.world --lots 1000000 [--seed 0] [--rebuild]
+    .venv/bin/python -m bench.world --lots 1000000 [--seed 0] [--mixing deep] [--rebuild]
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from worlds.generate import generate
 MARKER = "kpl_bench_world"
 
 
-def world_name(lots: int, seed: int) -> str:
-    return f"kpl_bench_world_{lots}_{seed}"
+def world_name(lots: int, seed: int, mixing: str = "none") -> str:
+    kind = "" if mixing == "none" else f"{mixing}_"
+    return f"kpl_bench_world_{kind}{lots}_{seed}"
 
 
 def database_url(name: str) -> str:
@@ -43,9 +45,16 @@ def _complete(url: str) -> bool:
         return False
 
 
-def world_url(lots: int, seed: int = 0, *, rebuild: bool = False, progress: bool = True) -> str:
+def world_url(
+    lots: int,
+    seed: int = 0,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    mixing: str = "none",
+) -> str:
     """The URL of a complete generated world of `lots` lots, built here when needed."""
-    name = world_name(lots, seed)
+    name = world_name(lots, seed, mixing)
     url = database_url(name)
     if not rebuild and _complete(url):
         return url
@@ -54,7 +63,7 @@ def world_url(lots: int, seed: int = 0, *, rebuild: bool = False, progress: bool
         admin.execute(f'CREATE DATABASE "{name}"')
     ledger = Ledger.open(url)
     try:
-        report = generate(ledger, lots=lots, seed=seed, progress=progress)
+        report = generate(ledger, lots=lots, seed=seed, progress=progress, mixing=mixing)
     finally:
         ledger.close()
     with psycopg.connect(url) as connection:
@@ -83,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lots", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixing", choices=("none", "deep"), default="none")
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    url = world_url(args.lots, args.seed, rebuild=args.rebuild)
+    url = world_url(args.lots, args.seed, rebuild=args.rebuild, mixing=args.mixing)
     print(f"{url} ready after {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 

@@ -14,6 +14,15 @@ exported by it, importers take them in, and a few traders are listed by the UN
 late in the span (`sanctioned_party`). Operators draw from a random generator of
 their own: without them, the world is exactly the one generated before they existed.
 
+With `mixing="deep"` (`kpledger generate --mixing deep`), half the lots are created
+after production, in a mixing phase: a few more lots are produced and exported to the
+hubs AE, EU (Antwerp: Belgium trades as the EU) and IN, and the hubs split, merge and
+re-export to each other what they hold, wherever it has been (every hub a round trip),
+from pools kept small so that the same material is taken again and again. Lineage runs
+dozens of splits and merges deep and the widest lots have hundreds of ancestor lots;
+merges stop at `DEEP_PATHS_CAP` lineage paths (`worlds.lineage`). Its documents are named
+apart from the plain world's of the same arguments, which stays unchanged.
+
 The same arguments give the same documents in the same order: every draw comes
 from `random.Random(seed)` (parcels from a second stream of the seed), every
 `event_id` is a `uuid5` of the arguments and a counter, and dates run over
@@ -81,6 +90,17 @@ OPERATOR_IMPORT_SHARE = 0.7  # of the imports of a participant with operators
 SANCTIONED_OPERATORS_RATE = 0.02  # of the operators, at least one
 SANCTIONS_AT = 0.75  # of the span
 TRADER_ROLES = ("buyer", "dealer", "exporter", "importer")
+
+# Deep mixing (`mixing="deep"`): after production, parcels pass through the hubs again and
+# again, split, merged and re-exported among them.
+MIXINGS = ("none", "deep")
+DEEP_HUBS = ("AE", "EU", "IN")  # Dubai, Antwerp (the EU is Belgium's KP participant), India
+DEEP_SHARE = 0.5  # of the lots, created in the mixing phase
+DEEP_POOL_DIVISOR = 100  # a hub's pool holds the mixing phase's lots / this (at least 20)
+DEEP_PATHS_CAP = 6_000  # merges stop here: lineage paths to every ancestor, the CTE's rows
+DEEP_FEED = 0.1  # of mixing steps: a lot produced
+DEEP_IMPORT = 0.1  # of mixing steps: a producer's lots exported to a hub
+DEEP_ACTIONS = (0.12, 0.4, 0.48)  # export to another hub, split, merge
 
 
 @dataclass(frozen=True)
@@ -179,10 +199,12 @@ class _Lot:
 
     __slots__ = (
         "carats",
+        "depth",
         "imported_day",
         "lot_id",
         "operator",
         "origin",
+        "paths",
         "sorted",
         "sources",
         "tainted",
@@ -203,6 +225,8 @@ class _Lot:
         sorted: bool = False,
         sources: int = 1,
         operator: str | None = None,
+        depth: int = 0,
+        paths: int = 1,
     ) -> None:
         self.lot_id = lot_id
         self.operator = operator  # the operator holding it, if any
@@ -214,6 +238,8 @@ class _Lot:
         self.sources = sources  # an upper bound of the sources in its composition
         self.value = value
         self.visited = visited  # bit mask of every participant that held any of it
+        self.depth = depth  # the longest chain of splits and merges from a produced lot
+        self.paths = paths  # lineage paths from it to each ancestor and itself
 
 
 @dataclass
@@ -346,6 +372,7 @@ class _World:
         years: int,
         seed: int,
         operators: int = 0,
+        mixing: str = "none",
     ) -> None:
         self.poster = poster
         self.profiles = profiles
@@ -357,6 +384,13 @@ class _World:
         self.start = date(LAST_YEAR - years + 1, 1, 1)
         self.days = (date(LAST_YEAR + 1, 1, 1) - self.start).days
         self.run_name = f"{seed}:{lots}:{len(profiles)}:{years}"
+        self.deep = mixing == "deep"
+        if self.deep:
+            self.run_name += ":deep"
+        self.hubs = [i for i, p in enumerate(profiles) if p.code in DEEP_HUBS]
+        self.mixing_from = lots - round(lots * DEEP_SHARE) if self.deep else lots
+        self.mixing = False  # in the mixing phase
+        self.caps = [POOL_CAP] * len(profiles)
         self.tag = uuid5(GENERATOR_NAMESPACE, self.run_name).hex[:4]
         self.counter = itertools.count(1)
         self.created = 0
@@ -490,7 +524,7 @@ class _World:
     def run(self, on_lots: Callable[[int], None]) -> None:
         """Steps until `target` lots exist, then confirms every shipment still due."""
         rng = self.rng
-        while self.created < self.target:
+        while self.created < self.mixing_from:
             self.day = min(self.days - 1, self.created * self.days // self.target)
             self.declare_embargo_when_due()
             self.confirm_due(self.day)
@@ -504,8 +538,59 @@ class _World:
                 self.flag()
             if self.created > before:
                 on_lots(self.created - before)
+        if self.deep:
+            self.mix(on_lots)
         self.confirm_due(None)
         self.poster.flush_all()
+
+    def mix(self, on_lots: Callable[[int], None]) -> None:
+        """The mixing phase: until `target` lots exist, a few lots are produced and exported
+        to the hubs, and the hubs split, merge and export to each other what they hold.
+
+        A hub's pool is kept small, so that its lots are taken again and again and lineage
+        grows deep; a merge takes only lots whose lineage paths stay under
+        `DEEP_PATHS_CAP` together, which bounds what a walk of the edges costs."""
+        rng = self.rng
+        cap = max(20, (self.target - self.created) // DEEP_POOL_DIVISOR)
+        for hub in self.hubs:
+            self.caps[hub] = cap
+            pool = self.pools[hub]
+            while len(pool) > cap:
+                self.take(pool, rng.randrange(len(pool)))
+        producers = [i for i in range(len(self.profiles)) if i not in self.hubs]
+        self.mixing = True
+        while self.created < self.target:
+            self.day = min(self.days - 1, self.created * self.days // self.target)
+            self.declare_embargo_when_due()
+            self.confirm_due(self.day)
+            self.list_sanctions_when_due()
+            before = self.created
+            draw = rng.random()
+            held = [len(self.pools[hub]) for hub in self.hubs]
+            if draw < DEEP_FEED or not any(held):
+                self.produce()
+            elif draw < DEEP_FEED + DEEP_IMPORT:
+                sizes = list(itertools.accumulate(len(self.pools[i]) for i in producers))
+                if sizes[-1]:
+                    index = producers[bisect.bisect(sizes, rng.random() * sizes[-1])]
+                    self.export(index, to_hub=True)
+            else:
+                sizes = list(itertools.accumulate(held))
+                hub = self.hubs[bisect.bisect(sizes, rng.random() * sizes[-1])]
+                actions = list(itertools.accumulate(DEEP_ACTIONS))
+                action = bisect.bisect(actions, rng.random() * actions[-1])
+                if action == 0:
+                    self.export(hub, to_hub=True)
+                else:
+                    (self.split, self.merge)[action - 1](hub)
+            if rng.random() < FLAG_RATE:
+                self.flag()
+            if self.created > before:
+                on_lots(self.created - before)
+
+    def mixing_at(self, index: int) -> bool:
+        """Whether the hub `index` mixes deeply now."""
+        return self.mixing and index in self.hubs
 
     def declare_embargo_when_due(self) -> None:
         if self.embargo is None or self.embargo_declared or self.day < self.embargo_day:
@@ -569,7 +654,7 @@ class _World:
     def keep(self, index: int, lot: _Lot) -> None:
         """Remembers a usable lot; a full pool forgets one at random (it stays in the ledger)."""
         pool = self.pools[index]
-        if len(pool) >= POOL_CAP:
+        if len(pool) >= self.caps[index]:
             self.take(pool, self.rng.randrange(len(pool)))
         pool.append(lot)
 
@@ -602,7 +687,8 @@ class _World:
             return
         (lot,) = chosen
         rng = self.rng
-        parts = min(rng.choice((2, 2, 3, 3, 4, 5, 6)), lot.carats, remaining)
+        choices = (2, 2, 3) if self.mixing_at(index) else (2, 2, 3, 3, 4, 5, 6)
+        parts = min(rng.choice(choices), lot.carats, remaining)
         cuts = sorted(rng.sample(range(1, lot.carats), parts - 1))
         carats = [b - a for a, b in itertools.pairwise([0, *cuts, lot.carats])]
         grades = [c * rng.lognormvariate(0, 0.5) for c in carats]
@@ -620,6 +706,8 @@ class _World:
                 sorted=True,
                 sources=lot.sources,
                 operator=lot.operator,
+                depth=lot.depth + 1,
+                paths=lot.paths + 1,
             )
             for c, v in zip(carats, values, strict=True)
         ]
@@ -639,11 +727,18 @@ class _World:
 
     def merge(self, index: int) -> None:
         rng = self.rng
-        chosen = self.pick(
-            index,
-            rng.choice((2, 2, 3, 4)),
-            lambda lot: self.movable(lot) and lot.sources < MAX_SOURCES_PER_LOT // 2,
-        )
+        if self.mixing_at(index):
+            chosen = self.pick(
+                index,
+                rng.choice((2, 2, 3)),
+                lambda lot: self.movable(lot) and lot.paths <= DEEP_PATHS_CAP // 3,
+            )
+        else:
+            chosen = self.pick(
+                index,
+                rng.choice((2, 2, 3, 4)),
+                lambda lot: self.movable(lot) and lot.sources < MAX_SOURCES_PER_LOT // 2,
+            )
         holding = self.one_holding(index, chosen, None) if len(chosen) > 1 else None
         if len(chosen) < 2 or holding is False:
             for lot in chosen:
@@ -661,6 +756,8 @@ class _World:
             sorted=any(lot.sorted for lot in chosen),
             sources=sum(lot.sources for lot in chosen),
             operator=chosen[0].operator,
+            depth=max(lot.depth for lot in chosen) + 1,
+            paths=sum(lot.paths for lot in chosen) + 1,
         )
         self.emit(
             self.profiles[index].code,
@@ -679,7 +776,9 @@ class _World:
         if pool:
             self.take(pool, self.rng.randrange(len(pool)))
 
-    def export(self, index: int) -> None:
+    def export(self, index: int, *, to_hub: bool = False) -> None:
+        """Certifies a few of the participant's lots for export (`to_hub`: to one of the
+        other hubs, wherever the material has been)."""
         rng = self.rng
         rapid = rng.random() < RAPID_REEXPORT_RATE
         chosen = self.pick(
@@ -692,7 +791,11 @@ class _World:
         if not chosen:
             return
         visited = _union(lot.visited for lot in chosen)
-        importer = self.choose_importer(index, visited, rng.random() < ROUND_TRIP_RATE)
+        if to_hub:
+            others = [hub for hub in self.hubs if hub != index]
+            importer: int | None = others[rng.randrange(len(others))]
+        else:
+            importer = self.choose_importer(index, visited, rng.random() < ROUND_TRIP_RATE)
         holding = self.one_holding(index, chosen, "exporter") if importer is not None else None
         if importer is None or holding is False:
             self.pools[index].extend(chosen)
@@ -999,6 +1102,7 @@ def generate(
     batch_size: int = 1000,
     progress: bool = True,
     operators: int = 0,
+    mixing: str = "none",
 ) -> GenerateReport:
     """Posts a synthetic world of `lots` lots (produced, split or merged) through `ledger.post`.
 
@@ -1015,14 +1119,20 @@ def generate(
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
     if not 0 <= operators <= 100_000:
         raise ValueError("operators must be between 0 and 100000")
+    if mixing not in MIXINGS:
+        raise ValueError(f"mixing must be one of {', '.join(MIXINGS)}")
     profiles = PROFILES[:participants]
+    if mixing == "deep" and sum(p.code in DEEP_HUBS for p in profiles) < 2:
+        raise ValueError("deep mixing needs at least two of the hubs AE, EU and IN")
     actors = {
         "secretariat": Actor("secretariat", "generator-secretariat"),
         "investigator": Actor("investigator", "generator-investigator"),
         **{p.code: Actor("authority", f"generator-authority-{p.code}", p.code) for p in profiles},
     }
     poster = _Poster(ledger, actors, batch_size)
-    world = _World(poster, profiles, lots=lots, years=years, seed=seed, operators=operators)
+    world = _World(
+        poster, profiles, lots=lots, years=years, seed=seed, operators=operators, mixing=mixing
+    )
     started = time.perf_counter()
     with tqdm(
         total=lots, unit="lot", file=sys.stderr, disable=not progress, mininterval=0.5
