@@ -25,6 +25,7 @@ to a temporary file in the same folder, fsyncs it and renames it over the old on
 
 from __future__ import annotations
 
+import copyreg
 import gc
 import hashlib
 import io
@@ -37,10 +38,11 @@ import struct
 import threading
 import time
 from array import array
-from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from itertools import repeat
+from fractions import Fraction
+from functools import cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,7 @@ _STANDARD = frozenset(
         ("datetime", "timezone"),
         ("decimal", "Decimal"),
         ("fractions", "Fraction"),
+        ("projections.snapshot", "_fraction"),
     }
 )
 
@@ -278,6 +281,25 @@ def _columns(table: dict[str, Any]) -> tuple[Any, ...]:
     return ("columns", kind, slots, list(table), columns)
 
 
+@cache
+def _builder(kind: type) -> Callable[..., Any]:
+    """A function of one argument per slot of `kind` that makes an object with them set.
+
+    Generated from `__slots__` so that a table is rebuilt in one pass, each object
+    touched once by plain attribute stores: twice as fast as setting one slot at a time
+    over every object, on a million lots."""
+    slots: tuple[str, ...] = kind.__slots__  # type: ignore[attr-defined]
+    if not all(slot.isidentifier() for slot in slots) or {"made", "new", "kind"} & set(slots):
+        raise ValueError(f"the slots of {kind.__name__} cannot be arguments")
+    stores = "".join(f"    made.{slot} = {slot}\n" for slot in slots)
+    source = f"def build({', '.join(slots)}):\n    made = new(kind)\n{stores}    return made\n"
+    namespace: dict[str, Any] = {"new": kind.__new__, "kind": kind}
+    # The source is made of the class's own slot names (identifiers), never of the file's.
+    exec(source, namespace)
+    build: Callable[..., Any] = namespace["build"]
+    return build
+
+
 def _table(encoded: tuple[Any, ...]) -> dict[str, Any]:
     """The table `_columns` encoded."""
     if encoded[0] == "table":
@@ -285,12 +307,23 @@ def _table(encoded: tuple[Any, ...]) -> dict[str, Any]:
     _, kind, slots, keys, columns = encoded
     if tuple(slots) != kind.__slots__ or len(columns) != len(slots):
         raise ValueError(f"the columns of {kind.__name__} are not its slots")
-    values = list(map(kind.__new__, repeat(kind, len(keys))))
     for slot, column in zip(slots, columns, strict=True):
         if len(column) != len(keys):
             raise ValueError(f"column {slot} of {kind.__name__} is not of the table's length")
-        deque(map(kind.__dict__[slot].__set__, values, column), maxlen=0)
-    return dict(zip(keys, values, strict=True))
+    return dict(zip(keys, map(_builder(kind), *columns), strict=True))
+
+
+def _fraction(numerator: int, denominator: int) -> Fraction:
+    """The fraction numerator/denominator, already in lowest terms (as `_reduce_fraction`
+    saved it): made without parsing a string or a gcd, as pickle's default would."""
+    made = object.__new__(Fraction)
+    made._numerator = numerator  # type: ignore[attr-defined]
+    made._denominator = denominator  # type: ignore[attr-defined]
+    return made
+
+
+def _reduce_fraction(value: Fraction) -> tuple[Callable[[int, int], Fraction], tuple[int, int]]:
+    return _fraction, (value.numerator, value.denominator)
 
 
 def pickled(model: ReadModel) -> bytes:
@@ -301,7 +334,11 @@ def pickled(model: ReadModel) -> bytes:
     enabled = gc.isenabled()
     gc.disable()  # the pickler's many short-lived objects would trigger full collections
     try:
-        return pickle.dumps((*parts, model.positions, model.recorded), protocol=5)
+        out = io.BytesIO()
+        pickler = pickle.Pickler(out, protocol=5)
+        pickler.dispatch_table = {**copyreg.dispatch_table, Fraction: _reduce_fraction}
+        pickler.dump((*parts, model.positions, model.recorded))
+        return out.getbuffer().tobytes()
     finally:
         if enabled:
             gc.enable()
