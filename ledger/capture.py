@@ -42,6 +42,7 @@ from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_
 from ledger.store import (
     WriteOutcomeUnknown,
     insert_rows,
+    one_connection,
     select_aggregates_events,
     select_last,
 )
@@ -119,6 +120,7 @@ class Capturer:
         self._appended_head: _Head | None = None
         self._queue_lock = threading.Lock()
         self._queue: list[_Request] = []
+        self._connection: Any = None  # the one an append is using (PostgreSQL), else None
         self.alert_check: AlertCheck | None = None
         self.ready: Callable[[], None] = lambda: None
         """Raises when the store is known to be away, before a group is appended."""
@@ -147,7 +149,7 @@ class Capturer:
     def _load(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Aggregate | None]:
         wanted = list(aggregate_ids)
         loaded: dict[UUID, Any] = dict.fromkeys(wanted)
-        for stored in select_aggregates_events(self._recorder, wanted):
+        for stored in select_aggregates_events(self._recorder, wanted, self._connection):
             event: Any = self._mapper.to_domain_event(stored)
             loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
         return loaded
@@ -205,7 +207,18 @@ class Capturer:
         """Appends the requests' documents after the head this process appended last, or
         after the stored head. A head made stale by another process's append costs
         nothing: the journal's next position is taken, the insert collides and the
-        caller retries after reading it again (as after any failure)."""
+        caller retries after reading it again (as after any failure).
+
+        On PostgreSQL the loads and the insert share one pooled connection (checked by
+        the pool once); it is used under the append lock only."""
+        with one_connection(self._recorder) as connection:
+            self._connection = connection
+            try:
+                return self._append_once_on(requests)
+            finally:
+                self._connection = None
+
+    def _append_once_on(self, requests: list[_Request]) -> list[Capture]:
         known, self._appended_head = self._appended_head, None
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
@@ -224,7 +237,7 @@ class Capturer:
             for stamps, actor, monotonic in batches
         ]
         if rows:
-            insert_rows(self._recorder, rows)
+            insert_rows(self._recorder, rows, self._connection)
         self._appended_head = head
         return captures
 
