@@ -37,7 +37,14 @@ from ledger.base import recording_clock
 from ledger.documents import HANDLING, Document, normalize
 from ledger.errors import LedgerError
 from ledger.handling import AlertCheck, UnitOfWork, referenced_ids
-from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim, claim_row, decode_row
+from ledger.journal import (
+    JOURNAL_ID,
+    EntryRecorded,
+    EventIdClaim,
+    claim_row,
+    decode_row,
+    entry_row,
+)
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
 from ledger.store import (
     WriteOutcomeUnknown,
@@ -335,18 +342,31 @@ class Capturer:
                     f"entry {original[0]} does not reproduce its hash at its position on replay",
                     index=index,
                 )
-            entry = EntryRecorded(
-                originator_id=JOURNAL_ID,
-                originator_version=position,
-                timestamp=recorded_at,
-                document=normalized,
-                recorded_by=recorded_by,
-                events_digest=events_digest,
-                prev_hash=head.hash,
-                hash=chained,
-            )
             rows.extend(group)
-            rows.append(self._mapper.to_stored_event(entry))
+            if stamp_encoding is not None:
+                rows.append(
+                    entry_row(
+                        position,
+                        (stamp_encoding.name, stamp_encoding.encode(recorded_at)),
+                        self._mapper.transcoder.encode(normalized),
+                        recorded_by,
+                        events_digest,
+                        head.hash,
+                        chained,
+                    )
+                )
+            else:
+                entry = EntryRecorded(
+                    originator_id=JOURNAL_ID,
+                    originator_version=position,
+                    timestamp=recorded_at,
+                    document=normalized,
+                    recorded_by=recorded_by,
+                    events_digest=events_digest,
+                    prev_hash=head.hash,
+                    hash=chained,
+                )
+                rows.append(self._mapper.to_stored_event(entry))
             head.position, head.hash, head.recorded_at = position, chained, recorded_at
             accepted, last_position = accepted + 1, position
         return Capture(accepted=accepted, position=last_position, appended=accepted > 0)

@@ -130,3 +130,31 @@ def claim_row(
         topic=CLAIM_TOPIC,
         state=state.encode("utf8"),
     )
+
+
+def entry_row(
+    position: int,
+    timestamp: tuple[str, str],
+    document: bytes,
+    recorded_by: str,
+    events_digest: str,
+    prev_hash: str,
+    hash: str,
+) -> StoredEvent:
+    """The stored event of a journal entry, byte for byte what eventsourcing's mapper stores
+    for `EntryRecorded` (its `document` given as the mapper's transcoder encodes it, its
+    timestamp as the name and text of its date-time transcoding), without building the
+    event. `kpledger verify` re-encodes every journal row and compares."""
+    kind, text = timestamp
+    state = (
+        f'{{"timestamp":{{"_type_":{encode_basestring(kind)},"_data_":{encode_basestring(text)}}},'
+        '"document":'
+    ).encode() + document
+    state += (
+        f',"recorded_by":{encode_basestring(recorded_by)},'
+        f'"events_digest":{encode_basestring(events_digest)},'
+        f'"prev_hash":{encode_basestring(prev_hash)},"hash":{encode_basestring(hash)}}}'
+    ).encode()
+    return StoredEvent(
+        originator_id=JOURNAL_ID, originator_version=position, topic=ENTRY_TOPIC, state=state
+    )
