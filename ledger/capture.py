@@ -22,7 +22,14 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    Transcoding,
+)
 
 from ledger.actors import Actor
 from ledger.availability import is_store_away
@@ -30,11 +37,19 @@ from ledger.base import recording_clock
 from ledger.documents import HANDLING, Document, normalize
 from ledger.errors import LedgerError
 from ledger.handling import AlertCheck, UnitOfWork, referenced_ids
-from ledger.journal import JOURNAL_ID, EntryRecorded, EventIdClaim, decode_row
+from ledger.journal import (
+    JOURNAL_ID,
+    EntryRecorded,
+    EventIdClaim,
+    claim_row,
+    decode_row,
+    entry_row,
+)
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
 from ledger.store import (
     WriteOutcomeUnknown,
     insert_rows,
+    one_connection,
     select_aggregates_events,
     select_last,
 )
@@ -101,11 +116,18 @@ class Capturer:
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> None:
         self._recorder = recorder
         self._mapper = mapper
+        self._stamp_encoding: Transcoding | None = None
+        """The mapper's date-time transcoding, when claim rows can be written directly
+        (`ledger.journal.claim_row`): a plain JSON transcoder, no cipher, no compression."""
+        transcoder = mapper.transcoder
+        if isinstance(transcoder, JSONTranscoder) and not (mapper.cipher or mapper.compressor):
+            self._stamp_encoding = transcoder.types.get(datetime)
         self._memo: dict[str, Any] = {}
         self._append_lock = threading.Lock()
         self._appended_head: _Head | None = None
         self._queue_lock = threading.Lock()
         self._queue: list[_Request] = []
+        self._connection: Any = None  # the one an append is using (PostgreSQL), else None
         self.alert_check: AlertCheck | None = None
         self.ready: Callable[[], None] = lambda: None
         """Raises when the store is known to be away, before a group is appended."""
@@ -134,7 +156,7 @@ class Capturer:
     def _load(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Aggregate | None]:
         wanted = list(aggregate_ids)
         loaded: dict[UUID, Any] = dict.fromkeys(wanted)
-        for stored in select_aggregates_events(self._recorder, wanted):
+        for stored in select_aggregates_events(self._recorder, wanted, self._connection):
             event: Any = self._mapper.to_domain_event(stored)
             loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
         return loaded
@@ -192,7 +214,18 @@ class Capturer:
         """Appends the requests' documents after the head this process appended last, or
         after the stored head. A head made stale by another process's append costs
         nothing: the journal's next position is taken, the insert collides and the
-        caller retries after reading it again (as after any failure)."""
+        caller retries after reading it again (as after any failure).
+
+        On PostgreSQL the loads and the insert share one pooled connection (checked by
+        the pool once); it is used under the append lock only."""
+        with one_connection(self._recorder) as connection:
+            self._connection = connection
+            try:
+                return self._append_once_on(requests)
+            finally:
+                self._connection = None
+
+    def _append_once_on(self, requests: list[_Request]) -> list[Capture]:
         known, self._appended_head = self._appended_head, None
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
@@ -205,12 +238,13 @@ class Capturer:
             for aggregate_id in referenced_ids(stamp.document)
         )
         rows: list[StoredEvent] = []
+        claims: dict[UUID, tuple[str, int]] = {}
         captures = [
-            self._append_request(stamps, actor, monotonic, head, work, rows)
+            self._append_request(stamps, actor, monotonic, head, work, rows, claims)
             for stamps, actor, monotonic in batches
         ]
         if rows:
-            insert_rows(self._recorder, rows)
+            insert_rows(self._recorder, rows, self._connection)
         self._appended_head = head
         return captures
 
@@ -222,8 +256,13 @@ class Capturer:
         head: _Head,
         work: UnitOfWork,
         rows: list[StoredEvent],
+        claims: dict[UUID, tuple[str, int]],
     ) -> Capture:
-        """Checks one request's documents and adds their rows; `head` moves along."""
+        """Checks one request's documents and adds their rows; `head` moves along.
+
+        `claims` holds the claims of this group's new documents (content digest and
+        position, by claim id), whose rows are written directly when the mapper allows;
+        the stored ones are loaded as `EventIdClaim` aggregates."""
         work.actor = actor
         accepted, last_position = 0, 0
         for index, (document, recorded_at, recorded_by, original) in enumerate(stamps):
@@ -231,18 +270,23 @@ class Capturer:
                 recorded_at = max(recorded_at, head.recorded_at)
             normalized = normalize(document)
             content_digest = document_digest(normalized)
-            claim = work.get(EventIdClaim, EventIdClaim.create_id(document.event_id))
+            claim_id = EventIdClaim.create_id(document.event_id)
+            claim = claims.get(claim_id)
+            if claim is None:
+                stored = work.get(EventIdClaim, claim_id)
+                if stored is not None:
+                    claim = (stored.content_digest, stored.position)
             if claim is not None:
-                if claim.content_digest != content_digest:
+                if claim[0] != content_digest:
                     raise LedgerError(
                         "event_id_reused",
                         f"event_id {document.event_id} was accepted before with other content",
                         index=index,
-                        detail={"position": claim.position},
+                        detail={"position": claim[1]},
                     )
                 work.take_pending()
                 if not accepted:
-                    last_position = claim.position
+                    last_position = claim[1]
                 continue
             position = head.position + 1
             with recording_clock(recorded_at):
@@ -260,14 +304,26 @@ class Capturer:
                             except LedgerError as forbidden:
                                 raise forbidden.at(later) from None
                     raise error.at(index) from None
-                work.add(
-                    EventIdClaim(
-                        event_id=document.event_id,
-                        content_digest=content_digest,
-                        position=position,
+                claims[claim_id] = (content_digest, position)
+                stamp_encoding = self._stamp_encoding
+                if stamp_encoding is None:
+                    work.add(
+                        EventIdClaim(
+                            event_id=document.event_id,
+                            content_digest=content_digest,
+                            position=position,
+                        )
                     )
-                )
                 group = [self._mapper.to_stored_event(event) for event in work.take_pending()]
+                if stamp_encoding is not None:  # the claim's row last, as its event would be
+                    group.append(
+                        claim_row(
+                            document.event_id,
+                            content_digest,
+                            position,
+                            (stamp_encoding.name, stamp_encoding.encode(recorded_at)),
+                        )
+                    )
             events_digest = stored_events_digest(
                 (row.originator_id, row.originator_version, row.topic, row.state) for row in group
             )
@@ -286,18 +342,31 @@ class Capturer:
                     f"entry {original[0]} does not reproduce its hash at its position on replay",
                     index=index,
                 )
-            entry = EntryRecorded(
-                originator_id=JOURNAL_ID,
-                originator_version=position,
-                timestamp=recorded_at,
-                document=normalized,
-                recorded_by=recorded_by,
-                events_digest=events_digest,
-                prev_hash=head.hash,
-                hash=chained,
-            )
             rows.extend(group)
-            rows.append(self._mapper.to_stored_event(entry))
+            if stamp_encoding is not None:
+                rows.append(
+                    entry_row(
+                        position,
+                        (stamp_encoding.name, stamp_encoding.encode(recorded_at)),
+                        self._mapper.transcoder.encode(normalized),
+                        recorded_by,
+                        events_digest,
+                        head.hash,
+                        chained,
+                    )
+                )
+            else:
+                entry = EntryRecorded(
+                    originator_id=JOURNAL_ID,
+                    originator_version=position,
+                    timestamp=recorded_at,
+                    document=normalized,
+                    recorded_by=recorded_by,
+                    events_digest=events_digest,
+                    prev_hash=head.hash,
+                    hash=chained,
+                )
+                rows.append(self._mapper.to_stored_event(entry))
             head.position, head.hash, head.recorded_at = position, chained, recorded_at
             accepted, last_position = accepted + 1, position
         return Capture(accepted=accepted, position=last_position, appended=accepted > 0)

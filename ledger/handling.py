@@ -226,6 +226,9 @@ REFERENCE_KINDS: dict[str, str] = {
 """Document fields naming aggregates, by the kind of their aggregate ids (see `base`)."""
 
 
+_REFERENCES: dict[type[DocumentModel], list[tuple[str, str]]] = {}
+
+
 def referenced_ids(document: DocumentModel) -> list[UUID]:
     """The ids of the aggregates a document names, so that a batch loads them in bulk.
 
@@ -233,7 +236,13 @@ def referenced_ids(document: DocumentModel) -> list[UUID]:
     """
     ids = [aggregate_id("event_id", document.event_id)]
     fields = vars(document)
-    for name, kind in REFERENCE_KINDS.items():
+    model = type(document)
+    references = _REFERENCES.get(model)
+    if references is None:  # the reference fields this model has, in REFERENCE_KINDS' order
+        declared = model.model_fields
+        references = [(name, kind) for name, kind in REFERENCE_KINDS.items() if name in declared]
+        _REFERENCES[model] = references
+    for name, kind in references:
         value = fields.get(name)
         for item in value if isinstance(value, list) else [value]:
             key = getattr(item, "lot_id", item)

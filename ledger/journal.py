@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.domain import DomainEvent, event
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from ledger.base import LedgerAggregate, aggregate_id
@@ -94,3 +96,65 @@ class EventIdClaim(LedgerAggregate):
         self.event_id = event_id
         self.content_digest = content_digest
         self.position = position
+
+
+CLAIM_TOPIC = get_topic(EventIdClaim.Claimed)
+_CLAIM_STATE = (
+    '{{"timestamp":{{"_type_":{kind},"_data_":{timestamp}}},"originator_topic":'
+    + encode_basestring(get_topic(EventIdClaim))
+    + ',"event_id":{event_id},"content_digest":{digest},"position":{position}}}'
+)
+
+
+def claim_row(
+    event_id: str, content_digest: str, position: int, timestamp: tuple[str, str]
+) -> StoredEvent:
+    """The stored event of a new claim, byte for byte what eventsourcing's mapper stores for
+    `EventIdClaim(event_id, content_digest, position)` created at `timestamp` (the name
+    and text of its date-time transcoding), without building the aggregate and its event.
+
+    The mapper's JSON encoder writes strings as `encode_basestring` does and integers by
+    `int.__repr__`; tests/integration/test_claim_rows.py compares the two.
+    """
+    kind, text = timestamp
+    state = _CLAIM_STATE.format(
+        kind=encode_basestring(kind),
+        timestamp=encode_basestring(text),
+        event_id=encode_basestring(event_id),
+        digest=encode_basestring(content_digest),
+        position=int.__repr__(position),
+    )
+    return StoredEvent(
+        originator_id=EventIdClaim.create_id(event_id),
+        originator_version=1,
+        topic=CLAIM_TOPIC,
+        state=state.encode("utf8"),
+    )
+
+
+def entry_row(
+    position: int,
+    timestamp: tuple[str, str],
+    document: bytes,
+    recorded_by: str,
+    events_digest: str,
+    prev_hash: str,
+    hash: str,
+) -> StoredEvent:
+    """The stored event of a journal entry, byte for byte what eventsourcing's mapper stores
+    for `EntryRecorded` (its `document` given as the mapper's transcoder encodes it, its
+    timestamp as the name and text of its date-time transcoding), without building the
+    event. `kpledger verify` re-encodes every journal row and compares."""
+    kind, text = timestamp
+    state = (
+        f'{{"timestamp":{{"_type_":{encode_basestring(kind)},"_data_":{encode_basestring(text)}}},'
+        '"document":'
+    ).encode() + document
+    state += (
+        f',"recorded_by":{encode_basestring(recorded_by)},'
+        f'"events_digest":{encode_basestring(events_digest)},'
+        f'"prev_hash":{encode_basestring(prev_hash)},"hash":{encode_basestring(hash)}}}'
+    ).encode()
+    return StoredEvent(
+        originator_id=JOURNAL_ID, originator_version=position, topic=ENTRY_TOPIC, state=state
+    )

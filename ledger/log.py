@@ -95,6 +95,8 @@ def canonical_json(value: Any) -> bytes:
     return rfc8785.dumps(value)
 
 
+_string = json.encoder.encode_basestring  # a JSON string as `_ENCODER` writes it
+
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 )
@@ -121,13 +123,47 @@ def entry_hash(
     """The chain hash of one entry: SHA-256 of the previous hash and the entry as RFC 8785 JSON.
 
     The document enters through its `document_digest` (pass it when already known).
+    The entry's five fields are written in their canonical order directly (RFC 8785 and
+    the standard library's encoder write these strings and a position below 10**15 alike),
+    unless a string cannot be encoded in UTF-8: then `canonical_json` says what is wrong.
+
+    >>> entry_hash(prev_hash=GENESIS_HASH, position=1, recorded_by="é",
+    ...     recorded_at=datetime.fromisoformat("2005-06-01T08:00:00+00:00"),
+    ...     document={}, events_digest="e") == _entry_hash_canonical(
+    ...     GENESIS_HASH, 1, "2005-06-01T08:00:00+00:00", "é", document_digest({}), "e")
+    True
     """
+    digest = digest_of_document or document_digest(document)
+    stamp = recorded_at.isoformat()
+    if 0 <= position < 10**15:
+        try:
+            canonical = (
+                f'{{"document_digest":{_string(digest)},"events_digest":{_string(events_digest)},'
+                f'"position":{int.__repr__(position)},"recorded_at":{_string(stamp)},'
+                f'"recorded_by":{_string(recorded_by)}}}'
+            ).encode()
+        except UnicodeEncodeError:
+            pass
+        else:
+            return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest()
+    return _entry_hash_canonical(prev_hash, position, stamp, recorded_by, digest, events_digest)
+
+
+def _entry_hash_canonical(
+    prev_hash: str,
+    position: int,
+    recorded_at: str,
+    recorded_by: str,
+    digest_of_document: str,
+    events_digest: str,
+) -> str:
+    """`entry_hash` by `canonical_json` of the entry's fields (the reference)."""
     canonical = canonical_json(
         {
             "position": position,
-            "recorded_at": recorded_at.isoformat(),
+            "recorded_at": recorded_at,
             "recorded_by": recorded_by,
-            "document_digest": digest_of_document or document_digest(document),
+            "document_digest": digest_of_document,
             "events_digest": events_digest,
         }
     )

@@ -9,9 +9,10 @@ Every problem is a `StoreError` whose message fits on one line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,8 +181,28 @@ _COPY_TYPES = ("uuid", "int8", "text", "bytea")
 _FEW_ROWS = 64  # fewer go in one INSERT statement, more by COPY
 
 
-def select_aggregates_events(recorder: Any, aggregate_ids: Sequence[UUID]) -> list[StoredEvent]:
-    """Every stored event of the given aggregates, by aggregate then version, in few queries.
+@contextlib.contextmanager
+def one_connection(recorder: Any) -> Iterator[Any]:
+    """One pooled PostgreSQL connection for several calls below (`connection=`), so that
+    the pool checks it (a round trip) once, not before each; None on SQLite."""
+    if not hasattr(recorder.datastore, "schema"):
+        yield None
+        return
+    with recorder.datastore.get_connection() as connection:
+        yield connection
+
+
+def _connection(recorder: Any, connection: Any) -> Any:
+    if connection is not None:
+        return contextlib.nullcontext(connection)
+    return recorder.datastore.get_connection()
+
+
+def select_aggregates_events(
+    recorder: Any, aggregate_ids: Sequence[UUID], connection: Any = None
+) -> list[StoredEvent]:
+    """Every stored event of the given aggregates, by aggregate then version, in few queries
+    (on `connection` if given, see `one_connection`).
 
     eventsourcing reads one aggregate per query; a batch of 10,000 documents needs them
     all at once.
@@ -196,7 +217,7 @@ def select_aggregates_events(recorder: Any, aggregate_ids: Sequence[UUID]) -> li
                 "SELECT originator_id, originator_version, topic, state FROM {}.{} "
                 "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
             ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-            with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
+            with _connection(recorder, connection) as lent, lent.cursor() as cursor:
                 cursor.execute(statement, [chunk])
                 found = [
                     (r["originator_id"], r["originator_version"], r["topic"], r["state"])
@@ -271,8 +292,9 @@ def select_last(recorder: Any, originator_id: UUID) -> tuple[int, str, bytes] | 
     return rows[0] if rows else None
 
 
-def insert_rows(recorder: Any, rows: Sequence[StoredEvent]) -> None:
-    """Inserts stored events atomically; a duplicate (id, version) is an IntegrityError.
+def insert_rows(recorder: Any, rows: Sequence[StoredEvent], connection: Any = None) -> None:
+    """Inserts stored events atomically; a duplicate (id, version) is an IntegrityError
+    (on `connection` if given, see `one_connection`).
 
     On PostgreSQL, in as few round trips as the size allows, each one statement (so one
     transaction on the pool's autocommit connections) that NOTIFYs the events channel
@@ -290,9 +312,9 @@ def insert_rows(recorder: Any, rows: Sequence[StoredEvent]) -> None:
     )
     import psycopg
 
-    with recorder.datastore.get_connection() as connection:
+    with _connection(recorder, connection) as lent:
         try:
-            _insert(connection, recorder, table, rows)
+            _insert(lent, recorder, table, rows)
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             if _connection_lost(error):
                 raise WriteOutcomeUnknown(str(error)) from error

@@ -42,3 +42,43 @@ def test_documents_take_the_fast_path_and_match(monkeypatch: pytest.MonkeyPatch)
     expected = rfc8785.dumps(document)
     monkeypatch.setattr(rfc8785, "dumps", None)  # the slow path would fail now
     assert canonical_json(document) == expected
+
+
+@settings(max_examples=500)
+@given(
+    prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    position=st.integers(min_value=-5, max_value=2**53 - 1) | st.integers(0, 10**6),
+    recorded_by=st.text(),
+    digests=st.tuples(st.text(min_size=1), st.text()) | st.just(("a" * 64, "b" * 64)),
+    moment=st.datetimes(timezones=st.timezones()),
+)
+def test_entry_hash_writes_the_entry_as_rfc8785(
+    prev: str, position: int, recorded_by: str, digests: tuple[str, str], moment: Any
+) -> None:
+    """The entry's fields written directly hash as their canonical JSON does (rfc8785)."""
+    import hashlib
+
+    from ledger.log import entry_hash
+
+    document_digest, events_digest = digests
+    reference = rfc8785.dumps(
+        {
+            "position": position,
+            "recorded_at": moment.isoformat(),
+            "recorded_by": recorded_by,
+            "document_digest": document_digest,
+            "events_digest": events_digest,
+        }
+    )
+    assert (
+        entry_hash(
+            prev_hash=prev,
+            position=position,
+            recorded_at=moment,
+            recorded_by=recorded_by,
+            document={},
+            events_digest=events_digest,
+            digest_of_document=document_digest,
+        )
+        == hashlib.sha256(prev.encode("ascii") + b"\n" + reference).hexdigest()
+    )
