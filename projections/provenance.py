@@ -90,6 +90,21 @@ def _share(hundredths: int, share: Fraction) -> dict[str, Any]:
     }
 
 
+def exact_sum(fractions: Iterable[Fraction]) -> Fraction:
+    """The exact sum of `fractions`, added over their least common denominator and
+    reduced once (adding Fractions one by one reduces every partial sum: on a deep lot's
+    shares, with denominators of dozens of digits, three times the work).
+
+    >>> exact_sum([Fraction(1, 6), Fraction(1, 3), Fraction(1, 2)]), exact_sum([])
+    (Fraction(1, 1), Fraction(0, 1))
+    """
+    terms = list(fractions)
+    if len(terms) == 1:
+        return terms[0]
+    common = lcm(*(term.denominator for term in terms))
+    return Fraction(sum(term.numerator * (common // term.denominator) for term in terms), common)
+
+
 def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     """Where the lot's carats came from, by source and participant, and the embargoes
     in force on `on` that cover any of them.
@@ -103,7 +118,7 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     """
     lot = find_lot(state, lot_id)
     sources = []
-    by_participant: dict[str, Fraction] = {}
+    by_participant: dict[str, list[Fraction]] = {}
     for source_id, share in lot.composition:
         source = state.sources[source_id]
         sources.append(
@@ -115,18 +130,15 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
                 **_share(lot.carats, share),
             }
         )
-        by_participant[source.participant] = by_participant.get(source.participant, 0) + share
+        by_participant.setdefault(source.participant, []).append(share)
     embargoed = []
     for embargo in sorted(state.embargoes.values(), key=lambda e: e.embargo_id):
         if not embargo.in_force(on):
             continue
-        covered = sum(
-            (
-                share
-                for source_id, share in lot.composition
-                if embargo.covers(state.sources[source_id])
-            ),
-            Fraction(0),
+        covered = exact_sum(
+            share
+            for source_id, share in lot.composition
+            if embargo.covers(state.sources[source_id])
         )
         if covered:
             embargoed.append({"embargo_id": embargo.embargo_id, **_share(lot.carats, covered)})
@@ -135,7 +147,8 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
         "carats": _hundredths_text(lot.carats),
         "sources": sources,
         "by_participant": {
-            code: _share(lot.carats, share) for code, share in sorted(by_participant.items())
+            code: _share(lot.carats, exact_sum(shares))
+            for code, shares in sorted(by_participant.items())
         },
         "embargoed": embargoed,
     }
