@@ -70,10 +70,14 @@ def kpledger(store_url: str, *args: str) -> str:
 
 @contextlib.contextmanager
 def running_server(
-    store_url: str, port: int | None = None, env: dict[str, str] | None = None
+    store_url: str,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    module: str = "api.cli",
 ) -> Iterator[str]:
     """A real `kpledger serve` on the store, on a free port unless given, with `env` added
-    to its environment; yields its base URL.
+    to its environment; yields its base URL. `module` is the module run as
+    `python -m MODULE serve` (one that wraps `api.cli`).
 
     The machine is shared: a fixed port could reach another run's server.
     """
@@ -82,7 +86,7 @@ def running_server(
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", module, "serve", "--port", str(port)],
         env={**os.environ, **(env or {}), "KPLEDGER_DATABASE_URL": store_url},
         stdout=subprocess.DEVNULL,
     )

@@ -1,7 +1,7 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs]
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|page]
                               [--lots N] [--seed S] [--quick] [--rebuild]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -21,11 +21,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, queries, rebuild
+from bench import bench_proofs, capture, page, queries, rebuild
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs")
+BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "page")
 FULL = {"lots": 1_000_000, "batch": 100_000, "single": 20_000, "samples": 1000, "leaves": 1_000_000}
 QUICK = {"lots": 20_000, "batch": 10_000, "single": 2_000, "samples": 1000, "leaves": 100_000}
 
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": lambda: [rebuild.memory(url())],
         "coldstart": lambda: rebuild.cold_start(url()),
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
+        "page": lambda: page.run(url(), seed=args.seed),
     }
     started = time.perf_counter()
     results: list[Result] = []
