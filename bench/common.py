@@ -74,9 +74,11 @@ def running_server(
     port: int | None = None,
     env: dict[str, str] | None = None,
     workers: int = 1,
+    module: str = "api.cli",
 ) -> Iterator[str]:
     """A real `kpledger serve --workers N` on the store, on a free port unless given, with
-    `env` added to its environment; yields its base URL.
+    `env` added to its environment; yields its base URL. `module` is the module run as
+    `python -m MODULE serve` (one that wraps `api.cli`).
 
     The machine is shared: a fixed port could reach another run's server.
     """
@@ -85,7 +87,7 @@ def running_server(
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", module, "serve", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, **(env or {}), "KPLEDGER_DATABASE_URL": store_url},
         stdout=subprocess.DEVNULL,
     )

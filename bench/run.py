@@ -1,7 +1,7 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix]
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page]
                               [--lots N] [--seed S] [--quick] [--rebuild]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -23,11 +23,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, deepmix, queries, rebuild
+from bench import bench_proofs, capture, deepmix, page, queries, rebuild
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix")
+BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix", "page")
 FULL = {
     "lots": 1_000_000,
     "batch": 100_000,
@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "coldstart": lambda: rebuild.cold_start(url()),
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
         "deepmix": lambda: deepmix.run(deep_url(), samples=sizes["samples"], seed=args.seed),
+        "page": lambda: page.run(url(), seed=args.seed),
     }
     started = time.perf_counter()
     results: list[Result] = []

@@ -2,8 +2,11 @@
 
 `search` is a pure query over the custody state (plus the `Directory`, which keeps the
 few facts `Custody` does not: mines' names and the date of each participant's latest
-admission). It scans the tables once per request; the answer is ordered by rank (exact
-id, then id prefix, then name contains), then by kind, then by id.
+admission). Lots and certificates, the two large tables, are found through `IdIndex`es kept
+in the `Directory` (their ids sorted case-insensitively, caught up on each search with
+the ids added since): a prefix is two bisections, not a scan. The smaller tables (sources,
+participants, operators) are scanned, as their names match by substring. The answer is
+ordered by rank (exact id, then id prefix, then name contains), then by kind, then by id.
 
 >>> from projections.examples import example_entries
 >>> entries = list(example_entries())
@@ -20,8 +23,11 @@ id, then id prefix, then name contains), then by kind, then by id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from itertools import chain, islice
 from typing import Any
 
 from ledger.amounts import amount_text, in_units
@@ -33,6 +39,7 @@ __all__ = [
     "KINDS",
     "MAX_LIMIT",
     "Directory",
+    "IdIndex",
     "participants",
     "search",
 ]
@@ -57,6 +64,8 @@ class Directory:
     def __init__(self) -> None:
         self.source_names: dict[str, str] = {}
         self.admitted_on: dict[str, date] = {}
+        self.lot_ids = IdIndex()
+        self.certificate_ids = IdIndex()
 
     def apply(self, entry: LogEntry) -> None:
         """Takes one accepted log entry into account."""
@@ -67,6 +76,95 @@ class Directory:
             ).date()
         elif entry.type == "mine.registered":
             self.source_names[document["mine_id"]] = document["name"]
+
+
+def _order(identifier: str) -> tuple[str, str]:
+    """The order of an `IdIndex`: case-insensitively, then as written."""
+    return identifier.lower(), identifier
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The least text greater than every text starting with `prefix` (None: no such text)."""
+    while prefix and prefix[-1] == chr(0x10FFFF):
+        prefix = prefix[:-1]
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else None
+
+
+class IdIndex:
+    """The ids of one table (a dict that only grows, as `Custody.lots`) sorted by
+    `(id.lower(), id)`, in chunks of at most `2 * LOAD` so that adding one moves a chunk,
+    not the whole list. It holds the table's own id strings (8 bytes each) and no lowered
+    copy: bisection lowers the few ids it probes. `caught_up` takes in the ids the table
+    gained since, found from its end (dicts keep insertion order); it is saved with the
+    `Directory` in read-model snapshots.
+
+    >>> index = IdIndex()
+    >>> table = dict.fromkeys(["GH-2", "gh-10", "AE-1", "GH-1"])
+    >>> list(index.caught_up(table).prefixed("gh-1"))
+    ['GH-1', 'gh-10']
+    """
+
+    LOAD = 1000
+
+    def __init__(self) -> None:
+        self.seen = 0
+        """How many of the table's ids are in the index (its first `seen`)."""
+        self.chunks: list[list[str]] = []
+        self.firsts: list[tuple[str, str]] = []
+        """The order key of each chunk's first id."""
+
+    def __len__(self) -> int:
+        return self.seen
+
+    def caught_up(self, table: dict[str, Any]) -> IdIndex:
+        """Takes in the ids `table` gained since the last call; returns self."""
+        new = len(table) - self.seen
+        if new <= 0:
+            return self
+        if new > 64 and new * 8 > self.seen:  # many: sorting them all is cheaper
+            ordered = sorted(table, key=_order)
+            self.chunks = [ordered[i : i + self.LOAD] for i in range(0, len(ordered), self.LOAD)]
+            self.firsts = [_order(chunk[0]) for chunk in self.chunks]
+        else:
+            for identifier in reversed(list(islice(reversed(table), new))):
+                self._add(identifier)
+        self.seen = len(table)
+        return self
+
+    def _add(self, identifier: str) -> None:
+        key = _order(identifier)
+        if not self.chunks:
+            self.chunks, self.firsts = [[identifier]], [key]
+            return
+        at = max(bisect_right(self.firsts, key) - 1, 0)
+        chunk = self.chunks[at]
+        insort(chunk, identifier, key=_order)
+        self.firsts[at] = _order(chunk[0])
+        if len(chunk) > 2 * self.LOAD:
+            half = len(chunk) // 2
+            self.chunks[at : at + 1] = [chunk[:half], chunk[half:]]
+            self.firsts[at : at + 1] = [_order(chunk[0]), _order(chunk[half])]
+
+    def _position(self, lowered: str | None) -> tuple[int, int]:
+        """(chunk, offset) of the first id whose lower case is `lowered` or after it."""
+        if lowered is None:
+            return len(self.chunks), 0
+        at = max(bisect_left(self.firsts, (lowered, "")) - 1, 0)
+        while at < len(self.chunks):
+            offset = bisect_left(self.chunks[at], lowered, key=str.lower)
+            if offset < len(self.chunks[at]):
+                return at, offset
+            at += 1
+        return at, 0
+
+    def prefixed(self, lowered: str) -> Iterator[str]:
+        """The ids whose lower case starts with `lowered` (lower-cased, not empty), in the
+        index's order: those equal to it first."""
+        start, offset = self._position(lowered)
+        end, stop = self._position(_after_prefix(lowered))
+        for at in range(start, min(end + 1, len(self.chunks))):
+            chunk = self.chunks[at]
+            yield from chunk[offset if at == start else 0 : stop if at == end else len(chunk)]
 
 
 def _rank(identifier: str, name: str | None, text: str) -> int | None:
@@ -90,11 +188,34 @@ def _lot_label(lot: Lot) -> str:
     return f"lot {carats} ct held by {lot.holder}"
 
 
-def _lots(state: Custody, text: str, reader: str | None) -> Iterator[Hit]:
-    for lot_id, lot in state.lots.items():
-        rank = _rank(lot_id, None, text)
-        if rank is not None and (reader is None or reader in lot.holders):
-            yield rank, "lot", lot_id, _lot_label(lot)
+def _matching(
+    index: IdIndex, lowered: str, limit: int, keep: Callable[[str], bool] | None
+) -> list[tuple[int, str]]:
+    """(rank, id) of the ids `index` finds by prefix, those `keep` keeps: every exact
+    match (they come first) and the `limit` first prefix matches by id; no other can be
+    among the answer's first `limit`."""
+    ids: Iterator[str] = index.prefixed(lowered)
+    if keep is not None:
+        ids = filter(keep, ids)
+    found: list[tuple[int, str]] = []
+    rest: Iterable[str] = ()
+    for identifier in ids:
+        if identifier.lower() != lowered:
+            rest = chain((identifier,), ids)
+            break
+        found.append((_EXACT, identifier))
+    found += ((_PREFIX, identifier) for identifier in heapq.nsmallest(limit, rest))
+    return found
+
+
+def _lots(
+    state: Custody, text: str, reader: str | None, directory: Directory, limit: int
+) -> Iterator[Hit]:
+    lots = state.lots
+    index = directory.lot_ids.caught_up(lots)
+    keep = None if reader is None else (lambda lot_id: reader in lots[lot_id].holders)
+    for rank, lot_id in _matching(index, text, limit, keep):
+        yield rank, "lot", lot_id, _lot_label(lots[lot_id])
 
 
 def _sources(state: Custody, text: str, reader: str | None, directory: Directory) -> Iterator[Hit]:
@@ -108,18 +229,26 @@ def _sources(state: Custody, text: str, reader: str | None, directory: Directory
             yield rank, source.kind, source_id, f"{what}, {source.region} ({source.participant})"
 
 
-def _certificates(state: Custody, text: str, reader: str | None) -> Iterator[Hit]:
-    for certificate_id, certificate in state.certificates.items():
-        if reader is not None and reader not in (certificate.exporter, certificate.importer):
-            continue
-        rank = _rank(certificate_id, None, text)
-        if rank is not None:
-            carats = amount_text(in_units(certificate.carats))
-            label = (
-                f"certificate {certificate.exporter} → {certificate.importer}, {carats} ct, "
-                f"issued {certificate.issued_on.isoformat()}"
-            )
-            yield rank, "certificate", certificate_id, label
+def _certificates(
+    state: Custody, text: str, reader: str | None, directory: Directory, limit: int
+) -> Iterator[Hit]:
+    certificates = state.certificates
+    index = directory.certificate_ids.caught_up(certificates)
+    keep = None
+    if reader is not None:
+
+        def keep(certificate_id: str) -> bool:
+            certificate = certificates[certificate_id]
+            return reader in (certificate.exporter, certificate.importer)
+
+    for rank, certificate_id in _matching(index, text, limit, keep):
+        certificate = certificates[certificate_id]
+        carats = amount_text(in_units(certificate.carats))
+        label = (
+            f"certificate {certificate.exporter} → {certificate.importer}, {carats} ct, "
+            f"issued {certificate.issued_on.isoformat()}"
+        )
+        yield rank, "certificate", certificate_id, label
 
 
 def _participants(state: Custody, text: str) -> Iterator[Hit]:
@@ -173,11 +302,11 @@ def search(
     wanted = KINDS if kind is None else (kind,)
     found: list[Hit] = []
     if "lot" in wanted:
-        found += _lots(state, lowered, reader)
+        found += _lots(state, lowered, reader, directory, limit)
     if "mine" in wanted or "alluvial_site" in wanted:
         found += (hit for hit in _sources(state, lowered, reader, directory) if hit[1] in wanted)
     if "certificate" in wanted:
-        found += _certificates(state, lowered, reader)
+        found += _certificates(state, lowered, reader, directory, limit)
     if "participant" in wanted:
         found += _participants(state, lowered)
     if "operator" in wanted:

@@ -336,17 +336,22 @@ def test_a_narrow_window_stacks_the_panels(page: Page, demo: Demo) -> None:
     assert all(box is not None and box["width"] <= 420 for box in boxes)
 
 
-def test_a_large_graph_draws_500_nodes_and_says_how_many_more(
+MAX_DRAWN = 2000  # as in app.js
+TRACE_ROWS = 200  # as in app.js
+
+
+def test_a_large_graph_draws_2000_nodes_says_how_many_more_and_stays_clickable(
     open_tab: Callable[[str], Page], server: Any
 ) -> None:
     done = server.kpledger(
-        "generate", "--lots", "1500", "--participants", "4", "--years", "1", "--seed", "3"
+        "generate", "--lots", "4000", "--participants", "4", "--years", "1", "--seed", "3"
     )
     assert done.returncode == 0, done.stderr
     token = server.token("investigator")
     with server.client(token) as client:
         graph = client.get("/v1/graph", params={"root": "RU", "direction": "both"}).json()
-    assert len(graph["nodes"]) > 500
+        trace = client.get("/v1/trace/downstream", params={"participant": "RU"}).json()
+    assert len(graph["nodes"]) > MAX_DRAWN
 
     page = open_tab(server.base_url)
     enter_token(page, token)
@@ -354,9 +359,27 @@ def test_a_large_graph_draws_500_nodes_and_says_how_many_more(
     search(page, "RU")
     opened(page, "RU")
     seconds = time.monotonic() - started
-    print(f"\nparticipant RU, {len(graph['nodes'])} nodes (500 drawn): {seconds * 1000:.0f} ms")
-    assert page.evaluate("() => window.kpl.cy.nodes().length") == 500
-    assert page.locator("#graph-nodes li").count() == 500
-    expect(page.locator("#graph-note")).to_contain_text(
-        f"{len(graph['nodes']) - 500} more not drawn"
+    in_page = page.evaluate("() => window.kpl.timings.RU")
+    print(page.evaluate("() => window.kpl.timings.phases"))
+    print(
+        f"\nparticipant RU, {len(graph['nodes'])} nodes ({MAX_DRAWN} drawn):"
+        f" {seconds * 1000:.0f} ms from typing, {in_page} ms in the page"
     )
+    assert page.evaluate("() => window.kpl.cy.nodes().length") == MAX_DRAWN
+    assert page.locator("#graph").get_attribute("data-layout") == "layered"
+    assert page.locator("#graph-nodes li").count() == MAX_DRAWN
+    expect(page.locator("#graph-note")).to_contain_text(
+        f"{len(graph['nodes']) - MAX_DRAWN} more not drawn"
+    )  # how long it took is printed and measured by `python -m bench page`, not asserted
+
+    # the trace tables show their first rows and a button for the rest
+    assert len(trace["lots"]) > TRACE_ROWS
+    assert page.locator("#trace-lots tbody tr").count() == TRACE_ROWS
+    page.get_by_role("button", name=f"Show all {len(trace['lots'])} lots").click()
+    assert page.locator("#trace-lots tbody tr").count() == len(trace["lots"])
+
+    # a click on a drawn node (a lot far from the root) opens it
+    lot = page.evaluate("() => window.kpl.cy.nodes('[kind = \"lot\"]').last().data('key')")
+    page.evaluate(f"() => window.kpl.cy.getElementById('lot:{lot}').emit('tap')")
+    opened(page, lot)
+    assert page.url.endswith(f"#root={lot}")

@@ -2,7 +2,9 @@
 // origin with the token typed into the page (kept in sessionStorage, never in the URL).
 // The graph libraries (cytoscape, cytoscape-dagre) are loaded on first use from /ui/vendor/.
 
-const MAX_DRAWN = 500; // nodes drawn at most; the rest are counted, listed in the GraphML
+const MAX_DRAWN = 2000; // nodes drawn at most; the rest are counted, listed in the GraphML
+const DAGRE_MAX = 300; // up to this many drawn nodes dagre lays them out; beyond, ranks by depth
+const TRACE_ROWS = 200; // rows shown in each trace table until "Show all" is pressed
 const KIND_ORDER = ["lot", "mine", "alluvial_site", "certificate", "participant", "operator"];
 const TOKEN_KEY = "kpledger.token";
 
@@ -138,13 +140,20 @@ function setStatus(text) {
   $("status").textContent = text;
 }
 
+function mark(phase) {
+  // Milliseconds since the current open started, per phase: kpl.timings.phases.
+  kpl.timings.phases[phase] = Math.round(performance.now() - kpl.timings.started);
+}
+
 function showView(...sections) {
+  mark("fetched");
   const view = $("view");
   if (state.cy) {
     state.cy.destroy();
     state.cy = kpl.cy = null;
   }
   view.replaceChildren(...sections);
+  mark("shown");
   const replay = $("replay");
   replay.hidden = !asOf();
   replay.textContent = asOf() ? `Replaying the ledger as it stood as of ${asOf()}.` : "";
@@ -193,6 +202,8 @@ async function open(text) {
   const seq = ++state.seq;
   state.tried = true;
   const started = performance.now();
+  kpl.timings.started = started;
+  kpl.timings.phases = {};
   clearMessage();
   setStatus(`Opening ${text}…`);
   $("view").setAttribute("aria-busy", "true");
@@ -573,6 +584,20 @@ function nodeFacts(graph, hit) {
   return h("dl", { class: "facts" }, facts.map(([name, value]) => [h("dt", {}, name.replaceAll("_", " ")), h("dd", {}, String(value))]));
 }
 
+function cappedRows(rows, what) {
+  // The first TRACE_ROWS rows, and a button that adds the rest (a large trace would
+  // otherwise cost more to lay out than the graph).
+  const body = h("tbody", {}, rows.slice(0, TRACE_ROWS));
+  if (rows.length <= TRACE_ROWS) return [body, null];
+  const more = h("button", { type: "button", class: "show-all" }, `Show all ${rows.length} ${what}`);
+  const note = h("p", { class: "muted" }, `${TRACE_ROWS} of ${rows.length} ${what} shown. `, more);
+  more.addEventListener("click", () => {
+    body.append(...rows.slice(TRACE_ROWS));
+    note.remove();
+  });
+  return [body, note];
+}
+
 function tracePanel(trace) {
   const lotRows = trace.lots.map((lot) =>
     h("tr", {}, h("th", { scope: "row" }, idLink(lot.lot_id)), h("td", {}, lot.holder), h("td", {}, lot.status.replace("_", " ")), h("td", { class: "num" }, lot.carats_from_origin)),
@@ -581,12 +606,16 @@ function tracePanel(trace) {
     h("tr", {}, h("th", { scope: "row" }, idLink(cert.certificate_id)), h("td", {}, `${cert.exporting_participant} → ${cert.importing_participant}`), h("td", { class: "num" }, cert.carats_from_origin)),
   );
   const head = (...columns) => h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c))));
+  const [lotBody, lotNote] = cappedRows(lotRows, "lots");
+  const [certificateBody, certificateNote] = cappedRows(certificateRows, "certificates");
   return panel(
     "Downstream",
     h("p", {}, `${trace.lots.length} lots, ${trace.certificates.length} certificates, ${trace.participants.length} participants received material from here.`),
     h("p", {}, "Participants: ", trace.participants.length ? trace.participants.map((code) => [idLink(code), " "]) : "none"),
-    h("div", { class: "scroll" }, h("table", { id: "trace-lots" }, h("caption", {}, "Lots"), head("lot", "holder", "status", "carats from here"), h("tbody", {}, lotRows))),
-    h("div", { class: "scroll" }, h("table", { id: "trace-certificates" }, h("caption", {}, "Certificates"), head("certificate", "from → to", "carats from here"), h("tbody", {}, certificateRows))),
+    h("div", { class: "scroll" }, h("table", { id: "trace-lots" }, h("caption", {}, "Lots"), head("lot", "holder", "status", "carats from here"), lotBody)),
+    lotNote,
+    h("div", { class: "scroll" }, h("table", { id: "trace-certificates" }, h("caption", {}, "Certificates"), head("certificate", "from → to", "carats from here"), certificateBody)),
+    certificateNote,
   );
 }
 
@@ -623,8 +652,8 @@ function nearest(graph, root, limit) {
   }
   const kept = new Set([root]);
   const queue = [root];
-  while (queue.length && kept.size < limit) {
-    for (const next of around.get(queue.shift()) || []) {
+  for (let head = 0; head < queue.length && kept.size < limit; head++) {
+    for (const next of around.get(queue[head]) || []) {
       if (kept.size >= limit) break;
       if (!kept.has(next)) {
         kept.add(next);
@@ -633,6 +662,52 @@ function nearest(graph, root, limit) {
     }
   }
   return kept;
+}
+
+function layered(nodes, edges, root, across) {
+  // A cheap layered layout for large graphs: each node's rank is its signed breadth-first
+  // depth from the root (downstream +1 along an edge, upstream -1 against it), ranks side
+  // by side along the longer side of the box, a long rank wrapped into several columns.
+  const out = new Map(nodes.map((n) => [n.id, []]));
+  const into = new Map(nodes.map((n) => [n.id, []]));
+  for (const edge of edges) {
+    out.get(edge.source).push(edge.target);
+    into.get(edge.target).push(edge.source);
+  }
+  const rank = new Map([[root, 0]]);
+  const queue = [root];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head];
+    const r = rank.get(id);
+    for (const [neighbours, step] of [[out.get(id), 1], [into.get(id), -1]]) {
+      for (const next of neighbours || []) {
+        if (rank.has(next)) continue;
+        rank.set(next, r + step);
+        queue.push(next);
+      }
+    }
+  }
+  for (const n of nodes) if (!rank.has(n.id)) rank.set(n.id, 0);
+  const ranks = new Map();
+  for (const n of nodes) {
+    const r = rank.get(n.id);
+    if (!ranks.has(r)) ranks.set(r, []);
+    ranks.get(r).push(n.id);
+  }
+  const perColumn = Math.max(12, Math.ceil(Math.sqrt(nodes.length) * 1.5));
+  const positions = {};
+  let column = 0;
+  for (const r of [...ranks.keys()].sort((a, b) => a - b)) {
+    const members = ranks.get(r);
+    const columns = Math.ceil(members.length / perColumn);
+    members.forEach((id, i) => {
+      const along = (column + Math.floor(i / perColumn)) * 90;
+      const within = (i % perColumn) * 40 - (Math.min(members.length, perColumn) - 1) * 20;
+      positions[id] = across ? { x: along, y: within } : { x: within, y: along };
+    });
+    column += columns + 1;
+  }
+  return positions;
 }
 
 function graphSection(settled, rootId, wide = true) {
@@ -668,9 +743,11 @@ function graphSection(settled, rootId, wide = true) {
         h("li", { class: "k-" + n.kind }, idLink(keyOf(n.id)), " ", h("span", { class: "kind" }, n.kind)),
       ),
     );
+    mark("listed");
     let cytoscape;
     try {
       cytoscape = await graphLibraries();
+      mark("loaded");
     } catch (error) {
       note.textContent = `The graph library did not load (${error}); run scripts/demo or scripts/test once to install it.`;
       note.classList.add("warning");
@@ -682,24 +759,48 @@ function graphSection(settled, rootId, wide = true) {
         .filter((e) => kept.has(e.source) && kept.has(e.target))
         .map((e, i) => ({ data: { id: "e" + i, source: e.source, target: e.target, kind: e.kind, label: e.carats ? `${e.carats} ct` : "" } })),
     ];
-    const cy = cytoscape({ container: box, elements, style: graphStyle(), layout: { name: "preset" } });
+    const large = drawn.length > DAGRE_MAX;
+    const cy = cytoscape({
+      container: box,
+      elements,
+      style: graphStyle(large),
+      layout: { name: "preset" },
+      hideEdgesOnViewport: large,
+      textureOnViewport: large,
+      motionBlur: false,
+    });
     state.cy = kpl.cy = cy;
-    cy.on("tap", "node", (event) => navigate(event.target.data("key")));
+    mark("created");
+    cy.on("tap", "node", (event) => {
+      kpl.tapped = performance.now();
+      cy.nodes(":selected").unselect();
+      event.target.select();
+      navigate(event.target.data("key"));
+    });
     cy.on("mouseover", "node", () => (box.style.cursor = "pointer"));
     cy.on("mouseout", "node", () => (box.style.cursor = ""));
     const across = box.clientWidth >= box.clientHeight; // ranks along the longer side
-    const layout = cy.layout({ name: "dagre", rankDir: across ? "LR" : "TB", nodeSep: 18, rankSep: 60, edgeSep: 8, animate: false });
-    const laidOut = layout.promiseOn("layoutstop");
-    layout.run();
-    await laidOut;
+    if (large) {
+      const positions = layered(drawn, graph.edges.filter((e) => kept.has(e.source) && kept.has(e.target)), root, across);
+      cy.layout({ name: "preset", positions: (node) => positions[node.id()], fit: false, animate: false }).run();
+    } else {
+      const layout = cy.layout({ name: "dagre", rankDir: across ? "LR" : "TB", nodeSep: 18, rankSep: 60, edgeSep: 8, animate: false });
+      const laidOut = layout.promiseOn("layoutstop");
+      layout.run();
+      await laidOut;
+    }
+    mark("laid out");
     cy.fit(undefined, 20);
+    mark("fitted");
+    box.dataset.layout = large ? "layered" : "dagre";
     box.dataset.drawn = String(cy.nodes().length);
   }
   return { section, draw };
 }
 
-function graphStyle() {
-  return [
+function graphStyle(large = false) {
+  // Large graphs: straight edges without labels, node labels only once zoomed in enough.
+  const style = [
     { selector: "node", style: { label: "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 3, width: 22, height: 22, "background-color": "#4a6fa5", color: "#1b1b1b", "text-wrap": "ellipsis", "text-max-width": 110 } },
     { selector: 'node[kind = "source"]', style: { shape: "triangle", "background-color": "#2e7d32" } },
     { selector: 'node[kind = "certificate"]', style: { shape: "round-rectangle", "background-color": "#8e5a00", width: 26, height: 16 } },
@@ -709,6 +810,18 @@ function graphStyle() {
     { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle", "line-color": "#9aa5b1", "target-arrow-color": "#9aa5b1", label: "data(label)", "font-size": 8, color: "#555", "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
     { selector: 'edge[kind = "shipped-under"], edge[kind = "received-by"]', style: { "line-style": "dashed" } },
   ];
+  if (large) {
+    // No labels to measure (only the root's and the selected node's), straight edges.
+    style.splice(
+      1,
+      0,
+      { selector: "node", style: { label: "", "text-wrap": "none" } },
+      { selector: 'node[root = "yes"], node:selected', style: { label: "data(label)" } },
+    );
+    style.push({ selector: "edge", style: { "curve-style": "haystack", "haystack-radius": 0, label: "", width: 1, "target-arrow-shape": "none" } });
+  }
+  style.push({ selector: "node:selected", style: { "overlay-color": "#d4a000", "overlay-opacity": 0.35, "overlay-padding": 4 } });
+  return style;
 }
 
 // -- downloads ---------------------------------------------------------------------------
