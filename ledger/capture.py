@@ -306,7 +306,12 @@ class Capturer:
                     raise error.at(index) from None
                 claims[claim_id] = (content_digest, position)
                 stamp_encoding = self._stamp_encoding
-                if stamp_encoding is None:
+                encoded_at = (
+                    None
+                    if stamp_encoding is None
+                    else (stamp_encoding.name, stamp_encoding.encode(recorded_at))
+                )
+                if encoded_at is None:
                     work.add(
                         EventIdClaim(
                             event_id=document.event_id,
@@ -315,15 +320,8 @@ class Capturer:
                         )
                     )
                 group = [self._mapper.to_stored_event(event) for event in work.take_pending()]
-                if stamp_encoding is not None:  # the claim's row last, as its event would be
-                    group.append(
-                        claim_row(
-                            document.event_id,
-                            content_digest,
-                            position,
-                            (stamp_encoding.name, stamp_encoding.encode(recorded_at)),
-                        )
-                    )
+                if encoded_at is not None:  # the claim's row last, as its event would be
+                    group.append(claim_row(document.event_id, content_digest, position, encoded_at))
             events_digest = stored_events_digest(
                 (row.originator_id, row.originator_version, row.topic, row.state) for row in group
             )
@@ -343,11 +341,11 @@ class Capturer:
                     index=index,
                 )
             rows.extend(group)
-            if stamp_encoding is not None:
+            if encoded_at is not None:
                 rows.append(
                     entry_row(
                         position,
-                        (stamp_encoding.name, stamp_encoding.encode(recorded_at)),
+                        encoded_at,
                         self._mapper.transcoder.encode(normalized),
                         recorded_by,
                         events_digest,
