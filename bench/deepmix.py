@@ -18,7 +18,6 @@ import random
 import statistics
 import sys
 from datetime import date
-from fractions import Fraction
 from typing import Any
 
 import psycopg
@@ -57,12 +56,13 @@ def shape(custody: Custody) -> dict[str, Any]:
 
 
 def composition_bytes(custody: Custody) -> dict[str, Any]:
-    """What the lots' compositions take: the tuples, their (source, share) pairs, the
-    Fractions and their integers, each object counted once (split children share their
-    parent's tuple, produced lots their source's)."""
+    """What the lots' compositions take: the objects, their tuples of sources and of
+    numerators, and the integers (numerators and denominators), each object counted once
+    (split children share their parent's composition, produced lots their source's; the
+    source ids are the sources' own strings, not counted)."""
     seen: set[int] = set()
-    sizes = {"tuples": 0, "pairs": 0, "fractions": 0, "integers": 0}
-    counts = {"tuples": 0, "pairs": 0}
+    sizes = {"objects": 0, "tuples": 0, "integers": 0}
+    distinct = 0
     digits: list[int] = []
 
     def once(thing: object) -> int:
@@ -75,23 +75,19 @@ def composition_bytes(custody: Custody) -> dict[str, Any]:
         composition = lot.composition
         if id(composition) in seen:
             continue
-        sizes["tuples"] += once(composition)
-        counts["tuples"] += 1
-        for pair in composition:
-            sizes["pairs"] += once(pair)
-            counts["pairs"] += 1
-            share: Fraction = pair[1]
-            sizes["fractions"] += once(share)
-            sizes["integers"] += once(share.numerator) + once(share.denominator)
-            digits.append(len(str(share.denominator)))
+        sizes["objects"] += once(composition)
+        distinct += 1
+        sizes["tuples"] += once(composition.sources) + once(composition.numerators)
+        sizes["integers"] += once(composition.denominator)
+        sizes["integers"] += sum(map(once, composition.numerators))
+        digits.append(len(str(composition.denominator)))
     lots = len(custody.lots)
     total = sum(sizes.values())
     return {
         "bytes": total,
         "bytes_per_lot": total / lots,
         "per_lot": {kind: size / lots for kind, size in sizes.items()},
-        "distinct_tuples": counts["tuples"],
-        "pairs": counts["pairs"],
+        "distinct_compositions": distinct,
         "denominator_digits_median": statistics.median(digits) if digits else 0,
         "denominator_digits_max": max(digits, default=0),
     }

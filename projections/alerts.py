@@ -79,12 +79,17 @@ def _embargoed_origin(state: Custody, today: date) -> Iterator[dict[str, Any]]:
     for lot in state.lots.values():
         if lot.status == CONSUMED:
             continue
-        shares: dict[str, Fraction] = {}
-        for source_id, share in lot.composition:
+        composition = lot.composition
+        numerators: dict[str, int] = {}  # by embargo, over the composition's denominator
+        for source_id, numerator in composition.items():
             for embargo in covering[source_id]:
-                shares[embargo.embargo_id] = shares.get(embargo.embargo_id, Fraction(0)) + share
-        if not shares:
+                numerators[embargo.embargo_id] = numerators.get(embargo.embargo_id, 0) + numerator
+        if not numerators:
             continue
+        shares = {
+            embargo_id: Fraction(numerator, composition.denominator)
+            for embargo_id, numerator in numerators.items()
+        }
         carats = in_units(lot.carats)
         position = max(lot.created_at, *(state.embargoes[e].position for e in shares))
         yield _alert(

@@ -3,8 +3,9 @@
 `Custody.apply(entry)` takes one accepted log entry. Every document in the log was
 accepted by the write side, which enforced the KPCS rules, so applying never checks
 them again. Amounts are integer hundredths (see `ledger.amounts`); a lot's
-composition by source is exact (`Fraction`s summing to 1), fixed when the lot is
-created and shared with its split children, so provenance is O(number of sources).
+composition by source is exact (integer numerators over one denominator, see
+`Composition`), fixed when the lot is created and shared with its split children, so
+provenance is O(number of sources).
 
 The graph is implied by the tables (a lot's source, parents, children and certificates;
 a source's lots; a certificate's lots and importer): `successors` and `predecessors`
@@ -26,9 +27,10 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from datetime import UTC, date
 from fractions import Fraction
+from math import gcd, lcm
 from typing import TYPE_CHECKING, Any
 
 from ledger import certificates, lots, participants, sources, triage
@@ -77,8 +79,92 @@ __all__ = [
 
 NODE_KINDS = ("lot", "source", "certificate", "participant", "operator")
 
-Composition = tuple[tuple[str, Fraction], ...]
-"""A lot's share of carats by source id, sorted by source id; the shares sum to 1."""
+
+class Composition:
+    """A lot's shares of carats by source, exact: source `sources[i]` gave
+    `numerators[i] / denominator` of the lot's carats.
+
+    Sources are sorted; the numerators are positive, sum to the denominator, and have
+    no common factor with it (the least common denominator of the shares). One integer
+    per source, not a `Fraction` each: a deeply mixed lot has over a hundred sources
+    with shares of dozens of digits. Never changed once made, and shared: a source's
+    lots and a split's children hold their origin's object.
+
+    >>> a = Composition.whole("M1")
+    >>> mixed = Composition.merged([(200, a), (100, Composition.whole("M2"))])
+    >>> mixed.sources, mixed.numerators, mixed.denominator
+    (('M1', 'M2'), (2, 1), 3)
+    >>> list(mixed)
+    [('M1', Fraction(2, 3)), ('M2', Fraction(1, 3))]
+    """
+
+    __slots__ = ("denominator", "numerators", "sources")
+
+    def __init__(self, sources: tuple[str, ...], numerators: tuple[int, ...], denominator: int):
+        self.sources = sources
+        self.numerators = numerators
+        self.denominator = denominator
+
+    @classmethod
+    def whole(cls, source_id: str) -> Composition:
+        """All of a lot's carats from one source."""
+        return cls((source_id,), (1,), 1)
+
+    @classmethod
+    def merged(cls, parts: Iterable[tuple[int, Composition]]) -> Composition:
+        """The composition of lots merged together, given each one's (carats, composition):
+        their shares weighted by carats, over the least common denominator."""
+        parts = list(parts)
+        if len(parts) == 1:
+            return parts[0][1]
+        common = lcm(*(composition.denominator for _, composition in parts))
+        sums: dict[str, int] = {}
+        for carats, composition in parts:
+            scale = carats * (common // composition.denominator)
+            for source_id, numerator in composition.items():
+                sums[source_id] = sums.get(source_id, 0) + numerator * scale
+        sources = tuple(sorted(sums))
+        numerators = [sums[source_id] for source_id in sources]
+        denominator = common * sum(carats for carats, _ in parts)
+        factor = gcd(denominator, *numerators)
+        return cls(
+            sources, tuple(numerator // factor for numerator in numerators), denominator // factor
+        )
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        """(source id, numerator) in source order."""
+        return zip(self.sources, self.numerators, strict=True)
+
+    def share_of(self, sources: Container[str]) -> int:
+        """The numerator (over `denominator`) of the share from any of `sources`."""
+        return sum(numerator for source_id, numerator in self.items() if source_id in sources)
+
+    def __iter__(self) -> Iterator[tuple[str, Fraction]]:
+        """(source id, share) in source order, each share a `Fraction`."""
+        denominator = self.denominator
+        for source_id, numerator in self.items():
+            yield source_id, Fraction(numerator, denominator)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Composition):
+            return NotImplemented
+        return (self.sources, self.numerators, self.denominator) == (
+            other.sources,
+            other.numerators,
+            other.denominator,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.sources, self.numerators, self.denominator))
+
+    def __repr__(self) -> str:
+        return f"Composition({self.sources!r}, {self.numerators!r}, {self.denominator!r})"
+
+    def __reduce__(self) -> tuple[type[Composition], tuple[Any, ...]]:
+        return Composition, (self.sources, self.numerators, self.denominator)
 
 
 def node_id(kind: str, identifier: str) -> str:
@@ -163,7 +249,7 @@ class Source:
         self.licence_holder: str | None = None
         self.licence_valid_until: date | None = None
         self.licence_revoked = False
-        self.composition: Composition = ((source_id, Fraction(1)),)
+        self.composition = Composition.whole(source_id)
         self.produced: dict[int, int] = {}
         self.lots: list[str] = []  # produced here, in order
         self.exceeded_at: dict[int, int] = {}
@@ -405,18 +491,6 @@ def _edge(kind: str, position: int, carats: int | None) -> dict[str, Any]:
     if carats is None:
         return {"kind": kind, "position": position}
     return {"kind": kind, "position": position, "carats": carats}
-
-
-def _merged_composition(parts: Iterable[Lot]) -> Composition:
-    """The composition of a lot merged from `parts`: their compositions weighted by carats."""
-    parts = list(parts)
-    total = sum(part.carats for part in parts)
-    shares: dict[str, Fraction] = {}
-    for part in parts:
-        weight = Fraction(part.carats, total)
-        for source_id, share in part.composition:
-            shares[source_id] = shares.get(source_id, Fraction(0)) + share * weight
-    return tuple(sorted(shares.items()))
 
 
 class Custody:
@@ -718,7 +792,7 @@ class Custody:
             sum(part.carats for part in parts),
             cents(into["value_usd"]),
             parts[0].holder,
-            _merged_composition(parts),
+            Composition.merged((part.carats, part.composition) for part in parts),
             entry.position,
             parents=tuple(part.lot_id for part in parts),
         )

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from fractions import Fraction
-from math import lcm
+from math import gcd, lcm
 from operator import attrgetter
 from typing import Any
 
 import networkx as nx
 
-from ledger.amounts import amount_text, fraction_number, in_units
+from ledger.amounts import amount_text, in_units
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
 from projections.custody import (
@@ -83,26 +83,13 @@ def lot_view(state: Custody, lot_id: str) -> dict[str, Any]:
     }
 
 
-def _share(hundredths: int, share: Fraction) -> dict[str, Any]:
+def _share(hundredths: int, numerator: int, denominator: int) -> dict[str, Any]:
+    """A share of a lot of `hundredths`, `numerator / denominator`, as carats and a
+    fraction (`n / d` of two ints is correctly rounded, the float `fraction_number` gives)."""
     return {
-        "carats": _hundredths_text(hundredths * share.numerator, share.denominator),
-        "fraction": fraction_number(share),
+        "carats": _hundredths_text(hundredths * numerator, denominator),
+        "fraction": numerator / denominator,
     }
-
-
-def exact_sum(fractions: Iterable[Fraction]) -> Fraction:
-    """The exact sum of `fractions`, added over their least common denominator and
-    reduced once (adding Fractions one by one reduces every partial sum: on a deep lot's
-    shares, with denominators of dozens of digits, three times the work).
-
-    >>> exact_sum([Fraction(1, 6), Fraction(1, 3), Fraction(1, 2)]), exact_sum([])
-    (Fraction(1, 1), Fraction(0, 1))
-    """
-    terms = list(fractions)
-    if len(terms) == 1:
-        return terms[0]
-    common = lcm(*(term.denominator for term in terms))
-    return Fraction(sum(term.numerator * (common // term.denominator) for term in terms), common)
 
 
 def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
@@ -117,9 +104,11 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     ('53.3333', 'E-CI')
     """
     lot = find_lot(state, lot_id)
+    composition = lot.composition
+    denominator = composition.denominator
     sources = []
-    by_participant: dict[str, list[Fraction]] = {}
-    for source_id, share in lot.composition:
+    by_participant: dict[str, int] = {}  # numerators over `denominator`
+    for source_id, numerator in composition.items():
         source = state.sources[source_id]
         sources.append(
             {
@@ -127,28 +116,30 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
                 "kind": source.kind,
                 "participant": source.participant,
                 "region": source.region,
-                **_share(lot.carats, share),
+                **_share(lot.carats, numerator, denominator),
             }
         )
-        by_participant.setdefault(source.participant, []).append(share)
+        by_participant[source.participant] = by_participant.get(source.participant, 0) + numerator
     embargoed = []
     for embargo in sorted(state.embargoes.values(), key=lambda e: e.embargo_id):
         if not embargo.in_force(on):
             continue
-        covered = exact_sum(
-            share
-            for source_id, share in lot.composition
+        covered = sum(
+            numerator
+            for source_id, numerator in composition.items()
             if embargo.covers(state.sources[source_id])
         )
         if covered:
-            embargoed.append({"embargo_id": embargo.embargo_id, **_share(lot.carats, covered)})
+            embargoed.append(
+                {"embargo_id": embargo.embargo_id, **_share(lot.carats, covered, denominator)}
+            )
     return {
         "lot_id": lot.lot_id,
         "carats": _hundredths_text(lot.carats),
         "sources": sources,
         "by_participant": {
-            code: _share(lot.carats, exact_sum(shares))
-            for code, shares in sorted(by_participant.items())
+            code: _share(lot.carats, numerator, denominator)
+            for code, numerator in sorted(by_participant.items())
         },
         "embargoed": embargoed,
     }
@@ -319,13 +310,15 @@ def _source_reach(state: Custody, source_ids: list[str]) -> Iterator[Reached]:
     produced = [lot_id for source_id in source_ids for lot_id in state.sources[source_id].lots]
     shares: dict[int, tuple[int, int]] = {}
     for lot in _descendants(state, produced):
-        share = shares.get(id(lot.composition))
-        if share is None:
-            share = (0, 1)
-            for source_id, fraction in lot.composition:
-                if source_id in selected:
-                    share = _plus(share, *fraction.as_integer_ratio())
-            shares[id(lot.composition)] = share
+        composition = lot.composition
+        share = shares.get(id(composition))
+        if share is None:  # in lowest terms: smaller numbers for the sums downstream
+            numerator = composition.share_of(selected)
+            factor = gcd(numerator, composition.denominator)
+            share = shares[id(composition)] = (
+                numerator // factor,
+                composition.denominator // factor,
+            )
         yield lot, share
 
 

@@ -25,7 +25,6 @@ to a temporary file in the same folder, fsyncs it and renames it over the old on
 
 from __future__ import annotations
 
-import copyreg
 import gc
 import hashlib
 import io
@@ -41,7 +40,6 @@ from array import array
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from fractions import Fraction
 from functools import cache
 from operator import attrgetter
 from pathlib import Path
@@ -100,7 +98,6 @@ _STANDARD = frozenset(
         ("datetime", "timezone"),
         ("decimal", "Decimal"),
         ("fractions", "Fraction"),
-        ("projections.snapshot", "_fraction"),
     }
 )
 
@@ -313,19 +310,6 @@ def _table(encoded: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(keys, map(_builder(kind), *columns), strict=True))
 
 
-def _fraction(numerator: int, denominator: int) -> Fraction:
-    """The fraction numerator/denominator, already in lowest terms (as `_reduce_fraction`
-    saved it): made without parsing a string or a gcd, as pickle's default would."""
-    made = object.__new__(Fraction)
-    made._numerator = numerator  # type: ignore[attr-defined]
-    made._denominator = denominator  # type: ignore[attr-defined]
-    return made
-
-
-def _reduce_fraction(value: Fraction) -> tuple[Callable[[int, int], Fraction], tuple[int, int]]:
-    return _fraction, (value.numerator, value.denominator)
-
-
 def pickled(model: ReadModel) -> bytes:
     """The read model's pickle: Custody's attributes, its large tables by columns."""
     custody = dict(vars(model.custody))
@@ -336,7 +320,6 @@ def pickled(model: ReadModel) -> bytes:
     try:
         out = io.BytesIO()
         pickler = pickle.Pickler(out, protocol=5)
-        pickler.dispatch_table = {**copyreg.dispatch_table, Fraction: _reduce_fraction}
         pickler.dump((*parts, model.positions, model.recorded))
         return out.getbuffer().tobytes()
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from fractions import Fraction
+from math import gcd
 from typing import Any
 
 import networkx as nx
@@ -125,7 +126,13 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def test_provenance_carats_sum_exactly_to_the_lots_carats(entries: list[LogEntry]) -> None:
     state = Custody.replay(entries)
     for lot in state.lots.values():
-        assert sum(share for _, share in lot.composition) == 1
+        composition = lot.composition
+        assert sum(share for _, share in composition) == 1
+        # canonical: positive numerators over their least common denominator
+        assert sum(composition.numerators) == composition.denominator
+        assert all(numerator > 0 for numerator in composition.numerators)
+        assert gcd(composition.denominator, *composition.numerators) == 1
+        assert list(composition.sources) == sorted(set(composition.sources))
         by_source = {source_id: lot.carats * share / 100 for source_id, share in lot.composition}
         assert by_source == carats_by_source(state, lot.lot_id)
 

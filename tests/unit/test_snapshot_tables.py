@@ -1,31 +1,38 @@
-"""The snapshot's encodings of the read model's values: fractions and tables by columns."""
+"""The snapshot's encodings of the read model's values: compositions and tables by columns."""
 
 from __future__ import annotations
 
 import io
 import pickle
-from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from projections import snapshot
-from projections.custody import Lot
+from projections.custody import Composition, Lot
+
+sources = st.sampled_from(["S1", "S2", "S3", "S4"])
+compositions = st.recursive(
+    sources.map(Composition.whole),
+    lambda inner: st.lists(
+        st.tuples(st.integers(min_value=1, max_value=10**9), inner), min_size=2, max_size=4
+    ).map(Composition.merged),
+    max_leaves=12,
+)
 
 
-@given(st.fractions())
-def test_a_fraction_comes_back_equal_with_the_same_hash(value: Fraction) -> None:
-    restored = snapshot._fraction(*snapshot._reduce_fraction(value)[1])
-    assert restored == value
-    assert hash(restored) == hash(value)
-    assert (restored.numerator, restored.denominator) == (value.numerator, value.denominator)
-    assert restored + 1 == value + 1
+@given(compositions)
+def test_a_composition_comes_back_equal_through_the_snapshot_unpickler(
+    composition: Composition,
+) -> None:
+    restored = snapshot._Unpickler(io.BytesIO(pickle.dumps(composition, protocol=5))).load()
+    assert restored == composition
+    assert list(restored) == list(composition)
 
 
 def test_a_table_of_lots_comes_back_slot_for_slot() -> None:
     lots = {
-        f"L{i}": Lot(f"L{i}", 100 + i, 2000 + i, "GH", (("S", Fraction(1, 3)),), i)
-        for i in range(5)
+        f"L{i}": Lot(f"L{i}", 100 + i, 2000 + i, "GH", Composition.whole("S"), i) for i in range(5)
     }
     lots["L3"].history += (9,)
     encoded = snapshot._columns(lots)
@@ -38,7 +45,10 @@ def test_a_table_of_lots_comes_back_slot_for_slot() -> None:
 
 
 def test_a_column_of_another_length_is_refused() -> None:
-    lots = {"L1": Lot("L1", 1, 1, "GH", (), 1), "L2": Lot("L2", 2, 2, "GH", (), 2)}
+    lots = {
+        "L1": Lot("L1", 1, 1, "GH", Composition.whole("S"), 1),
+        "L2": Lot("L2", 2, 2, "GH", Composition.whole("S"), 2),
+    }
     kind, name, slots, keys, columns = snapshot._columns(lots)
     columns[0] = columns[0][:1]
     try:
@@ -49,8 +59,8 @@ def test_a_column_of_another_length_is_refused() -> None:
         raise AssertionError("a short column was accepted")
 
 
-def test_the_unpickler_finds_the_fraction_maker_and_nothing_else_of_the_module() -> None:
-    payload = pickle.dumps((snapshot._fraction, snapshot.load))
+def test_the_unpickler_finds_nothing_of_the_snapshot_module() -> None:
+    payload = pickle.dumps((Composition.whole("S"), snapshot.load))
     try:
         snapshot._Unpickler(io.BytesIO(payload)).load()
     except pickle.UnpicklingError as error:
