@@ -36,7 +36,7 @@ from ledger.availability import is_store_away
 from ledger.base import recording_clock
 from ledger.documents import HANDLING, Document, normalize
 from ledger.errors import LedgerError
-from ledger.handling import AlertCheck, UnitOfWork, referenced_ids
+from ledger.handling import AlertCheck, UnitOfWork, also_loaded, referenced_ids
 from ledger.journal import (
     JOURNAL_ID,
     EntryRecorded,
@@ -231,12 +231,11 @@ class Capturer:
         work = UnitOfWork(self._load, self._memo)
         work.alerts = self.alert_check
         batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
+        documents = [stamp.document for stamps, _, _ in batches for stamp in stamps]
         work.preload(
-            aggregate_id
-            for stamps, _, _ in batches
-            for stamp in stamps
-            for aggregate_id in referenced_ids(stamp.document)
+            aggregate_id for document in documents for aggregate_id in referenced_ids(document)
         )
+        work.preload(also_loaded(documents, work))
         rows: list[StoredEvent] = []
         claims: dict[UUID, tuple[str, int]] = {}
         captures = [

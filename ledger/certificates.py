@@ -11,7 +11,7 @@ checked only for their form; left out, they are left out of the stored document 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -40,9 +40,9 @@ from ledger.fields import (
 from ledger.handling import UnitOfWork, authority_of, handles
 from ledger.lots import Lot, distinct, find_lot
 from ledger.operators import named_operator
-from ledger.participants import Embargo, active_participant, embargoes
+from ledger.participants import Embargo, EmbargoRegister, active_participant, embargoes
 from ledger.protocol import HS_CODES, MAX_BATCH, MIXED_ORIGIN
-from ledger.sources import Place, place_of
+from ledger.sources import Place, Source, place_of
 
 # -- documents ---------------------------------------------------------------------------
 
@@ -230,7 +230,17 @@ def check_origin_not_embargoed(
 # -- handlers ----------------------------------------------------------------------------
 
 
-@handles(ExportCertified, acts_for="exporting_participant")
+def _export_reads(doc: ExportCertified, work: UnitOfWork) -> Iterator[UUID]:
+    """Besides what an export names: the embargo register and its lots' sources."""
+    yield EmbargoRegister.create_id()
+    known: dict[str, Place] = work.memo.get("places", {})
+    for lot_id in doc.lot_ids:
+        lot = work.loaded(Lot, Lot.create_id(lot_id))
+        if lot is not None:
+            yield from (Source.create_id(s) for s in lot.composition if s not in known)
+
+
+@handles(ExportCertified, acts_for="exporting_participant", loads=_export_reads)
 def export_certified(doc: ExportCertified, work: UnitOfWork) -> None:
     exporter, importer = doc.exporting_participant, doc.importing_participant
     if exporter == importer:
@@ -285,9 +295,17 @@ def export_certified(doc: ExportCertified, work: UnitOfWork) -> None:
         lot.ship(certificate_id=doc.certificate_id, importing_participant=importer)
 
 
+def _certificate_lots(doc: ImportConfirmed, work: UnitOfWork) -> Iterator[UUID]:
+    """Besides what a confirmation names: the lots of its certificate."""
+    certificate = work.loaded(Certificate, Certificate.create_id(doc.certificate_id))
+    if certificate is not None:
+        yield from map(Lot.create_id, certificate.lot_ids)
+
+
 @handles(
     ImportConfirmed,
     jurisdiction=authority_of(Certificate, "certificate_id", owner="importing_participant"),
+    loads=_certificate_lots,
 )
 def import_confirmed(doc: ImportConfirmed, work: UnitOfWork) -> None:
     certificate = work.get(Certificate, Certificate.create_id(doc.certificate_id))

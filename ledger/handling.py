@@ -13,7 +13,7 @@ of aggregates as over a store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -89,6 +89,12 @@ class UnitOfWork:
         self._touched[aggregate_id] = aggregate
         return aggregate
 
+    def loaded(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        """The aggregate if this batch has loaded it already, else None; loads nothing
+        and does not count as reading it (for `DocumentType.loads`)."""
+        aggregate = self._aggregates.get(aggregate_id)
+        return aggregate if isinstance(aggregate, cls) else None
+
     def preload(self, aggregate_ids: Iterable[UUID]) -> None:
         """Loads (or learns the absence of) many aggregates at once."""
         wanted = [i for i in dict.fromkeys(aggregate_ids) if i not in self._aggregates]
@@ -123,6 +129,10 @@ class UnitOfWork:
 
 Handler = Callable[[Any, UnitOfWork], None]
 Jurisdiction = Callable[[Any, UnitOfWork], None]
+Loads = Callable[[Any, UnitOfWork], Iterable[UUID]]
+"""The ids of aggregates a document will read that it does not name (the lots of the
+certificate it names, say), given what the batch has `loaded`: they are loaded for the
+whole batch in one query, before the first document is handled."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ class DocumentType:
     handle: Handler
     acts_for: str | None = None
     jurisdiction: Jurisdiction | None = None
+    loads: Loads | None = None
 
     @property
     def name(self) -> str:
@@ -190,13 +201,15 @@ def handles(
     roles: frozenset[Role] = AUTHORITY,
     acts_for: str | None = None,
     jurisdiction: Callable[[D, UnitOfWork], None] | None = None,
+    loads: Callable[[D, UnitOfWork], Iterable[UUID]] | None = None,
 ) -> Callable[[Callable[[D, UnitOfWork], None]], Callable[[D, UnitOfWork], None]]:
-    """Declares the handler of a document model (a decorator), with who may post it."""
+    """Declares the handler of a document model (a decorator), with who may post it and
+    what else it reads (`loads`, see `Loads`)."""
 
     def register(handler: Callable[[D, UnitOfWork], None]) -> Callable[[D, UnitOfWork], None]:
         if model in _TYPES:
             raise TypeError(f"{model.__name__} already has a handler")
-        _TYPES[model] = DocumentType(model, roles, handler, acts_for, jurisdiction)
+        _TYPES[model] = DocumentType(model, roles, handler, acts_for, jurisdiction, loads)
         return handler
 
     return register
@@ -249,3 +262,11 @@ def referenced_ids(document: DocumentModel) -> list[UUID]:
             if isinstance(key, str):
                 ids.append(aggregate_id(kind, key))
     return ids
+
+
+def also_loaded(documents: Iterable[DocumentModel], work: UnitOfWork) -> Iterator[UUID]:
+    """The ids the documents' types say they will read besides those they name (`Loads`)."""
+    for document in documents:
+        loads = _TYPES[type(document)].loads
+        if loads is not None:
+            yield from loads(document, work)

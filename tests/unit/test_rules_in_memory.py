@@ -17,9 +17,10 @@ from eventsourcing.domain import Aggregate
 from ledger.actors import Actor
 from ledger.documents import HANDLING, parse_document
 from ledger.errors import LedgerError
-from ledger.handling import UnitOfWork
+from ledger.handling import UnitOfWork, also_loaded, referenced_ids
 from ledger.lots import Lot
 from ledger.protocol import CONSUMED, HELD, IN_TRANSIT
+from ledger.sources import Source
 from tests.support import (
     SECRETARIAT,
     admitted,
@@ -160,3 +161,35 @@ def test_embargoed_origin_rounds_half_up_as_provenance_does(desk: Desk) -> None:
         "carats": "0.0001",
         "fraction": 0.005,
     }
+
+
+def test_a_batch_loads_what_its_documents_read_in_two_queries(desk: Desk) -> None:
+    """What the documents name, then what their types say they read besides (a
+    confirmation: its certificate's lots; an export: the embargo register and its lots'
+    sources): handling them loads nothing more."""
+    desk.post(produced("GH-L2", "GH-M1", "50"), GH)
+    desk.post(export("GH-1", "GH", "AE", ["GH-L1", "GH-L2"], "150", "GH"), GH)
+    stored = dict(desk.work._aggregates)
+    queries: list[set[UUID]] = []
+
+    def load(ids: Iterable[UUID]) -> Mapping[UUID, Aggregate | None]:
+        wanted = set(ids)
+        queries.append(wanted)
+        return {i: stored[i] for i in wanted if stored.get(i) is not None}
+
+    work = UnitOfWork(load)
+    batch = [
+        (parse_document(confirmed("GH-1", "150")), AE),
+        (parse_document(export("CI-1", "CI", "AE", ["CI-L1"], "60", "CI")), CI),
+    ]
+    documents = [document for document, _ in batch]
+    work.preload(i for document in documents for i in referenced_ids(document))
+    work.preload(also_loaded(documents, work))
+    for document, actor in batch:
+        work.actor = actor
+        HANDLING[type(document)].check_jurisdiction(document, work)
+        HANDLING[type(document)].handle(document, work)
+    assert len(queries) == 2
+    lots = {Lot.create_id(lot_id) for lot_id in ("GH-L1", "GH-L2")}
+    assert lots <= queries[1] and Source.create_id("CI-S1") in queries[1]
+    assert work.loaded(Lot, Lot.create_id("GH-L2")).holder == "AE"  # type: ignore[union-attr]
