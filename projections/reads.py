@@ -14,15 +14,13 @@ answers re-read theirs from the log by position.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -36,6 +34,7 @@ from projections import operators as operator_queries
 from projections import provenance as queries
 from projections import search as finding
 from projections.custody import Custody
+from projections.heap import long_lived_objects
 from projections.proofs import LogTree
 from projections.statistics import Statistics
 
@@ -59,23 +58,6 @@ def _utc_now() -> datetime:
 
 def _microseconds(instant: datetime) -> int:
     return (instant - _EPOCH) // _MICROSECOND
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off meanwhile: a long catch-up makes millions of
-    objects that live on, and each full collection would walk them all again. Then
-    they are frozen out of its reach for good (`gc.freeze`): a full collection, which a
-    large answer's allocations trigger, took 400 ms on a 200k-lot read model, and
-    takes 5 ms on a frozen 1M-lot one."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +139,7 @@ class Reads:
                         self._apply(entry)
                 return self._live.position
             with (
-                _collector_paused(),
+                long_lived_objects(),
                 ThreadPoolExecutor(1, thread_name_prefix="catch-up") as reader,
             ):
                 page = self.log.read_log(after=self._live.position, limit=_PAGE)

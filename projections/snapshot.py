@@ -48,6 +48,7 @@ from typing import Any
 from ledger.log import LogReader
 from ledger.store import StoreConfig
 from projections.custody import Custody
+from projections.heap import long_lived_objects
 from projections.proofs import LogTree
 from projections.reads import ReadModel, Reads
 from projections.search import Directory
@@ -240,16 +241,11 @@ def load(path: Path, reader: LogReader, store: str) -> ReadModel:
         raise SnapshotRefused("corrupt: longer than its header says")
     if hashlib.sha256(payload).hexdigest() != header.payload_sha256:
         raise SnapshotRefused("corrupt: its payload's SHA-256 does not match its header")
-    enabled = gc.isenabled()
-    gc.disable()  # millions of objects that live on: see reads._collector_paused
     try:
-        model = _unpickled(payload)
+        with long_lived_objects():
+            model = _unpickled(payload)
     except Exception as error:
         raise SnapshotRefused(f"corrupt: its payload does not unpickle ({error})") from None
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
     kinds = (Custody, Statistics, Directory, LogTree, array, array)
     parts = (model.custody, model.statistics, model.directory, model.proofs)
     if not all(
