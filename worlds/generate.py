@@ -276,21 +276,12 @@ class _Source:
     alluvial: bool
 
 
-@dataclass
-class _Frame:
-    """A pending flush: post `key`'s buffer up to sequence number `limit`; checked up to `scan`."""
-
-    key: str
-    limit: int
-    scan: int
-
-
 class _Poster:
     """Per-poster buffers of documents, posted in batches once what they depend on is posted.
 
     Every document gets a sequence number; a document may depend on (poster,
     sequence number): everything that poster had up to that number must be
-    posted first.
+    posted first. When a buffer is full, every buffer is posted, in rounds.
     """
 
     def __init__(self, ledger: DocumentSink, actors: dict[str, Actor], batch_size: int) -> None:
@@ -300,64 +291,40 @@ class _Poster:
         self.buffers: dict[str, list[tuple[int, dict[str, Any], tuple[str, int] | None]]] = {
             key: [] for key in actors
         }
-        self.heads = dict.fromkeys(actors, 0)
         self.last_seq = dict.fromkeys(actors, 0)
         self.seq = 0
         self.posted = 0
 
     def add(self, key: str, document: dict[str, Any], needs: tuple[str, int] | None) -> int:
-        """Buffers a document; posts that poster's buffer when it is full."""
+        """Buffers a document; posts every buffer when this one is full."""
         self.seq += 1
         buffer = self.buffers[key]
         buffer.append((self.seq, document, needs))
         self.last_seq[key] = self.seq
-        if len(buffer) - self.heads[key] >= self.batch_size:
-            self.flush(key)
+        if len(buffer) >= self.batch_size:
+            self.flush_all()
         return self.seq
 
-    def flush_all(self) -> None:
-        for key in self.actors:
-            self.flush(key)
-
     def _waiting(self, key: str, seq: int) -> bool:
-        buffer, head = self.buffers[key], self.heads[key]
-        return head < len(buffer) and buffer[head][0] <= seq
+        buffer = self.buffers[key]
+        return bool(buffer) and buffer[0][0] <= seq
 
-    def flush(self, key: str, upto: int | None = None) -> None:
-        """Posts the buffer of `key` up to sequence number `upto` (all of it by default),
-        first posting whatever its documents depend on."""
-        frames = [_Frame(key, self.seq if upto is None else upto, self.heads[key])]
-        touched = set()
-        while frames:
-            frame = frames[-1]
-            buffer = self.buffers[frame.key]
-            blocked = None
-            while frame.scan < len(buffer) and buffer[frame.scan][0] <= frame.limit:
-                needs = buffer[frame.scan][2]
-                if needs is not None and self._waiting(*needs):
-                    blocked = needs
-                    break
-                frame.scan += 1
-            if blocked is not None:
-                # Its limit is below the blocked document's number: the stack cannot cycle.
-                frames.append(_Frame(blocked[0], blocked[1], self.heads[blocked[0]]))
-                continue
-            self._post(frame.key, frame.scan)
-            touched.add(frame.key)
-            frames.pop()
-        for done in touched:
-            del self.buffers[done][: self.heads[done]]
-            self.heads[done] = 0
-
-    def _post(self, key: str, end: int) -> None:
-        buffer, head = self.buffers[key], self.heads[key]
-        for start in range(head, end, self.batch_size):
-            chunk = [
-                document for _, document, _ in buffer[start : min(end, start + self.batch_size)]
-            ]
-            self.ledger.post({"events": chunk}, self.actors[key])
-            self.posted += len(chunk)
-        self.heads[key] = max(head, end)
+    def flush_all(self) -> None:
+        """Posts every buffer: in rounds, each poster posts the longest prefix (up to
+        `batch_size`) whose dependencies are posted. The lowest sequence number left
+        depends only on posted documents, so every round posts something."""
+        while any(self.buffers.values()):
+            for key, buffer in self.buffers.items():
+                end, most = 0, min(len(buffer), self.batch_size)
+                while end < most:
+                    needs = buffer[end][2]
+                    if needs is not None and self._waiting(*needs):
+                        break
+                    end += 1
+                if end:
+                    self.ledger.post({"events": [d for _, d, _ in buffer[:end]]}, self.actors[key])
+                    self.posted += end
+                    del buffer[:end]
 
 
 class _World:
@@ -449,7 +416,7 @@ class _World:
                 0,
                 {"participant": profile.code, "name": profile.name},
             )
-        self.poster.flush("secretariat")
+        self.poster.flush_all()
         produced_a_year = self.target * PRODUCTION_SHARE / (self.days / 365)
         for index, profile in enumerate(self.profiles):
             share = self.producer_weights[index] / self.producer_cum[-1]
