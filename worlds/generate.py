@@ -281,7 +281,8 @@ class _Poster:
 
     Every document gets a sequence number; a document may depend on (poster,
     sequence number): everything that poster had up to that number must be
-    posted first. When a buffer is full, every buffer is posted, in rounds.
+    posted first. While a buffer is full, the longest ready prefix of any buffer
+    is posted.
     """
 
     def __init__(self, ledger: DocumentSink, actors: dict[str, Actor], batch_size: int) -> None:
@@ -296,35 +297,44 @@ class _Poster:
         self.posted = 0
 
     def add(self, key: str, document: dict[str, Any], needs: tuple[str, int] | None) -> int:
-        """Buffers a document; posts every buffer when this one is full."""
+        """Buffers a document; posts while its poster's buffer is full."""
         self.seq += 1
         buffer = self.buffers[key]
         buffer.append((self.seq, document, needs))
         self.last_seq[key] = self.seq
-        if len(buffer) >= self.batch_size:
-            self.flush_all()
+        while len(buffer) >= self.batch_size:
+            self._post_longest()
         return self.seq
+
+    def flush_all(self) -> None:
+        while any(self.buffers.values()):
+            self._post_longest()
 
     def _waiting(self, key: str, seq: int) -> bool:
         buffer = self.buffers[key]
         return bool(buffer) and buffer[0][0] <= seq
 
-    def flush_all(self) -> None:
-        """Posts every buffer: in rounds, each poster posts the longest prefix (up to
-        `batch_size`) whose dependencies are posted. The lowest sequence number left
-        depends only on posted documents, so every round posts something."""
-        while any(self.buffers.values()):
-            for key, buffer in self.buffers.items():
-                end, most = 0, min(len(buffer), self.batch_size)
-                while end < most:
-                    needs = buffer[end][2]
-                    if needs is not None and self._waiting(*needs):
-                        break
-                    end += 1
-                if end:
-                    self.ledger.post({"events": [d for _, d, _ in buffer[:end]]}, self.actors[key])
-                    self.posted += end
-                    del buffer[:end]
+    def _ready(self, key: str) -> int:
+        """How many of the first documents of `key` (at most `batch_size`) depend only on
+        posted documents."""
+        buffer = self.buffers[key]
+        for end in range(min(len(buffer), self.batch_size)):
+            needs = buffer[end][2]
+            if needs is not None and self._waiting(*needs):
+                return end
+        return min(len(buffer), self.batch_size)
+
+    def _post_longest(self) -> None:
+        """Posts the longest ready prefix of any buffer. There is one: the lowest sequence
+        number left depends only on posted documents."""
+        ready = {key: self._ready(key) for key in self.buffers}
+        key = max(ready, key=ready.__getitem__)
+        buffer, end = self.buffers[key], ready[key]
+        self.ledger.post(
+            {"events": [document for _, document, _ in buffer[:end]]}, self.actors[key]
+        )
+        self.posted += end
+        del buffer[:end]
 
 
 class _World:
