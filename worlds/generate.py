@@ -33,9 +33,10 @@ reach a cutting centre are eventually polished, leaving the generator's view
 (they stay held in the ledger).
 
 Documents are buffered per poster (one authority per participant, the
-secretariat, an investigator) and posted in batches of up to `batch_size`;
-before a batch goes, every document it depends on (the export an import
-confirms) is posted first.
+secretariat, an investigator) and posted in batches of up to `batch_size`:
+while a buffer is full, the longest prefix of any buffer whose documents depend
+only on posted ones (the export an import confirms) is posted. Each poster's
+documents go in their order, and the log's order is the same on every run.
 """
 
 from __future__ import annotations
