@@ -33,9 +33,10 @@ reach a cutting centre are eventually polished, leaving the generator's view
 (they stay held in the ledger).
 
 Documents are buffered per poster (one authority per participant, the
-secretariat, an investigator) and posted in batches of up to `batch_size`;
-before a batch goes, every document it depends on (the export an import
-confirms) is posted first.
+secretariat, an investigator) and posted in batches of up to `batch_size`:
+while a buffer is full, the longest prefix of any buffer whose documents depend
+only on posted ones (the export an import confirms) is posted. Each poster's
+documents go in their order, and the log's order is the same on every run.
 """
 
 from __future__ import annotations
@@ -276,21 +277,13 @@ class _Source:
     alluvial: bool
 
 
-@dataclass
-class _Frame:
-    """A pending flush: post `key`'s buffer up to sequence number `limit`; checked up to `scan`."""
-
-    key: str
-    limit: int
-    scan: int
-
-
 class _Poster:
     """Per-poster buffers of documents, posted in batches once what they depend on is posted.
 
     Every document gets a sequence number; a document may depend on (poster,
     sequence number): everything that poster had up to that number must be
-    posted first.
+    posted first. While a buffer is full, the longest ready prefix of any buffer
+    is posted.
     """
 
     def __init__(self, ledger: DocumentSink, actors: dict[str, Actor], batch_size: int) -> None:
@@ -300,64 +293,49 @@ class _Poster:
         self.buffers: dict[str, list[tuple[int, dict[str, Any], tuple[str, int] | None]]] = {
             key: [] for key in actors
         }
-        self.heads = dict.fromkeys(actors, 0)
         self.last_seq = dict.fromkeys(actors, 0)
         self.seq = 0
         self.posted = 0
 
     def add(self, key: str, document: dict[str, Any], needs: tuple[str, int] | None) -> int:
-        """Buffers a document; posts that poster's buffer when it is full."""
+        """Buffers a document; posts while its poster's buffer is full."""
         self.seq += 1
         buffer = self.buffers[key]
         buffer.append((self.seq, document, needs))
         self.last_seq[key] = self.seq
-        if len(buffer) - self.heads[key] >= self.batch_size:
-            self.flush(key)
+        while len(buffer) >= self.batch_size:
+            self._post_longest()
         return self.seq
 
     def flush_all(self) -> None:
-        for key in self.actors:
-            self.flush(key)
+        while any(self.buffers.values()):
+            self._post_longest()
 
     def _waiting(self, key: str, seq: int) -> bool:
-        buffer, head = self.buffers[key], self.heads[key]
-        return head < len(buffer) and buffer[head][0] <= seq
+        buffer = self.buffers[key]
+        return bool(buffer) and buffer[0][0] <= seq
 
-    def flush(self, key: str, upto: int | None = None) -> None:
-        """Posts the buffer of `key` up to sequence number `upto` (all of it by default),
-        first posting whatever its documents depend on."""
-        frames = [_Frame(key, self.seq if upto is None else upto, self.heads[key])]
-        touched = set()
-        while frames:
-            frame = frames[-1]
-            buffer = self.buffers[frame.key]
-            blocked = None
-            while frame.scan < len(buffer) and buffer[frame.scan][0] <= frame.limit:
-                needs = buffer[frame.scan][2]
-                if needs is not None and self._waiting(*needs):
-                    blocked = needs
-                    break
-                frame.scan += 1
-            if blocked is not None:
-                # Its limit is below the blocked document's number: the stack cannot cycle.
-                frames.append(_Frame(blocked[0], blocked[1], self.heads[blocked[0]]))
-                continue
-            self._post(frame.key, frame.scan)
-            touched.add(frame.key)
-            frames.pop()
-        for done in touched:
-            del self.buffers[done][: self.heads[done]]
-            self.heads[done] = 0
+    def _ready(self, key: str) -> int:
+        """How many of the first documents of `key` (at most `batch_size`) depend only on
+        posted documents."""
+        buffer = self.buffers[key]
+        for end in range(min(len(buffer), self.batch_size)):
+            needs = buffer[end][2]
+            if needs is not None and self._waiting(*needs):
+                return end
+        return min(len(buffer), self.batch_size)
 
-    def _post(self, key: str, end: int) -> None:
-        buffer, head = self.buffers[key], self.heads[key]
-        for start in range(head, end, self.batch_size):
-            chunk = [
-                document for _, document, _ in buffer[start : min(end, start + self.batch_size)]
-            ]
-            self.ledger.post({"events": chunk}, self.actors[key])
-            self.posted += len(chunk)
-        self.heads[key] = max(head, end)
+    def _post_longest(self) -> None:
+        """Posts the longest ready prefix of any buffer. There is one: the lowest sequence
+        number left depends only on posted documents."""
+        ready = {key: self._ready(key) for key in self.buffers}
+        key = max(ready, key=ready.__getitem__)
+        buffer, end = self.buffers[key], ready[key]
+        self.ledger.post(
+            {"events": [document for _, document, _ in buffer[:end]]}, self.actors[key]
+        )
+        self.posted += end
+        del buffer[:end]
 
 
 class _World:
@@ -449,7 +427,7 @@ class _World:
                 0,
                 {"participant": profile.code, "name": profile.name},
             )
-        self.poster.flush("secretariat")
+        self.poster.flush_all()
         produced_a_year = self.target * PRODUCTION_SHARE / (self.days / 365)
         for index, profile in enumerate(self.profiles):
             share = self.producer_weights[index] / self.producer_cum[-1]
