@@ -413,7 +413,7 @@ def downstream(
     lots = []
     created = []
     certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
-    participants: set[str] = set()
+    holders: set[tuple[str, ...]] = set()  # lots share their holders' tuples: few distinct
     for lot, (numerator, denominator) in reached:
         numerator *= lot.carats  # hundredths
         lots.append(
@@ -425,10 +425,15 @@ def downstream(
             }
         )
         created.append(lot.history[0])
-        participants.update(lot.holders)
+        holders.add(lot.holders)
         for certificate_id in lot.shipped_under:
-            total = certificate_carats.get(certificate_id, (0, 1))
-            certificate_carats[certificate_id] = _plus(total, numerator, denominator)
+            total = certificate_carats.get(certificate_id)
+            if total is None:
+                certificate_carats[certificate_id] = numerator, denominator
+            elif total[1] == denominator:  # lots of one composition share its denominator
+                certificate_carats[certificate_id] = total[0] + numerator, denominator
+            else:
+                certificate_carats[certificate_id] = _plus(total, numerator, denominator)
     # by creation, then lot id: only the parts of a split share a creation, and they come
     # in lot id order (`_descendants`), which a stable sort keeps
     order = sorted(range(len(lots)), key=created.__getitem__)
@@ -448,7 +453,7 @@ def downstream(
             }
             for certificate in certificates
         ],
-        "participants": sorted(participants),
+        "participants": sorted(set().union(*holders)),
     }
 
 
