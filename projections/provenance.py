@@ -358,6 +358,7 @@ def _plus(total: tuple[int, int], numerator: int, denominator: int) -> tuple[int
 
 
 _CENTS = [f".{part:02d}" for part in range(100)]
+_DIGITS = [f"{part:02d}" for part in range(100)]
 
 
 def _hundredths_text(numerator: int, denominator: int = 1) -> str:
@@ -376,8 +377,8 @@ def _hundredths_text(numerator: int, denominator: int = 1) -> str:
         return f"{numerator // 100}{_CENTS[numerator % 100]}"
     units, rest = divmod(numerator * 100, denominator)
     if rest:  # rounded half-up to 4 places
-        whole, part = divmod(units + (2 * rest >= denominator), 10000)
-        return f"{whole}.{part:04d}"
+        hundredths, part = divmod(units + (2 * rest >= denominator), 100)
+        return f"{hundredths // 100}{_CENTS[hundredths % 100]}{_DIGITS[part]}"
     whole, part = divmod(units, 10000)
     return f"{whole}.{f'{part:04d}'.rstrip('0'):0<2}"
 
