@@ -347,12 +347,17 @@ def _lot_reach(state: Custody, lot_ids: list[str]) -> list[Reached]:
 
 
 def _plus(total: tuple[int, int], numerator: int, denominator: int) -> tuple[int, int]:
-    """`total + numerator / denominator`, as a numerator over the least common denominator.
+    """`total + numerator / denominator`, as a numerator over a common denominator: the
+    shared one, `denominator` when the total is nought, else the least common one.
 
-    >>> _plus((1, 6), 3, 4)
-    (11, 12)
+    >>> _plus((1, 6), 3, 4), _plus((1, 6), 3, 6), _plus((0, 1), 3, 4)
+    ((11, 12), (4, 6), (3, 4))
     """
     over = total[1]
+    if over == denominator:
+        return total[0] + numerator, over
+    if not total[0]:  # the first term
+        return numerator, denominator
     common = lcm(over, denominator)
     return total[0] * (common // over) + numerator * (common // denominator), common
 
@@ -422,7 +427,9 @@ def downstream(
                 "lot_id": lot.lot_id,
                 "holder": lot.holder,
                 "status": lot.status,
-                "carats_from_origin": _hundredths_text(numerator, denominator),
+                "carats_from_origin": f"{numerator // 100}{_CENTS[numerator % 100]}"
+                if denominator == 1  # `_hundredths_text`'s first case, without the call
+                else _hundredths_text(numerator, denominator),
             }
         )
         created.append(lot.history[0])
