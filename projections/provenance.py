@@ -300,7 +300,15 @@ def _descendants(state: Custody, roots: list[str]) -> list[Lot]:
     found = [lots[lot_id] for lot_id in roots]
     for lot in found:
         children = lot.children
-        for child in sorted(children) if len(children) > 1 else children:
+        if not children:
+            continue
+        if len(children) == 1:  # merged into a lot, or cut to one part
+            child = children[0]
+            if child not in seen:
+                seen.add(child)
+                found.append(lots[child])
+            continue
+        for child in sorted(children):
             if child not in seen:
                 seen.add(child)
                 found.append(lots[child])
