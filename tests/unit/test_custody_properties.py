@@ -240,10 +240,14 @@ def test_downstream_equals_a_plain_fraction_computation(entries: list[LogEntry])
         for code in PARTICIPANTS
     ]
     for selector, selected in origins:
-        shares = {
-            lot.lot_id: share
+        shares = {  # the lineage oracle's, not the compositions'
+            lot.lot_id: share / in_units(lot.carats)
             for lot in state.lots.values()
-            if (share := sum(f for s, f in lot.composition if s in selected))
+            if (
+                share := sum(
+                    c for s, c in carats_by_source(state, lot.lot_id).items() if s in selected
+                )
+            )
         }
         assert downstream(state, **selector) == _expected_downstream(state, shares)
     for lot_id in state.lots:
