@@ -291,7 +291,15 @@ def _descendants(state: Custody, roots: list[str]) -> list[Lot]:
     found = [lots[lot_id] for lot_id in roots]
     for lot in found:
         children = lot.children
-        for child in sorted(children) if len(children) > 1 else children:
+        if not children:
+            continue
+        if len(children) == 1:  # merged into a lot, or cut to one part
+            child = children[0]
+            if child not in seen:
+                seen.add(child)
+                found.append(lots[child])
+            continue
+        for child in sorted(children):
             if child not in seen:
                 seen.add(child)
                 found.append(lots[child])
@@ -340,17 +348,23 @@ def _lot_reach(state: Custody, lot_ids: list[str]) -> list[Reached]:
 
 
 def _plus(total: tuple[int, int], numerator: int, denominator: int) -> tuple[int, int]:
-    """`total + numerator / denominator`, as a numerator over the least common denominator.
+    """`total + numerator / denominator`, as a numerator over a common denominator: the
+    shared one, `denominator` when the total is nought, else the least common one.
 
-    >>> _plus((1, 6), 3, 4)
-    (11, 12)
+    >>> _plus((1, 6), 3, 4), _plus((1, 6), 3, 6), _plus((0, 1), 3, 4)
+    ((11, 12), (4, 6), (3, 4))
     """
     over = total[1]
+    if over == denominator:
+        return total[0] + numerator, over
+    if not total[0]:  # the first term
+        return numerator, denominator
     common = lcm(over, denominator)
     return total[0] * (common // over) + numerator * (common // denominator), common
 
 
 _CENTS = [f".{part:02d}" for part in range(100)]
+_DIGITS = [f"{part:02d}" for part in range(100)]
 
 
 def _hundredths_text(numerator: int, denominator: int = 1) -> str:
@@ -369,8 +383,8 @@ def _hundredths_text(numerator: int, denominator: int = 1) -> str:
         return f"{numerator // 100}{_CENTS[numerator % 100]}"
     units, rest = divmod(numerator * 100, denominator)
     if rest:  # rounded half-up to 4 places
-        whole, part = divmod(units + (2 * rest >= denominator), 10000)
-        return f"{whole}.{part:04d}"
+        hundredths, part = divmod(units + (2 * rest >= denominator), 100)
+        return f"{hundredths // 100}{_CENTS[hundredths % 100]}{_DIGITS[part]}"
     whole, part = divmod(units, 10000)
     return f"{whole}.{f'{part:04d}'.rstrip('0'):0<2}"
 
@@ -406,7 +420,7 @@ def downstream(
     lots = []
     created = []
     certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
-    participants: set[str] = set()
+    holders: set[tuple[str, ...]] = set()  # lots share their holders' tuples: few distinct
     for lot, (numerator, denominator) in reached:
         numerator *= lot.carats  # hundredths
         lots.append(
@@ -414,14 +428,21 @@ def downstream(
                 "lot_id": lot.lot_id,
                 "holder": lot.holder,
                 "status": lot.status,
-                "carats_from_origin": _hundredths_text(numerator, denominator),
+                "carats_from_origin": f"{numerator // 100}{_CENTS[numerator % 100]}"
+                if denominator == 1  # `_hundredths_text`'s first case, without the call
+                else _hundredths_text(numerator, denominator),
             }
         )
         created.append(lot.history[0])
-        participants.update(lot.holders)
+        holders.add(lot.holders)
         for certificate_id in lot.shipped_under:
-            total = certificate_carats.get(certificate_id, (0, 1))
-            certificate_carats[certificate_id] = _plus(total, numerator, denominator)
+            total = certificate_carats.get(certificate_id)
+            if total is None:
+                certificate_carats[certificate_id] = numerator, denominator
+            elif total[1] == denominator:  # lots of one composition share its denominator
+                certificate_carats[certificate_id] = total[0] + numerator, denominator
+            else:
+                certificate_carats[certificate_id] = _plus(total, numerator, denominator)
     # by creation, then lot id: only the parts of a split share a creation, and they come
     # in lot id order (`_descendants`), which a stable sort keeps
     order = sorted(range(len(lots)), key=created.__getitem__)
@@ -441,7 +462,7 @@ def downstream(
             }
             for certificate in certificates
         ],
-        "participants": sorted(participants),
+        "participants": sorted(set().union(*holders)),
     }
 
 

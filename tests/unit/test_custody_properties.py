@@ -11,10 +11,11 @@ import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.amounts import amount_text, in_units
 from ledger.log import LogEntry
-from projections.custody import CONSUMED, Custody
+from projections.custody import CONSUMED, Custody, Lot
 from projections.examples import numbered
-from projections.provenance import downstream, lot_view, provenance
+from projections.provenance import _hundredths_text, downstream, lot_view, provenance
 from projections.reads import Reads
 from tests.support import (
     admitted,
@@ -179,6 +180,93 @@ def test_downstream_from_a_source_agrees_with_compositions(entries: list[LogEntr
             if source == source_id
         }
         assert traced == expected
+
+
+def _expected_downstream(state: Custody, shares: dict[str, Fraction]) -> dict[str, Any]:
+    """The downstream answer from the share of each reached lot's carats from the origin,
+    computed plainly with `Fraction`s: lots by creation then lot id, certificates by issue."""
+    reached = sorted(
+        (state.lots[lot_id] for lot_id in shares), key=lambda lot: (lot.created_at, lot.lot_id)
+    )
+    carats = {lot.lot_id: in_units(lot.carats) * shares[lot.lot_id] for lot in reached}
+    shipped: dict[str, Fraction] = {}
+    for lot in reached:
+        for certificate_id in lot.shipped_under:
+            shipped[certificate_id] = shipped.get(certificate_id, Fraction(0)) + carats[lot.lot_id]
+    certificates = sorted(
+        (state.certificates[c] for c in shipped), key=lambda certificate: certificate.position
+    )
+    return {
+        "lots": [
+            {
+                "lot_id": lot.lot_id,
+                "holder": lot.holder,
+                "status": lot.status,
+                "carats_from_origin": amount_text(carats[lot.lot_id]),
+            }
+            for lot in reached
+        ],
+        "certificates": [
+            {
+                "certificate_id": certificate.certificate_id,
+                "exporting_participant": certificate.exporter,
+                "importing_participant": certificate.importer,
+                "carats_from_origin": amount_text(shipped[certificate.certificate_id]),
+            }
+            for certificate in certificates
+        ],
+        "participants": sorted({code for lot in reached for code in lot.holders}),
+    }
+
+
+def _lot_shares(state: Custody, lot_id: str) -> dict[str, Fraction]:
+    """The lot (wholly) and each lot made from it, with the share of its carats from it."""
+    shares = {lot_id: Fraction(1)}
+    lots: list[Lot] = sorted(state.lots.values(), key=lambda lot: lot.created_at)
+    for lot in lots:
+        if lot.lot_id in shares or not any(p in shares for p in lot.parents):
+            continue
+        if len(lot.parents) == 1:  # a split's part: its parent's share
+            shares[lot.lot_id] = shares[lot.parents[0]]
+        else:
+            inflow = [state.lots[p].carats * shares[p] for p in lot.parents if p in shares]
+            shares[lot.lot_id] = sum(inflow, Fraction(0)) / lot.carats
+    return shares
+
+
+@PROPERTY
+@given(worlds())
+def test_downstream_equals_a_plain_fraction_computation(entries: list[LogEntry]) -> None:
+    state = Custody.replay(entries)
+    origins = [({"source_id": source_id}, {source_id}) for source_id in state.sources]
+    origins += [
+        (
+            {"participant": code},
+            {s.source_id for s in state.sources.values() if s.participant == code},
+        )
+        for code in PARTICIPANTS
+    ]
+    for selector, selected in origins:
+        shares = {  # the lineage oracle's, not the compositions'
+            lot.lot_id: share / in_units(lot.carats)
+            for lot in state.lots.values()
+            if (
+                share := sum(
+                    c for s, c in carats_by_source(state, lot.lot_id).items() if s in selected
+                )
+            )
+        }
+        assert downstream(state, **selector) == _expected_downstream(state, shares)
+    for lot_id in state.lots:
+        expected = _expected_downstream(state, _lot_shares(state, lot_id))
+        assert downstream(state, lot_id=lot_id) == expected
+
+
+@given(st.integers(0, 10**60), st.integers(1, 10**60) | st.integers(1, 10**4))
+def test_hundredths_text_is_amount_text_of_big_fractions(numerator: int, denominator: int) -> None:
+    assert _hundredths_text(numerator, denominator) == amount_text(
+        Fraction(numerator, 100 * denominator)
+    )
 
 
 def _source_carats(state: Custody, lot_id: str) -> list[tuple[str, str]]:
