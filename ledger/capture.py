@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -47,9 +47,9 @@ from ledger.journal import (
 )
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
 from ledger.store import (
+    KeptConnection,
     WriteOutcomeUnknown,
     insert_rows,
-    one_connection,
     select_aggregates_events,
     select_last,
 )
@@ -57,6 +57,8 @@ from ledger.store import (
 __all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
 
 MAX_ATTEMPTS = 20
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ def _fresh(error: BaseException) -> BaseException:
     return copy
 
 
+class _StaleConnection(Exception):
+    """The kept connection was found broken by an append's first statement, a read."""
+
+
 @dataclass
 class _Head:
     position: int
@@ -127,7 +133,9 @@ class Capturer:
         self._appended_head: _Head | None = None
         self._queue_lock = threading.Lock()
         self._queue: list[_Request] = []
+        self._connections = KeptConnection(recorder)
         self._connection: Any = None  # the one an append is using (PostgreSQL), else None
+        self._unchecked = False  # the append's connection is the kept one, and unused yet
         self.alert_check: AlertCheck | None = None
         self.ready: Callable[[], None] = lambda: None
         """Raises when the store is known to be away, before a group is appended."""
@@ -153,16 +161,33 @@ class Capturer:
         assert request.capture is not None
         return request.capture
 
+    def close(self) -> None:
+        """Gives back the connection kept between appends."""
+        with self._append_lock:
+            self._connections.close()
+
+    def _read(self, read: Callable[..., _T], *args: Any) -> _T:
+        """`read(*args)`; if it is the first statement on the kept connection, lent
+        unchecked, and finds it broken, `_StaleConnection` (nothing was written)."""
+        first, self._unchecked = self._unchecked, False
+        try:
+            return read(*args)
+        except Exception as error:
+            if first and self._connection.broken:
+                raise _StaleConnection from error
+            raise
+
     def _load(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Aggregate | None]:
         wanted = list(aggregate_ids)
         loaded: dict[UUID, Any] = dict.fromkeys(wanted)
-        for stored in select_aggregates_events(self._recorder, wanted, self._connection):
+        events = self._read(select_aggregates_events, self._recorder, wanted, self._connection)
+        for stored in events:
             event: Any = self._mapper.to_domain_event(stored)
             loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
         return loaded
 
     def _head(self) -> _Head:
-        last = select_last(self._recorder, JOURNAL_ID)
+        last = self._read(select_last, self._recorder, JOURNAL_ID, self._connection)
         if last is None:
             return _Head(0, GENESIS_HASH, None)
         try:
@@ -216,14 +241,25 @@ class Capturer:
         nothing: the journal's next position is taken, the insert collides and the
         caller retries after reading it again (as after any failure).
 
-        On PostgreSQL the loads and the insert share one pooled connection (checked by
-        the pool once); it is used under the append lock only."""
-        with one_connection(self._recorder) as connection:
-            self._connection = connection
+        On PostgreSQL the reads and the insert share one connection, kept between
+        appends and lent without the pool's check (a round trip). One broken while it
+        was kept (PostgreSQL restarted) fails the append's first statement, a read:
+        nothing was sent to be written, so the append is made again, once, on a
+        connection the pool checks, after the pool replaced its broken ones. Any other
+        failure is the caller's, as it was."""
+        try:
+            return self._append_on_lent(requests)
+        except _StaleConnection:
+            self._connections.check_pool()
+            return self._append_on_lent(requests)
+
+    def _append_on_lent(self, requests: list[_Request]) -> list[Capture]:
+        with self._connections.lend() as (connection, checked):
+            self._connection, self._unchecked = connection, not checked
             try:
                 return self._append_once_on(requests)
             finally:
-                self._connection = None
+                self._connection, self._unchecked = None, False
 
     def _append_once_on(self, requests: list[_Request]) -> list[Capture]:
         known, self._appended_head = self._appended_head, None
@@ -244,6 +280,7 @@ class Capturer:
             for stamps, actor, monotonic in batches
         ]
         if rows:
+            self._unchecked = False  # a failure from here on is never made again
             insert_rows(self._recorder, rows, self._connection)
         self._appended_head = head
         return captures

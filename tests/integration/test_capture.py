@@ -8,9 +8,11 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from ledger.application import Ledger
+from ledger.availability import OutcomeUnknown
 from ledger.documents import parse_json
 from ledger.protocol import CONSUMED, HELD, IN_TRANSIT
 from tests.support import (
@@ -173,6 +175,75 @@ def test_the_same_document_again_is_skipped_with_its_original_position(ledger: L
     again = ledger.post(dict(document), GH)
     assert again == type(again)(accepted=0, position=first.position, appended=False)
     assert ledger.head_position() == head
+
+
+# ----------------------------------------------- the connection kept between appends
+
+
+def _cut_connections(url: str) -> None:
+    """Terminates every other connection to the database, and waits until they are gone
+    (as a restart of PostgreSQL would leave the ledger's pooled ones)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        pids = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+        assert pids, "the ledger's connections were there to be cut"
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+        gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
+        while admin.execute(gone, [pids]).fetchone() != (0,):
+            pass
+
+
+def test_an_append_after_its_connection_broke_succeeds_once(store_url: str) -> None:
+    """The connection an append kept from the last one, broken since, is replaced: the
+    post succeeds, and nothing is appended twice."""
+    ledger = Ledger.open(store_url)
+    try:
+        basic_world(ledger)
+        ledger.post(produced("GH-L2", "GH-M1", "5"), GH)
+        head = ledger.head_position()
+        if store_url.startswith("postgresql"):
+            _cut_connections(store_url)
+        document = produced("GH-L3", "GH-M1", "6")
+        capture = ledger.post(document, GH)
+        assert (capture.accepted, capture.position, capture.appended) == (1, head + 1, True)
+        assert ledger.post(dict(document), GH).appended is False
+        log = ledger.read_log(0, 1000)
+        assert [entry.position for entry in log] == list(range(1, head + 2))
+        assert [entry.document["event_id"] for entry in log].count(document["event_id"]) == 1
+        assert lot_state(ledger, "GH-L3") is not None
+    finally:
+        ledger.close()
+
+
+def test_an_insert_whose_connection_broke_is_not_made_again(postgresql_url: str) -> None:
+    """A connection lost during the insert leaves the outcome unknown: the post says so
+    (503 `outcome_unknown`) and is not retried, on a kept connection as on a fresh one."""
+    ledger = Ledger.open(postgresql_url)
+    try:
+        basic_world(ledger)
+        with psycopg.connect(postgresql_url, autocommit=True) as admin:
+            admin.execute(
+                "CREATE SEQUENCE attempts; "
+                "CREATE FUNCTION cut() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "PERFORM nextval('attempts'); PERFORM pg_terminate_backend(pg_backend_pid()); "
+                "PERFORM pg_sleep(5); RETURN NULL; END $$; "
+                "CREATE TRIGGER cut BEFORE INSERT ON ledger_events "
+                "FOR EACH STATEMENT EXECUTE FUNCTION cut()"
+            )
+            head = ledger.head_position()
+            with pytest.raises(OutcomeUnknown):
+                ledger.post(produced("GH-L2", "GH-M1", "5"), GH)
+            assert admin.execute("SELECT last_value FROM attempts").fetchone() == (1,)
+            admin.execute("DROP TRIGGER cut ON ledger_events")
+        ledger.availability.probe()
+        assert ledger.head_position() == head
+    finally:
+        ledger.close()
 
 
 @pytest.mark.parametrize("carats_json", ['"1.00"', "1.00", '"1"', "1", '"1.0"', "1.0", '"01.0"'])
