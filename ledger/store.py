@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -184,7 +185,8 @@ _FEW_ROWS = 64  # fewer go in one INSERT statement, more by COPY
 class KeptConnection:
     """One pooled PostgreSQL connection kept between the uses of one user, who makes
     them one at a time (the append lock's), so that it is lent without the pool's check
-    (a round trip); on SQLite, none.
+    (a round trip), only after a poll of its socket: one the server ended since (a
+    restart of PostgreSQL) has its last message and end waiting there. On SQLite, none.
 
     `lend()` yields the kept connection, unchecked, or else one the pool checks, with
     whether it was checked. A connection left broken (or not idle) by a use goes back
@@ -207,6 +209,13 @@ class KeptConnection:
             return
         pool = datastore.pool
         connection, self._kept = self._kept, None
+        if connection is not None and _has_input(connection):
+            # a server ending a connection says so and closes it: nothing else comes
+            # unasked on an idle connection nobody listens on
+            connection.close()
+            pool.putconn(connection)  # the pool replaces it
+            connection = None
+            self.check_pool()  # the others likely went the same way
         checked = connection is None
         with _translated():
             if connection is None:
@@ -238,6 +247,13 @@ class KeptConnection:
         connection, self._kept = self._kept, None
         if connection is not None and self._datastore is not None:
             self._datastore.pool.putconn(connection)
+
+
+def _has_input(connection: Any) -> bool:
+    """Whether the server sent anything on the connection (a poll, not a round trip)."""
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 @contextlib.contextmanager

@@ -246,6 +246,72 @@ def test_an_insert_whose_connection_broke_is_not_made_again(postgresql_url: str)
         ledger.close()
 
 
+# ------------------------------------------- the aggregates kept between appends
+
+
+def test_what_another_process_appended_is_seen_by_the_next_append(store_url: str) -> None:
+    """A process checks a request against the aggregates it kept from its last append
+    only when nobody appended since: another process's split, and a lot it created,
+    are seen."""
+    first, second = Ledger.open(store_url), Ledger.open(store_url)
+    try:
+        basic_world(first)
+        second.post(split("GH-L1", ("GH-A", "40"), ("GH-B", "60")), GH)
+        refuse(first, split("GH-L1", ("GH-C", "50"), ("GH-D", "50")), GH, "lot_consumed")
+        refuse(first, produced("GH-A", "GH-M1", "1"), GH, "duplicate_id")
+        assert first.post(split("GH-A", ("GH-C", "10"), ("GH-D", "30")), GH).appended
+        assert first.post(produced("GH-L9", "GH-M1", "1"), GH).position == 10
+        assert positions(second) == list(range(1, 11))
+        assert lot_state(second, "GH-A") == lot_state(first, "GH-A")
+        assert lot_state(first, "GH-A")[0] == CONSUMED  # type: ignore[index]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_aggregate_the_process_has_not_seen_is_read_not_taken_as_absent(
+    store_url: str,
+) -> None:
+    """Lots and sources another process created, never loaded by this one, exist for it."""
+    writer = Ledger.open(store_url)
+    basic_world(writer)
+    writer.close()
+    ledger = Ledger.open(store_url)
+    try:
+        assert ledger.post(produced("GH-L5", "GH-M1", "5"), GH).appended  # reads the head
+        assert ledger.post(split("GH-L1", ("GH-A", "40"), ("GH-B", "60")), GH).appended
+        assert ledger.post(flagged("CI-L1"), CI).appended
+        assert ledger.post(produced("CI-L2", "CI-S1", "7"), CI).appended
+        refuse(ledger, produced("CI-L1", "CI-S1", "1"), CI, "duplicate_id")
+        refuse(ledger, produced("CI-L3", "CI-NONE", "1"), CI, "unknown_source")
+        assert positions(ledger) == list(range(1, 12))
+    finally:
+        ledger.close()
+
+
+def test_the_aggregates_kept_between_appends_are_the_stored_ones(store_url: str) -> None:
+    """What a capturer keeps after its appends is what the store gives back."""
+    ledger = Ledger.open(store_url)
+    try:
+        basic_world(ledger)
+        refuse(ledger, split("GH-L1", ("GH-Y", "1"), ("GH-Z", "1")), GH, "mass_balance")
+        ledger.post(batch(split("GH-L1", ("GH-A", "40"), ("GH-B", "60")), flagged("GH-B")), GH)
+        ledger.post(merged(["GH-A", "GH-B"], "GH-X"), GH)
+        ledger.post(export("GH-C1", "GH", "AE", ["GH-X"], "100"), GH)
+        ledger.post(confirmed("GH-C1", "100"), AE)
+        ledger.post(produced("GH-L2", "GH-M1", "3"), GH)
+        kept = dict(ledger._capturer._aggregates)
+        assert len(kept) >= 6
+    finally:
+        ledger.close()
+    fresh = Ledger.open(store_url)
+    try:
+        for aggregate_id, aggregate in kept.items():
+            assert vars(fresh.repository.get(aggregate_id)) == vars(aggregate), aggregate
+    finally:
+        fresh.close()
+
+
 @pytest.mark.parametrize("carats_json", ['"1.00"', "1.00", '"1"', "1", '"1.0"', "1.0", '"01.0"'])
 def test_carats_are_compared_as_parsed_values(ledger: Ledger, carats_json: str) -> None:
     basic_world(ledger)
