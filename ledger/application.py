@@ -113,6 +113,11 @@ class Ledger(Application[UUID]):
         self._capturer.ready = self.availability.check
         """Whether the store answers; every use of it below goes through its guard."""
 
+    def close(self) -> None:
+        """Closes the store, after the capturer gives back the connection it keeps."""
+        self._capturer.close()
+        super().close()
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(FractionAsText())

@@ -14,11 +14,12 @@ refusal, never both.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -47,9 +48,9 @@ from ledger.journal import (
 )
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
 from ledger.store import (
+    KeptConnection,
     WriteOutcomeUnknown,
     insert_rows,
-    one_connection,
     select_aggregates_events,
     select_last,
 )
@@ -57,6 +58,10 @@ from ledger.store import (
 __all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
 
 MAX_ATTEMPTS = 20
+KEPT_AGGREGATES = 10_000
+"""How many aggregates a capturer keeps between appends, the last used first."""
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -103,11 +108,30 @@ def _fresh(error: BaseException) -> BaseException:
     return copy
 
 
+class _Unverified(Exception):
+    """An append answered from the kept aggregates cannot be taken as checked: it is
+    refused, appends nothing, or took an aggregate as absent without creating it."""
+
+
+class _StaleConnection(Exception):
+    """The kept connection was found broken by an append's first statement, a read."""
+
+
 @dataclass
 class _Head:
     position: int
     hash: str
     recorded_at: datetime | None
+
+
+def _kept(kept: dict[UUID, Aggregate], used: dict[UUID, Aggregate]) -> dict[UUID, Aggregate]:
+    """`kept` with the `used` aggregates, last, and no more than KEPT_AGGREGATES."""
+    for aggregate_id, aggregate in used.items():
+        kept.pop(aggregate_id, None)
+        kept[aggregate_id] = aggregate
+    for aggregate_id in list(itertools.islice(kept, max(0, len(kept) - KEPT_AGGREGATES))):
+        del kept[aggregate_id]
+    return kept
 
 
 class Capturer:
@@ -125,9 +149,16 @@ class Capturer:
         self._memo: dict[str, Any] = {}
         self._append_lock = threading.Lock()
         self._appended_head: _Head | None = None
+        self._aggregates: dict[UUID, Aggregate] = {}
+        """The aggregates the last append loaded or created, as of `_appended_head`."""
+        self._kept: dict[UUID, Aggregate] = {}
+        self._assumed: set[UUID] | None = None
+        """While an append is answered from `_kept`: the ids it took as absent."""
         self._queue_lock = threading.Lock()
         self._queue: list[_Request] = []
+        self._connections = KeptConnection(recorder)
         self._connection: Any = None  # the one an append is using (PostgreSQL), else None
+        self._unchecked = False  # the append's connection is the kept one, and unused yet
         self.alert_check: AlertCheck | None = None
         self.ready: Callable[[], None] = lambda: None
         """Raises when the store is known to be away, before a group is appended."""
@@ -153,16 +184,38 @@ class Capturer:
         assert request.capture is not None
         return request.capture
 
+    def close(self) -> None:
+        """Gives back the connection kept between appends."""
+        with self._append_lock:
+            self._connections.close()
+
+    def _read(self, read: Callable[..., _T], *args: Any) -> _T:
+        """`read(*args)`; if it is the first statement on the kept connection, lent
+        unchecked, and finds it broken, `_StaleConnection` (nothing was written)."""
+        first, self._unchecked = self._unchecked, False
+        try:
+            return read(*args)
+        except Exception as error:
+            if first and self._connection.broken:
+                raise _StaleConnection from error
+            raise
+
     def _load(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Aggregate | None]:
         wanted = list(aggregate_ids)
+        if self._assumed is not None:  # from memory: an aggregate not kept is taken as absent
+            kept = self._kept
+            found = {aggregate_id: kept.get(aggregate_id) for aggregate_id in wanted}
+            self._assumed.update(i for i, aggregate in found.items() if aggregate is None)
+            return found
         loaded: dict[UUID, Any] = dict.fromkeys(wanted)
-        for stored in select_aggregates_events(self._recorder, wanted, self._connection):
+        events = self._read(select_aggregates_events, self._recorder, wanted, self._connection)
+        for stored in events:
             event: Any = self._mapper.to_domain_event(stored)
             loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
         return loaded
 
     def _head(self) -> _Head:
-        last = select_last(self._recorder, JOURNAL_ID)
+        last = self._read(select_last, self._recorder, JOURNAL_ID, self._connection)
         if last is None:
             return _Head(0, GENESIS_HASH, None)
         try:
@@ -216,17 +269,49 @@ class Capturer:
         nothing: the journal's next position is taken, the insert collides and the
         caller retries after reading it again (as after any failure).
 
-        On PostgreSQL the loads and the insert share one pooled connection (checked by
-        the pool once); it is used under the append lock only."""
-        with one_connection(self._recorder) as connection:
-            self._connection = connection
-            try:
-                return self._append_once_on(requests)
-            finally:
-                self._connection = None
+        After the head this process appended last, the requests are first checked
+        against the aggregates that append left (`_aggregates`), without reading the
+        store, taking any other aggregate as absent. That is sound when the insert
+        succeeds: it takes the journal's next position, so nobody appended since, and
+        an aggregate taken as absent was created (its first version, a unique key,
+        was free). Otherwise (a refusal, nothing to insert, an absent aggregate only
+        read) the requests are checked again against the store.
 
-    def _append_once_on(self, requests: list[_Request]) -> list[Capture]:
+        On PostgreSQL the reads and the insert share one connection, kept between
+        appends and lent without the pool's check (a round trip). One broken while it
+        was kept (PostgreSQL restarted) fails the append's first read: nothing was
+        sent to be written, so the append is made again, once, on a connection the
+        pool checks, after the pool replaced its broken ones. Any other failure is the
+        caller's, as it was."""
         known, self._appended_head = self._appended_head, None
+        kept, self._aggregates = self._aggregates, {}  # a failed append may have changed them
+        try:
+            if known is not None:
+                try:
+                    return self._append_on_lent(requests, known, kept)
+                except _Unverified:
+                    pass
+            return self._append_on_lent(requests, known, None)
+        except _StaleConnection:
+            self._connections.check_pool()
+            return self._append_on_lent(requests, None, None)
+
+    def _append_on_lent(
+        self, requests: list[_Request], known: _Head | None, kept: dict[UUID, Aggregate] | None
+    ) -> list[Capture]:
+        """One try, after `known` (else the stored head), from the `kept` aggregates if
+        given (else the stored ones), on a lent connection."""
+        with self._connections.lend() as (connection, checked):
+            self._connection, self._unchecked = connection, not checked
+            if kept is not None:
+                self._kept, self._assumed = kept, set()
+            try:
+                return self._append_once_on(requests, known)
+            finally:
+                self._connection, self._unchecked = None, False
+                self._kept, self._assumed = {}, None
+
+    def _append_once_on(self, requests: list[_Request], known: _Head | None) -> list[Capture]:
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
         work.alerts = self.alert_check
@@ -238,13 +323,25 @@ class Capturer:
         work.preload(also_loaded(documents, work))
         rows: list[StoredEvent] = []
         claims: dict[UUID, tuple[str, int]] = {}
-        captures = [
-            self._append_request(stamps, actor, monotonic, head, work, rows, claims)
-            for stamps, actor, monotonic in batches
-        ]
+        assumed = self._assumed
+        try:
+            captures = [
+                self._append_request(stamps, actor, monotonic, head, work, rows, claims)
+                for stamps, actor, monotonic in batches
+            ]
+        except LedgerError:
+            if assumed is not None:
+                raise _Unverified from None
+            raise
+        if assumed is not None:
+            created = {row.originator_id for row in rows if row.originator_version == 1}
+            if not rows or not assumed <= created:
+                raise _Unverified
         if rows:
+            self._unchecked = False  # a failure from here on is never made again
             insert_rows(self._recorder, rows, self._connection)
         self._appended_head = head
+        self._aggregates = _kept(self._kept if assumed is not None else {}, work.known())
         return captures
 
     def _append_request(

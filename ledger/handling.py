@@ -102,6 +102,10 @@ class UnitOfWork:
             loaded = self._load(wanted)
             self._aggregates.update({i: loaded.get(i) for i in wanted})
 
+    def known(self) -> dict[UUID, Aggregate]:
+        """Every aggregate this batch loaded or created, as it has them now."""
+        return {i: a for i, a in self._aggregates.items() if a is not None}
+
     def add(self, aggregate: Aggregate) -> None:
         """A new aggregate, created by the current document."""
         self._aggregates[aggregate.id] = aggregate

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -181,15 +182,107 @@ _COPY_TYPES = ("uuid", "int8", "text", "bytea")
 _FEW_ROWS = 64  # fewer go in one INSERT statement, more by COPY
 
 
+class KeptConnection:
+    """One pooled PostgreSQL connection kept between the uses of one user, who makes
+    them one at a time (the append lock's), so that it is lent without the pool's check
+    (a round trip), only after a poll of its socket: one the server ended since (a
+    restart of PostgreSQL) has its last message and end waiting there. On SQLite, none.
+
+    `lend()` yields the kept connection, unchecked, or else one the pool checks, with
+    whether it was checked. A connection left broken (or not idle) by a use goes back
+    to the pool, which replaces it; the next use is lent a checked one. Errors of
+    psycopg come out as eventsourcing's, as from the datastore's own connections.
+    """
+
+    def __init__(self, recorder: Any) -> None:
+        datastore = recorder.datastore
+        self._datastore = datastore if hasattr(datastore, "schema") else None
+        self._kept: Any = None
+
+    @contextlib.contextmanager
+    def lend(self) -> Iterator[tuple[Any, bool]]:
+        """(connection, checked): the kept one unchecked, else a checked one from the pool;
+        (None, True) on SQLite."""
+        datastore = self._datastore
+        if datastore is None:
+            yield None, True
+            return
+        pool = datastore.pool
+        connection, self._kept = self._kept, None
+        if connection is not None and _has_input(connection):
+            # a server ending a connection says so and closes it: nothing else comes
+            # unasked on an idle connection nobody listens on
+            connection.close()
+            pool.putconn(connection)  # the pool replaces it
+            connection = None
+            self.check_pool()  # the others likely went the same way
+        checked = connection is None
+        with _translated():
+            if connection is None:
+                timeout = datastore.pool_open_timeout
+                pool.open(timeout is not None, timeout or 30.0)
+                connection = pool.getconn()  # checked by the pool (pre-ping)
+        try:
+            with _translated():
+                yield connection, checked
+        finally:
+            from psycopg.pq import TransactionStatus
+
+            if connection.broken or connection.info.transaction_status != TransactionStatus.IDLE:
+                pool.putconn(connection)  # the pool closes or resets it, and replaces it
+            else:
+                self._kept = connection
+
+    def check_pool(self) -> None:
+        """Has the pool check its idle connections now, replacing the broken ones: once the
+        kept one was found broken the others likely are too (PostgreSQL restarted), and
+        the pool, checking them one by one as it lends them, waits a second or more
+        between two that fail."""
+        if self._datastore is not None:
+            with _translated():
+                self._datastore.pool.check()
+
+    def close(self) -> None:
+        """Gives the kept connection back to the pool."""
+        connection, self._kept = self._kept, None
+        if connection is not None and self._datastore is not None:
+            self._datastore.pool.putconn(connection)
+
+
+def _has_input(connection: Any) -> bool:
+    """Whether the server sent anything on the connection (a poll, not a round trip)."""
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
 @contextlib.contextmanager
-def one_connection(recorder: Any) -> Iterator[Any]:
-    """One pooled PostgreSQL connection for several calls below (`connection=`), so that
-    the pool checks it (a round trip) once, not before each; None on SQLite."""
-    if not hasattr(recorder.datastore, "schema"):
-        yield None
-        return
-    with recorder.datastore.get_connection() as connection:
-        yield connection
+def _translated() -> Iterator[None]:
+    """psycopg's errors as eventsourcing's, as `PostgresDatastore.get_connection` raises
+    them (callers tell a concurrent writer by eventsourcing's `IntegrityError`)."""
+    import psycopg
+    from eventsourcing import persistence
+
+    try:
+        yield
+    except psycopg.InterfaceError as error:
+        raise persistence.InterfaceError(str(error)) from error
+    except psycopg.OperationalError as error:
+        raise persistence.OperationalError(str(error)) from error
+    except psycopg.DataError as error:
+        raise persistence.DataError(str(error)) from error
+    except psycopg.IntegrityError as error:
+        raise persistence.IntegrityError(str(error)) from error
+    except psycopg.InternalError as error:
+        raise persistence.InternalError(str(error)) from error
+    except psycopg.ProgrammingError as error:
+        raise persistence.ProgrammingError(str(error)) from error
+    except psycopg.NotSupportedError as error:
+        raise persistence.NotSupportedError(str(error)) from error
+    except psycopg.DatabaseError as error:
+        raise persistence.DatabaseError(str(error)) from error
+    except psycopg.Error as error:
+        raise persistence.PersistenceError(str(error)) from error
 
 
 def _connection(recorder: Any, connection: Any) -> Any:
@@ -202,7 +295,7 @@ def select_aggregates_events(
     recorder: Any, aggregate_ids: Sequence[UUID], connection: Any = None
 ) -> list[StoredEvent]:
     """Every stored event of the given aggregates, by aggregate then version, in few queries
-    (on `connection` if given, see `one_connection`).
+    (on `connection` if given, see `KeptConnection`).
 
     eventsourcing reads one aggregate per query; a batch of 10,000 documents needs them
     all at once.
@@ -246,10 +339,16 @@ def select_aggregates_events(
 
 
 def select_sequence(
-    recorder: Any, originator_id: UUID, after: int, limit: int, *, last: bool = False
+    recorder: Any,
+    originator_id: UUID,
+    after: int,
+    limit: int,
+    *,
+    last: bool = False,
+    connection: Any = None,
 ) -> list[tuple[int, str, bytes]]:
     """(version, topic, state) of up to `limit` events of one aggregate after `after`, in
-    order (the last ones first, if `last`).
+    order (the last ones first, if `last`; on `connection` if given).
 
     Plain tuples, in binary on PostgreSQL, for reading the whole journal: eventsourcing's
     `select_events` makes a dict and a `StoredEvent` of each row, and hex of each state.
@@ -267,8 +366,8 @@ def select_sequence(
             SQL("DESC" if last else "ASC"),
         )
         with (
-            recorder.datastore.get_connection() as connection,
-            connection.cursor(row_factory=tuple_row, binary=True) as cursor,
+            _connection(recorder, connection) as lent,
+            lent.cursor(row_factory=tuple_row, binary=True) as cursor,
         ):
             cursor.execute(statement, (originator_id, after, limit), prepare=True)
             return cursor.fetchall()
@@ -282,19 +381,22 @@ def select_sequence(
         return [tuple(row) for row in cursor.fetchall()]
 
 
-def select_last(recorder: Any, originator_id: UUID) -> tuple[int, str, bytes] | None:
-    """(version, topic, state) of an aggregate's last event, or None.
+def select_last(
+    recorder: Any, originator_id: UUID, connection: Any = None
+) -> tuple[int, str, bytes] | None:
+    """(version, topic, state) of an aggregate's last event, or None (on `connection` if
+    given).
 
     In one try: eventsourcing's `select_events` retries a lost connection ten times,
     each waiting up to the store timeout, so a request would wait ten times as long.
     """
-    rows = select_sequence(recorder, originator_id, -1, 1, last=True)
+    rows = select_sequence(recorder, originator_id, -1, 1, last=True, connection=connection)
     return rows[0] if rows else None
 
 
 def insert_rows(recorder: Any, rows: Sequence[StoredEvent], connection: Any = None) -> None:
     """Inserts stored events atomically; a duplicate (id, version) is an IntegrityError
-    (on `connection` if given, see `one_connection`).
+    (on `connection` if given, see `KeptConnection`).
 
     On PostgreSQL, in as few round trips as the size allows, each one statement (so one
     transaction on the pool's autocommit connections) that NOTIFYs the events channel

@@ -130,7 +130,7 @@ def test_postgresql_restarted_and_stopped_under_load(tmp_path: Path) -> None:
         server.start()
         token = _world(server)
         auditor = server.token("auditor")
-        bodies = _batches("R", 400, 5)
+        bodies = _batches("R", 2000, 5)  # more than the posters use, outage or not
         outcomes: list[tuple[int, float, int | None, str, str | None]] = []
         stopping = threading.Event()
         next_body = iter(range(len(bodies)))

@@ -8,9 +8,11 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from ledger.application import Ledger
+from ledger.availability import OutcomeUnknown
 from ledger.documents import parse_json
 from ledger.protocol import CONSUMED, HELD, IN_TRANSIT
 from tests.support import (
@@ -173,6 +175,141 @@ def test_the_same_document_again_is_skipped_with_its_original_position(ledger: L
     again = ledger.post(dict(document), GH)
     assert again == type(again)(accepted=0, position=first.position, appended=False)
     assert ledger.head_position() == head
+
+
+# ----------------------------------------------- the connection kept between appends
+
+
+def _cut_connections(url: str) -> None:
+    """Terminates every other connection to the database, and waits until they are gone
+    (as a restart of PostgreSQL would leave the ledger's pooled ones)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        pids = [
+            pid
+            for (pid,) in admin.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+        assert pids, "the ledger's connections were there to be cut"
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+        gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
+        while admin.execute(gone, [pids]).fetchone() != (0,):
+            pass
+
+
+def test_an_append_after_its_connection_broke_succeeds_once(store_url: str) -> None:
+    """The connection an append kept from the last one, broken since, is replaced: the
+    post succeeds, and nothing is appended twice."""
+    ledger = Ledger.open(store_url)
+    try:
+        basic_world(ledger)
+        ledger.post(produced("GH-L2", "GH-M1", "5"), GH)
+        head = ledger.head_position()
+        if store_url.startswith("postgresql"):
+            _cut_connections(store_url)
+        document = produced("GH-L3", "GH-M1", "6")
+        capture = ledger.post(document, GH)
+        assert (capture.accepted, capture.position, capture.appended) == (1, head + 1, True)
+        assert ledger.post(dict(document), GH).appended is False
+        log = ledger.read_log(0, 1000)
+        assert [entry.position for entry in log] == list(range(1, head + 2))
+        assert [entry.document["event_id"] for entry in log].count(document["event_id"]) == 1
+        assert lot_state(ledger, "GH-L3") is not None
+    finally:
+        ledger.close()
+
+
+def test_an_insert_whose_connection_broke_is_not_made_again(postgresql_url: str) -> None:
+    """A connection lost during the insert leaves the outcome unknown: the post says so
+    (503 `outcome_unknown`) and is not retried, on a kept connection as on a fresh one."""
+    ledger = Ledger.open(postgresql_url)
+    try:
+        basic_world(ledger)
+        with psycopg.connect(postgresql_url, autocommit=True) as admin:
+            admin.execute(
+                "CREATE SEQUENCE attempts; "
+                "CREATE FUNCTION cut() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "PERFORM nextval('attempts'); PERFORM pg_terminate_backend(pg_backend_pid()); "
+                "PERFORM pg_sleep(5); RETURN NULL; END $$; "
+                "CREATE TRIGGER cut BEFORE INSERT ON ledger_events "
+                "FOR EACH STATEMENT EXECUTE FUNCTION cut()"
+            )
+            head = ledger.head_position()
+            with pytest.raises(OutcomeUnknown):
+                ledger.post(produced("GH-L2", "GH-M1", "5"), GH)
+            assert admin.execute("SELECT last_value FROM attempts").fetchone() == (1,)
+            admin.execute("DROP TRIGGER cut ON ledger_events")
+        ledger.availability.probe()
+        assert ledger.head_position() == head
+    finally:
+        ledger.close()
+
+
+# ------------------------------------------- the aggregates kept between appends
+
+
+def test_what_another_process_appended_is_seen_by_the_next_append(store_url: str) -> None:
+    """A process checks a request against the aggregates it kept from its last append
+    only when nobody appended since: another process's split, and a lot it created,
+    are seen."""
+    first, second = Ledger.open(store_url), Ledger.open(store_url)
+    try:
+        basic_world(first)
+        second.post(split("GH-L1", ("GH-A", "40"), ("GH-B", "60")), GH)
+        refuse(first, split("GH-L1", ("GH-C", "50"), ("GH-D", "50")), GH, "lot_consumed")
+        refuse(first, produced("GH-A", "GH-M1", "1"), GH, "duplicate_id")
+        assert first.post(split("GH-A", ("GH-C", "10"), ("GH-D", "30")), GH).appended
+        assert first.post(produced("GH-L9", "GH-M1", "1"), GH).position == 10
+        assert positions(second) == list(range(1, 11))
+        assert lot_state(second, "GH-A") == lot_state(first, "GH-A")
+        assert lot_state(first, "GH-A")[0] == CONSUMED  # type: ignore[index]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_aggregate_the_process_has_not_seen_is_read_not_taken_as_absent(
+    store_url: str,
+) -> None:
+    """Lots and sources another process created, never loaded by this one, exist for it."""
+    writer = Ledger.open(store_url)
+    basic_world(writer)
+    writer.close()
+    ledger = Ledger.open(store_url)
+    try:
+        assert ledger.post(produced("GH-L5", "GH-M1", "5"), GH).appended  # reads the head
+        assert ledger.post(split("GH-L1", ("GH-A", "40"), ("GH-B", "60")), GH).appended
+        assert ledger.post(flagged("CI-L1"), CI).appended
+        assert ledger.post(produced("CI-L2", "CI-S1", "7"), CI).appended
+        refuse(ledger, produced("CI-L1", "CI-S1", "1"), CI, "duplicate_id")
+        refuse(ledger, produced("CI-L3", "CI-NONE", "1"), CI, "unknown_source")
+        assert positions(ledger) == list(range(1, 12))
+    finally:
+        ledger.close()
+
+
+def test_the_aggregates_kept_between_appends_are_the_stored_ones(store_url: str) -> None:
+    """What a capturer keeps after its appends is what the store gives back."""
+    ledger = Ledger.open(store_url)
+    try:
+        basic_world(ledger)
+        refuse(ledger, split("GH-L1", ("GH-Y", "1"), ("GH-Z", "1")), GH, "mass_balance")
+        ledger.post(batch(split("GH-L1", ("GH-A", "40"), ("GH-B", "60")), flagged("GH-B")), GH)
+        ledger.post(merged(["GH-A", "GH-B"], "GH-X"), GH)
+        ledger.post(export("GH-C1", "GH", "AE", ["GH-X"], "100"), GH)
+        ledger.post(confirmed("GH-C1", "100"), AE)
+        ledger.post(produced("GH-L2", "GH-M1", "3"), GH)
+        kept = dict(ledger._capturer._aggregates)
+        assert len(kept) >= 6
+    finally:
+        ledger.close()
+    fresh = Ledger.open(store_url)
+    try:
+        for aggregate_id, aggregate in kept.items():
+            assert vars(fresh.repository.get(aggregate_id)) == vars(aggregate), aggregate
+    finally:
+        fresh.close()
 
 
 @pytest.mark.parametrize("carats_json", ['"1.00"', "1.00", '"1"', "1", '"1.0"', "1.0", '"01.0"'])
