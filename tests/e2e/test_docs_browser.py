@@ -4,39 +4,33 @@ the service, and ReDoc draws the reference."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
-
-CHROMIUM = os.environ.get("KPLEDGER_CHROMIUM", "/usr/bin/chromium")
+from playwright.sync_api import Browser, Page, Route
 
 
 @pytest.fixture
-def tab(sqlite_url: str, server_factory: Any) -> Iterator[tuple[Page, Any]]:
+def tab(sqlite_url: str, server_factory: Any, browser: Browser) -> Iterator[tuple[Page, Any]]:
     server = server_factory(sqlite_url)
     foreign: list[str] = []
-    with sync_playwright() as manager:
-        browser: Browser = manager.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        allowed = urlsplit(server.base_url).netloc
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    allowed = urlsplit(server.base_url).netloc
 
-        def only_the_server(route: Route) -> None:
-            url = urlsplit(route.request.url)
-            if url.scheme in ("http", "https", "ws", "wss") and url.netloc != allowed:
-                foreign.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
+    def only_the_server(route: Route) -> None:
+        url = urlsplit(route.request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != allowed:
+            foreign.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
 
-        page.route("**/*", only_the_server)
-        yield page, server
-        browser.close()
+    page.route("**/*", only_the_server)
+    yield page, server
+    context.close()
     assert foreign == [], f"the reference asked other hosts: {foreign}"
 
 

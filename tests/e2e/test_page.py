@@ -18,45 +18,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from ledger.application import Ledger
 from worlds.demo import EXPORTER, SUSPECT_CERTIFICATE_ID, SUSPECT_LOT_ID, load_demo
 
-try:
-    from playwright.sync_api import (
-        Browser,
-        BrowserContext,
-        Page,
-        Playwright,
-        Route,
-        expect,
-        sync_playwright,
-    )
-except ImportError as missing:  # pragma: no cover - the failure is the point
-    PLAYWRIGHT_ERROR: ImportError | None = missing
-else:
-    PLAYWRIGHT_ERROR = None
-
-CHROMIUM = os.environ.get("KPLEDGER_CHROMIUM", "/usr/bin/chromium")
 OPEN_BUDGET_SECONDS = 3.0  # generous for a shared CI machine; the README states the measure
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium; fails (never skips) when it or playwright is missing."""
-    if PLAYWRIGHT_ERROR is not None:
-        pytest.fail(f"the page tests need the playwright package: {PLAYWRIGHT_ERROR}")
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        pytest.fail(f"the page tests need Chromium at {CHROMIUM}: apt-get install -y chromium")
-    manager: Playwright = sync_playwright().start()
-    try:
-        launched = manager.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield launched
-        launched.close()
-    finally:
-        manager.stop()
 
 
 class Demo:
