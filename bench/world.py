@@ -2,15 +2,18 @@
 
 `world_url(lots, seed)` returns the URL of `kpl_bench_world_<lots>_<seed>`, building it
 with `worlds.generate.generate` when it is missing or incomplete (or when `rebuild`);
-`mixing="deep"` the deep-mixing world's, `kpl_bench_world_deep_<lots>_<seed>`.
+`mixing="deep"` the deep-mixing world's, `kpl_bench_world_deep_<lots>_<seed>`; `years`
+other than the generator's 3 adds `_<years>y` (the 10M-lot world spans 20 years).
 A world is complete once the generator has returned: a marker row records it.
 
-    .venv/bin/python -m bench.world --lots 1000000 [--seed 0] [--mixing deep] [--rebuild]
+    .venv/bin/python -m bench.world --lots 1000000 [--seed 0] [--years 3] [--mixing deep]
+                                    [--rebuild]
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 
@@ -21,11 +24,13 @@ from ledger.application import Ledger
 from worlds.generate import generate
 
 MARKER = "kpl_bench_world"
+DEFAULT_YEARS = inspect.signature(generate).parameters["years"].default
 
 
-def world_name(lots: int, seed: int, mixing: str = "none") -> str:
+def world_name(lots: int, seed: int, mixing: str = "none", years: int = DEFAULT_YEARS) -> str:
     kind = "" if mixing == "none" else f"{mixing}_"
-    return f"kpl_bench_world_{kind}{lots}_{seed}"
+    span = "" if years == DEFAULT_YEARS else f"_{years}y"
+    return f"kpl_bench_world_{kind}{lots}_{seed}{span}"
 
 
 def database_url(name: str) -> str:
@@ -52,9 +57,10 @@ def world_url(
     rebuild: bool = False,
     progress: bool = True,
     mixing: str = "none",
+    years: int = DEFAULT_YEARS,
 ) -> str:
     """The URL of a complete generated world of `lots` lots, built here when needed."""
-    name = world_name(lots, seed, mixing)
+    name = world_name(lots, seed, mixing, years)
     url = database_url(name)
     if not rebuild and _complete(url):
         return url
@@ -63,7 +69,9 @@ def world_url(
         admin.execute(f'CREATE DATABASE "{name}"')
     ledger = Ledger.open(url)
     try:
-        report = generate(ledger, lots=lots, seed=seed, progress=progress, mixing=mixing)
+        report = generate(
+            ledger, lots=lots, seed=seed, years=years, progress=progress, mixing=mixing
+        )
     finally:
         ledger.close()
     with psycopg.connect(url) as connection:
@@ -92,11 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lots", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--years", type=int, default=DEFAULT_YEARS)
     parser.add_argument("--mixing", choices=("none", "deep"), default="none")
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    url = world_url(args.lots, args.seed, rebuild=args.rebuild, mixing=args.mixing)
+    url = world_url(
+        args.lots, args.seed, rebuild=args.rebuild, mixing=args.mixing, years=args.years
+    )
     print(f"{url} ready after {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 

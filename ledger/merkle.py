@@ -73,7 +73,8 @@ def entry_leaf(entry: LogEntry) -> bytes:
     by orjson (keys sorted), which writes RFC 8785's bytes for values without floats or
     integers beyond 2^53 whose text has no character beyond the BMP (the only case where
     sorting by UTF-8 and by UTF-16, as RFC 8785 does, differ); anything else, or what
-    orjson refuses (a lone surrogate), takes `canonical_json`.
+    orjson refuses (a lone surrogate), takes `canonical_json`. Only the document and
+    the two fields not made strings here can hold a number.
 
     >>> from ledger.log import GENESIS_HASH, LogEntry
     >>> from datetime import datetime, timezone
@@ -84,7 +85,7 @@ def entry_leaf(entry: LogEntry) -> bytes:
     True
     """
     value = entry.to_json()
-    if _plain(value):
+    if _plain(entry.document) and _plain(entry.position) and _plain(entry.recorded_by):
         try:
             written = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # orjson.JSONEncodeError
@@ -97,6 +98,7 @@ def entry_leaf(entry: LogEntry) -> bytes:
 
 _BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # the lead byte of a 4-byte UTF-8 sequence
 _SAFE_INTEGER = 2**53
+_STRING = frozenset((str,))
 
 
 def _plain(value: Any) -> bool:
@@ -104,10 +106,11 @@ def _plain(value: Any) -> bool:
     kind = type(value)
     if kind is str or value is None or kind is bool:
         return True
-    if kind is dict:
-        return all(map(_plain, value.values()))
+    if kind is dict:  # most documents hold mostly strings: one pass in C says so
+        values = value.values()
+        return _STRING.issuperset(map(type, values)) or all(map(_plain, values))
     if kind is list:
-        return all(map(_plain, value))
+        return _STRING.issuperset(map(type, value)) or all(map(_plain, value))
     return kind is int and -_SAFE_INTEGER < value < _SAFE_INTEGER
 
 

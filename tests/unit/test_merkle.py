@@ -411,3 +411,19 @@ def test_the_leaf_escapes_strings_as_rfc8785(text: str) -> None:
             entry_leaf(entry)
         return
     assert entry_leaf(entry) == expected
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+def test_a_number_rfc8785_cannot_write_has_no_leaf(number: float) -> None:
+    """orjson writes NaN and infinities as null; the leaf must not be that null."""
+    entry = LogEntry(
+        position=1,
+        recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
+        recorded_by="a",
+        document={"event_id": "e", "type": "t", "occurred_at": "o", "n": [None, number]},
+        events_digest=GENESIS_HASH,
+        prev_hash=GENESIS_HASH,
+        hash=GENESIS_HASH,
+    )
+    with pytest.raises(ValueError):
+        entry_leaf(entry)
