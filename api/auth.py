@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from ledger.actors import Actor
 from ledger.errors import LedgerError
@@ -19,22 +20,41 @@ _BEARER = HTTPBearer(
 """Declares the bearer scheme to OpenAPI ("Authorize"); `authenticate` checks the header."""
 
 
-def authenticate(
-    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
-) -> Actor:
-    """The actor behind the request's bearer token; 401 when missing or unknown.
-
-    Sets `request.state.actor_name` for the access log (the token's name, never the token).
-    """
+def _bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise LedgerError("unauthenticated", "send Authorization: Bearer <token>")
-    actor = request.app.state.ledger.actor_for_token(token.strip())
+    return token.strip()
+
+
+def _known(request: Request, actor: Actor | None) -> Actor:
     if actor is None:
         raise LedgerError("unauthenticated", "unknown token")
-    request.state.actor_name = actor.name
+    request.state.actor_name = actor.name  # for the access log: the token's name, never the token
     return actor
+
+
+def actor_of(request: Request) -> Actor:
+    """The actor behind the request's bearer token; 401 when missing or unknown. Blocking:
+    a token this process has not met yet is looked up in the store."""
+    return _known(request, request.app.state.ledger.actor_for_token(_bearer_token(request)))
+
+
+async def authenticate(
+    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> Actor:
+    """The actor behind the request's bearer token; 401 when missing or unknown.
+
+    A token met before is answered on the event loop, from memory; only a new one is
+    looked up in the store, in a worker thread (a thread hop costs a request more than
+    the lookup in memory). Sets `request.state.actor_name` for the access log.
+    """
+    ledger = request.app.state.ledger
+    actor = ledger.known_actor(_bearer_token(request))
+    if actor is None:
+        return await run_in_threadpool(actor_of, request)
+    return _known(request, actor)
 
 
 CurrentActor = Annotated[Actor, Depends(authenticate)]

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from api.auth import authenticate, require_reader_of_everything
+from api.auth import actor_of, require_reader_of_everything
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from projections.reads import Reads
@@ -124,7 +124,7 @@ def get_metrics(request: Request) -> Response:
     if mode == "off":
         raise LedgerError("not_found", "metrics are off (KPLEDGER_METRICS=off)")
     if mode == "token":
-        require_reader_of_everything(authenticate(request, None))
+        require_reader_of_everything(actor_of(request))
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 

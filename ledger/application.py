@@ -138,15 +138,19 @@ class Ledger(Application[UUID]):
             self.save(ApiToken(digest=digest, role=role, name=name, participant=participant))
         return token
 
+    def known_actor(self, token: str) -> Actor | None:
+        """Who holds this token, if this process has met it before; never reads the store."""
+        return self._actors.get(token_digest(token))
+
     def actor_for_token(self, token: str) -> Actor | None:
         """Who holds this token, or None if no such token was created.
 
         A known token is answered from memory; an unknown one is looked up in the store,
         which raises `StoreUnavailable` at once (or within the store timeout) when it is away.
         """
-        digest = token_digest(token)
-        actor = self._actors.get(digest)
+        actor = self.known_actor(token)
         if actor is None:
+            digest = token_digest(token)
             with self.availability.guard():  # in one try, as `select_last` explains
                 stored = select_aggregates_events(self.recorder, [ApiToken.create_id(digest)])
             if not stored:

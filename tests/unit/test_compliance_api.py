@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from ledger.actors import Actor
-from ledger.store import StoreConfig
 from projections.examples import numbered
 from tests.support import admitted, implemented, invited, report, visited
-from tests.unit.worlds import MemoryLog
+from tests.unit.worlds import StandInLedger
 
 TOKENS = {
     "sec": Actor("secretariat", "sec"),
@@ -25,15 +24,6 @@ TOKENS = {
     "gh": Actor("authority", "gh", "GH"),
     "gn": Actor("authority", "gn", "GN"),
 }
-
-
-class FakeLedger(MemoryLog):
-    """The log and the token lookup: all the compliance route asks of the ledger."""
-
-    store = StoreConfig(kind="sqlite", description="in memory", env={})
-
-    def actor_for_token(self, token: str) -> Actor | None:
-        return TOKENS.get(token)
 
 
 def at(document: dict[str, Any], occurred_at: str) -> dict[str, Any]:
@@ -55,7 +45,7 @@ WORLD = [
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    ledger: Any = FakeLedger(numbered(WORLD))
+    ledger: Any = StandInLedger(numbered(WORLD), TOKENS)
     app = create_app(Settings(database_url="sqlite:///unused.db"), ledger=ledger)
     with TestClient(app) as test_client:
         yield test_client
@@ -153,7 +143,7 @@ def test_as_of_reads_the_reports_recorded_by_then(client: TestClient) -> None:
 
 def test_as_of_judges_overdue_on_the_instant_read(client: TestClient) -> None:
     # an instant's date is the reading date: before the due date nothing is overdue yet
-    ledger: Any = FakeLedger(numbered(WORLD[:2]))
+    ledger: Any = StandInLedger(numbered(WORLD[:2]), TOKENS)
     app = create_app(Settings(database_url="sqlite:///unused.db"), ledger=ledger)
     with TestClient(app) as early:
         body = early.get(

@@ -24,7 +24,8 @@ from projections.custody import Custody
 from projections.examples import log_entry, operator_entries
 from projections.operators import operator_view
 from projections.provenance import custody_steps, downstream, graph_graphml, lot_view, subgraph
-from tests.unit.test_reads_api import TOKENS, FakeLedger
+from tests.unit.test_reads_api import TOKENS
+from tests.unit.worlds import StandInLedger
 
 BEFORE_LISTING, AFTER_LISTING = date(2026, 1, 15), date(2026, 3, 1)
 
@@ -224,7 +225,7 @@ def test_only_operators_that_held_a_lot_under_a_listing_in_force_raise_one() -> 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    ledger: Any = FakeLedger(operator_entries())
+    ledger: Any = StandInLedger(operator_entries(), TOKENS)
     app = create_app(Settings(database_url="sqlite:///unused.db"), ledger=ledger)
     with TestClient(app) as test_client:
         yield test_client

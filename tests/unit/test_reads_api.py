@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from ledger.actors import Actor
-from ledger.store import StoreConfig
 from projections.examples import example_entries
-from tests.unit.worlds import MemoryLog
+from tests.unit.worlds import StandInLedger
 
 TOKENS = {
     "sec": Actor("secretariat", "sec"),
@@ -25,19 +24,9 @@ TOKENS = {
 }
 
 
-class FakeLedger(MemoryLog):
-    """The log, the token lookup and a store description: all the read routes (and the
-    app's follower, which polls a SQLite store) ask of the ledger."""
-
-    store = StoreConfig(kind="sqlite", description="in memory", env={})
-
-    def actor_for_token(self, token: str) -> Actor | None:
-        return TOKENS.get(token)
-
-
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    ledger: Any = FakeLedger(example_entries())
+    ledger: Any = StandInLedger(example_entries(), TOKENS)
     app = create_app(Settings(database_url="sqlite:///unused.db"), ledger=ledger)
     with TestClient(app) as test_client:
         yield test_client

@@ -12,7 +12,7 @@ from api.settings import Settings
 from ledger.actors import Actor
 from tests.support import mine, produced
 from tests.unit.test_statistics import START, csv_as_report, log_of, statistics_of, world_documents
-from tests.unit.worlds import MemoryLog
+from tests.unit.worlds import StandInLedger
 
 TOKENS = {
     "auditor": Actor("auditor", "auditor"),
@@ -22,20 +22,13 @@ TOKENS = {
 }
 
 
-class FakeLedger(MemoryLog):
-    """The log and the token lookup: all the statistics routes ask of the ledger."""
-
-    def actor_for_token(self, token: str) -> Actor | None:
-        return TOKENS.get(token)
+@pytest.fixture
+def log() -> StandInLedger:
+    return StandInLedger(log_of(*world_documents()), TOKENS)
 
 
 @pytest.fixture
-def log() -> FakeLedger:
-    return FakeLedger(log_of(*world_documents()))
-
-
-@pytest.fixture
-def client(log: FakeLedger) -> TestClient:
+def client(log: StandInLedger) -> TestClient:
     """The app without its lifespan (no log follower): each read catches up by itself."""
     app = create_app(Settings(database_url="sqlite:///unused.db"), ledger=log)  # type: ignore[arg-type]
     return TestClient(app)
@@ -111,7 +104,7 @@ def test_public_statistics_need_no_token_and_have_no_breakdowns(client: TestClie
     assert get(client, "/v1/statistics/public").status_code == 422
 
 
-def test_reads_reflect_documents_appended_since(client: TestClient, log: FakeLedger) -> None:
+def test_reads_reflect_documents_appended_since(client: TestClient, log: StandInLedger) -> None:
     assert get(client, "/v1/statistics/public", year="2007").json()["participants"] == []
     more = log_of(
         *world_documents(),

@@ -5,16 +5,18 @@ of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from fractions import Fraction
 
 import networkx as nx
 
+from ledger.actors import Actor
 from ledger.log import LogEntry
+from ledger.store import StoreConfig
 from projections.custody import Custody, node_id
 
-__all__ = ["MemoryLog", "carats_by_source", "graph_from_state"]
+__all__ = ["MemoryLog", "StandInLedger", "carats_by_source", "graph_from_state"]
 
 
 class MemoryLog:
@@ -40,6 +42,23 @@ class MemoryLog:
     def attach_alert_check(self, check: Callable[[str, date], bool]) -> None:
         """Keeps the read side's alert check, as `Ledger.attach_alert_check` does."""
         self.alert_check = check
+
+
+class StandInLedger(MemoryLog):
+    """The log, the token lookup and a store description: all the app's read routes (and
+    its follower, which polls a SQLite store) ask of the ledger."""
+
+    store = StoreConfig(kind="sqlite", description="in memory", env={})
+
+    def __init__(self, entries: list[LogEntry], tokens: Mapping[str, Actor]) -> None:
+        super().__init__(entries)
+        self.tokens = dict(tokens)
+
+    def known_actor(self, token: str) -> Actor | None:
+        """Who holds `token`, if anyone."""
+        return self.tokens.get(token)
+
+    actor_for_token = known_actor
 
 
 def carats_by_source(state: Custody, lot_id: str) -> dict[str, Fraction]:
