@@ -75,10 +75,12 @@ def running_server(
     env: dict[str, str] | None = None,
     workers: int = 1,
     module: str = "api.cli",
+    ready_within: float = 600,
 ) -> Iterator[str]:
     """A real `kpledger serve --workers N` on the store, on a free port unless given, with
     `env` added to its environment; yields its base URL. `module` is the module run as
-    `python -m MODULE serve` (one that wraps `api.cli`).
+    `python -m MODULE serve` (one that wraps `api.cli`); it has `ready_within` seconds to
+    answer /health.
 
     The machine is shared: a fixed port could reach another run's server.
     """
@@ -93,7 +95,7 @@ def running_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + ready_within
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:

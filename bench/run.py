@@ -3,11 +3,14 @@ and writes bench/results/latest.json.
 
     .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page]
                               [--lots N] [--seed S] [--quick] [--rebuild]
+    .venv/bin/python -m bench history [--lots N] [--years Y] [--server-replay]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
 20,000 with `--quick`), cached between runs as a PostgreSQL database (see `bench.world`);
 `deepmix` on the deep-mixing world (`bench.deepmix`: 150,000 lots, 10,000 with `--quick`;
 `--lots` sets its size when it runs alone).
+`history` (not part of `all`) is `bench.history`, the KP's whole history: 10,000,000 lots
+over 20 years by default (`--quick`: 20,000 lots).
 Ratios are "x of the baseline" for throughputs and "x faster" for latencies.
 """
 
@@ -23,11 +26,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, deepmix, page, queries, rebuild
+from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
 BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix", "page")
+ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
     "lots": 1_000_000,
     "batch": 100_000,
@@ -35,6 +39,8 @@ FULL = {
     "samples": 1000,
     "leaves": 1_000_000,
     "deep_lots": 150_000,
+    "history_lots": 10_000_000,
+    "history_years": 20,
 }
 QUICK = {
     "lots": 20_000,
@@ -43,6 +49,8 @@ QUICK = {
     "samples": 1000,
     "leaves": 100_000,
     "deep_lots": 10_000,
+    "history_lots": 20_000,
+    "history_years": 20,
 }
 
 
@@ -104,15 +112,24 @@ def _machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("benchmark", nargs="?", default="all", choices=("all", *BENCHMARKS))
+    parser.add_argument("benchmark", nargs="?", default="all", choices=("all", *BENCHMARKS, *ALONE))
     parser.add_argument("--lots", type=int, help="lots of the generated world")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated world")
     parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes in all")
     parser.add_argument("--rebuild", action="store_true", help="regenerate the cached world")
+    parser.add_argument("--years", type=int, help="years of the history world (default 20)")
+    parser.add_argument(
+        "--server-replay",
+        action="store_true",
+        help="history: also time kpledger serve replaying the whole log",
+    )
     args = parser.parse_args(argv)
     sizes = {**(QUICK if args.quick else FULL)}
     if args.lots:
-        sizes["deep_lots" if args.benchmark == "deepmix" else "lots"] = args.lots
+        alone = {"deepmix": "deep_lots", "history": "history_lots"}
+        sizes[alone.get(args.benchmark, "lots")] = args.lots
+    if args.years:
+        sizes["history_years"] = args.years
     chosen = BENCHMARKS if args.benchmark == "all" else (args.benchmark,)
 
     world: dict[str, str] = {}
@@ -129,6 +146,16 @@ def main(argv: list[str] | None = None) -> int:
             )
         return world["deep_url"]
 
+    def history_url() -> str:
+        if "history_url" not in world:
+            world["history_url"] = world_url(
+                sizes["history_lots"],
+                args.seed,
+                rebuild=args.rebuild,
+                years=sizes["history_years"],
+            )
+        return world["history_url"]
+
     runners: dict[str, Callable[[], list[Result]]] = {
         "capture": lambda: [
             capture.batch_capture(sizes["batch"]),
@@ -141,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
         "deepmix": lambda: deepmix.run(deep_url(), samples=sizes["samples"], seed=args.seed),
         "page": lambda: page.run(url(), seed=args.seed),
+        "history": lambda: history.run(
+            history_url(),
+            samples=sizes["samples"],
+            seed=args.seed,
+            server_replay=args.server_replay,
+        ),
     }
     started = time.perf_counter()
     results: list[Result] = []
@@ -154,11 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes,
         "world": world_facts(world["url"]) if "url" in world else None,
         "deep_world": world_facts(world["deep_url"]) if "deep_url" in world else None,
+        "history_world": world_facts(world["history_url"]) if "history_url" in world else None,
         "machine": _machine(),
         "seconds": time.perf_counter() - started,
         "results": [_json_safe({**r.to_json(), "shown_ratio": ratio(r)}) for r in results],
     }
-    path = results_dir() / "latest.json"
+    path = results_dir() / ("history.json" if args.benchmark in ALONE else "latest.json")
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print()
     print(table(results))
