@@ -76,18 +76,17 @@ def running_server(
     workers: int = 1,
     module: str = "api.cli",
     ready_within: float = 600,
+    stop_within: float = 30,
 ) -> Iterator[str]:
     """A real `kpledger serve --workers N` on the store, on a free port unless given, with
     `env` added to its environment; yields its base URL. `module` is the module run as
     `python -m MODULE serve` (one that wraps `api.cli`); it has `ready_within` seconds to
-    answer /health.
+    answer /health, and `stop_within` to end once told to.
 
     The machine is shared: a fixed port could reach another run's server.
     """
     if port is None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
+        port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", module, "serve", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, **(env or {}), "KPLEDGER_DATABASE_URL": store_url},
@@ -104,7 +103,14 @@ def running_server(
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.wait(timeout=stop_within)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def median(values: list[float]) -> float:

@@ -111,10 +111,10 @@ class EdgeTable:
                 (source_id, kind.partition(".")[0], document["participant"], document["region"])
             )
         elif kind == "lot.produced":
-            self._lot(document["lot_id"], _hundredths(document["carats"]), document["source_id"])
+            self._lot(document["lot_id"], hundredths(document["carats"]), document["source_id"])
         elif kind == "lot.split":
             for part in document["into"]:
-                self._lot(part["lot_id"], _hundredths(part["carats"]))
+                self._lot(part["lot_id"], hundredths(part["carats"]))
                 self.edges.append((part["lot_id"], document["lot_id"], Decimal(1)))
         elif kind == "lots.merged":
             into = document["into"]["lot_id"]
@@ -138,7 +138,8 @@ class EdgeTable:
         connection.commit()
 
 
-def _hundredths(text: str) -> int:
+def hundredths(text: str) -> int:
+    """Hundredths of a carat of a decimal text."""
     return int(Decimal(text) * 100)
 
 
@@ -157,7 +158,7 @@ def _timed(call: Callable[..., T], *args: Any) -> tuple[float, T]:
     return time.perf_counter() - started, answer
 
 
-def _agree(ours: Iterator[tuple[str, str]], theirs: Iterable[tuple[str, Decimal]]) -> bool:
+def agree(ours: Iterator[tuple[str, str]], theirs: Iterable[tuple[str, Decimal]]) -> bool:
     mine = {key: Decimal(value) for key, value in ours}
     other = dict(theirs)
     return mine.keys() == other.keys() and all(
@@ -197,7 +198,7 @@ def provenance(
         seconds, rows = _timed(cte, lot_id)
         cte_seconds.append(seconds)
         ours = ((s["source_id"], s["carats"]) for s in answer["sources"])
-        if not _agree(ours, ((row[0], row[4]) for row in rows)):
+        if not agree(ours, ((row[0], row[4]) for row in rows)):
             disagree.append(lot_id)
     through_reads = [_timed(reads.provenance, lot_id)[0] for lot_id in lots]
     ours_p, cte_p = _percentiles(ours_seconds), _percentiles(cte_seconds)
@@ -255,7 +256,7 @@ def downstream(
             ).fetchall()
         )
         cte_seconds.append(seconds)
-    agree = _agree(((lot["lot_id"], lot["carats_from_origin"]) for lot in answer["lots"]), rows)
+    agreed = agree(((lot["lot_id"], lot["carats_from_origin"]) for lot in answer["lots"]), rows)
     ours, baseline = median(ours_seconds) * 1000, median(cte_seconds) * 1000
     reached = len(answer["lots"])
     return Result(
@@ -264,14 +265,14 @@ def downstream(
         ours=ours,
         baseline=baseline,
         target=f">= {speedup_wanted:g}x faster (>= {min_reached:,} lots reached)",
-        met=baseline / ours >= speedup_wanted and agree and reached >= min_reached,
+        met=baseline / ours >= speedup_wanted and agreed and reached >= min_reached,
         notes={
             "source_id": source_id,
             "lots_reached": reached,
             "certificates": len(answer["certificates"]),
             "repeats": repeats,
             "speedup": baseline / ours,
-            "answers_agree": agree,
+            "answers_agree": agreed,
         },
     )
 

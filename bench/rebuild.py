@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import Result, median, running_server
+from bench.common import Result, free_port, median, running_server
 from ledger.application import Ledger
 from ledger.journal import JOURNAL_ID
 from projections import snapshot
@@ -128,7 +127,7 @@ def memory(url: str) -> Result:
     )
 
 
-def _server_rss(port: int) -> int | None:
+def server_rss(port: int) -> int | None:
     """Resident set of the process listening on `port` (the server), when found."""
     done = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True)
     marker = "pid="
@@ -142,18 +141,12 @@ def _server_rss(port: int) -> int | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def first_read(
     url: str, lot_id: str, token: str, env: dict[str, str], ready_within: float = 600
 ) -> tuple[float, Any]:
     """Seconds from `kpledger serve` starting to its first 200 on GET /v1/lots/{id}, its
     answer and the server's resident set (bytes, None when not found); stopped after."""
-    port = _free_port()
+    port = free_port()
     started = time.perf_counter()
     with running_server(url, port, env, ready_within=ready_within) as base:
         answer = httpx.get(
@@ -161,7 +154,7 @@ def first_read(
         )
         seconds = time.perf_counter() - started
         answer.raise_for_status()
-        rss = _server_rss(port)
+        rss = server_rss(port)
     return seconds, (answer.json(), rss)
 
 

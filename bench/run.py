@@ -3,7 +3,7 @@ and writes bench/results/latest.json.
 
     .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page]
                               [--lots N] [--seed S] [--quick] [--rebuild]
-    .venv/bin/python -m bench history [--lots N] [--years Y] [--server-replay]
+    .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
 20,000 with `--quick`), cached between runs as a PostgreSQL database (see `bench.world`);
@@ -119,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="regenerate the cached world")
     parser.add_argument("--years", type=int, help="years of the history world (default 20)")
     parser.add_argument(
-        "--server-replay",
-        action="store_true",
-        help="history: also time kpledger serve replaying the whole log",
+        "--cte", action="store_true", help="history: also the recursive CTEs, as baselines"
     )
     args = parser.parse_args(argv)
     sizes = {**(QUICK if args.quick else FULL)}
@@ -172,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             history_url(),
             samples=sizes["samples"],
             seed=args.seed,
-            server_replay=args.server_replay,
+            cte=args.cte,
         ),
     }
     started = time.perf_counter()
