@@ -141,14 +141,12 @@ def server_rss(port: int) -> int | None:
     return None
 
 
-def first_read(
-    url: str, lot_id: str, token: str, env: dict[str, str], ready_within: float = 600
-) -> tuple[float, Any]:
+def _first_read(url: str, lot_id: str, token: str, env: dict[str, str]) -> tuple[float, Any]:
     """Seconds from `kpledger serve` starting to its first 200 on GET /v1/lots/{id}, its
     answer and the server's resident set (bytes, None when not found); stopped after."""
     port = free_port()
     started = time.perf_counter()
-    with running_server(url, port, env, ready_within=ready_within) as base:
+    with running_server(url, port, env) as base:
         answer = httpx.get(
             f"{base}/v1/lots/{lot_id}", headers={"Authorization": f"Bearer {token}"}, timeout=600
         )
@@ -190,10 +188,12 @@ def cold_start(url: str) -> list[Result]:
     ledger.close()
     with tempfile.TemporaryDirectory(prefix="kpl-bench-") as folder:
         path = Path(folder) / "read.snapshot"
-        full, (full_answer, rss) = first_read(url, lot_id, token, {"KPLEDGER_SNAPSHOT": "off"})
-        first_read(url, lot_id, token, {"KPLEDGER_SNAPSHOT": str(path)})  # saves on stop
+        full, (full_answer, rss) = _first_read(url, lot_id, token, {"KPLEDGER_SNAPSHOT": "off"})
+        _first_read(url, lot_id, token, {"KPLEDGER_SNAPSHOT": str(path)})  # saves on stop
         size = path.stat().st_size
-        ours, (answer, rss_after) = first_read(url, lot_id, token, {"KPLEDGER_SNAPSHOT": str(path)})
+        ours, (answer, rss_after) = _first_read(
+            url, lot_id, token, {"KPLEDGER_SNAPSHOT": str(path)}
+        )
         assert answer == full_answer, "the snapshot's answer differs from the full replay's"
         figures = _in_process(url, path)
     return [
