@@ -159,6 +159,7 @@ def _timed(call: Callable[..., T], *args: Any) -> tuple[float, T]:
 
 
 def agree(ours: Iterator[tuple[str, str]], theirs: Iterable[tuple[str, Decimal]]) -> bool:
+    """Whether two answers name the same keys, their amounts within `TOLERANCE`."""
     mine = {key: Decimal(value) for key, value in ours}
     other = dict(theirs)
     return mine.keys() == other.keys() and all(
