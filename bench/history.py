@@ -176,16 +176,19 @@ def run(url: str, samples: int = SAMPLES, seed: int = 0, cte: bool = False) -> l
             expected = replayed.first_read(lots[0])
             timed = [replayed.get(f"/v1/lots/{lot_id}/provenance") for lot_id in lots]
             answers = {lot_id: answer for lot_id, (_, answer) in zip(lots, timed, strict=True)}
-            down = [replayed.get("/v1/trace/downstream", source_id=source_id) for _ in range(3)]
+            down_seconds, downstream = replayed.get("/v1/trace/downstream", source_id=source_id)
+            down = [down_seconds] + [  # one answer kept: a large source's runs to gigabytes
+                replayed.get("/v1/trace/downstream", source_id=source_id)[0] for _ in range(2)
+            ]
         snapshot_mb = path.stat().st_size / 2**20
         with _Server(url, env, token) as restarted:
             assert restarted.first_read(lots[0]) == expected, "the snapshot answers otherwise"
     provenance_ms = percentile([seconds for seconds, _ in timed], 0.95) * 1000
-    downstream_ms = median([seconds for seconds, _ in down]) * 1000
-    reached = {"lots": len(down[0][1]["lots"]), "certificates": len(down[0][1]["certificates"])}
+    downstream_ms = median(down) * 1000
+    reached = {"lots": len(downstream["lots"]), "certificates": len(downstream["certificates"])}
     cte_provenance_ms = cte_downstream_ms = float("nan")
     if cte:
-        cte_provenance_ms, cte_downstream_ms = _cte_seconds(url, answers, source_id, down[0][1])
+        cte_provenance_ms, cte_downstream_ms = _cte_seconds(url, answers, source_id, downstream)
     facts = {
         "generation": generation,
         "entries": entries,
