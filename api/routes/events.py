@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +12,7 @@ from api.auth import CurrentActor, require_reader_of_everything
 from api.openapi import EVENTS_REQUEST_BODY
 from ledger.actors import Actor
 from ledger.application import Ledger
+from ledger.capture import Capture
 from ledger.documents import MAX_BATCH, parse_json
 from ledger.errors import LedgerError
 from ledger.files import read_csv
@@ -23,11 +23,11 @@ MAX_POSITION = 2**63 - 1
 router = APIRouter(tags=["log"])
 
 
-def _capture(ledger: Ledger, body: bytes, actor: Actor) -> JSONResponse:
-    return _post(ledger, parse_json(body), actor)
+def _capture(ledger: Ledger, body: bytes, actor: Actor) -> Capture:
+    return ledger.post(parse_json(body), actor)
 
 
-def _capture_csv(ledger: Ledger, body: bytes | str, actor: Actor) -> JSONResponse:
+def _capture_csv(ledger: Ledger, body: bytes | str, actor: Actor) -> Capture:
     """A CSV body (ledger/files.py) is one atomic batch; errors name the row's line too."""
     rows = read_csv(body)
     if len(rows) > MAX_BATCH:
@@ -35,7 +35,7 @@ def _capture_csv(ledger: Ledger, body: bytes | str, actor: Actor) -> JSONRespons
             "invalid", f"a CSV batch holds 1 to {MAX_BATCH} rows; this one has {len(rows)}"
         )
     try:
-        return _post(ledger, {"events": [row.document for row in rows]}, actor)
+        return ledger.post({"events": [row.document for row in rows]}, actor)
     except LedgerError as error:
         if 0 <= error.index < len(rows):
             error.detail = {**(error.detail or {}), "line": rows[error.index].line}
@@ -57,14 +57,6 @@ def _csv_body(request: Request, body: bytes) -> bytes | str | None:
             except (LookupError, UnicodeDecodeError):
                 raise LedgerError("invalid", f"the body is not {charset} text") from None
     return body
-
-
-def _post(ledger: Ledger, payload: Any, actor: Actor) -> JSONResponse:
-    capture = ledger.post(payload, actor)
-    return JSONResponse(
-        {"accepted": capture.accepted, "position": capture.position},
-        status_code=201 if capture.appended else 200,
-    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -103,11 +95,14 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     csv_body = _csv_body(request, body)
     if csv_body is not None:
-        answer = await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
+        capture = await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
     else:
-        answer = await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
-    request.app.state.metrics.observe_batch(json.loads(bytes(answer.body))["accepted"])
-    return answer
+        capture = await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
+    request.app.state.metrics.observe_batch(capture.accepted)
+    return JSONResponse(
+        {"accepted": capture.accepted, "position": capture.position},
+        status_code=201 if capture.appended else 200,
+    )
 
 
 @router.get("/v1/events")
