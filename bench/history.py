@@ -139,24 +139,22 @@ def _cte_seconds(
     with psycopg.connect(url) as connection:
         edges.store(connection)
         del edges
+
+        def cte(query: str, **params: str) -> tuple[float, list[Any]]:
+            started = time.perf_counter()
+            rows = connection.execute(query, params, prepare=True).fetchall()
+            return time.perf_counter() - started, rows
+
         provenance = []
         for lot_id, answer in answers.items():
-            started = time.perf_counter()
-            rows = connection.execute(
-                queries.PROVENANCE_CTE, {"lot": lot_id}, prepare=True
-            ).fetchall()
-            provenance.append(time.perf_counter() - started)
+            seconds, rows = cte(queries.PROVENANCE_CTE, lot=lot_id)
+            provenance.append(seconds)
             ours = ((s["source_id"], s["carats"]) for s in answer["sources"])
             assert queries.agree(ours, ((row[0], row[4]) for row in rows)), lot_id
-        down = []
-        for _ in range(3):
-            started = time.perf_counter()
-            rows = connection.execute(
-                queries.DOWNSTREAM_CTE, {"source": source_id}, prepare=True
-            ).fetchall()
-            down.append(time.perf_counter() - started)
+        timed = [cte(queries.DOWNSTREAM_CTE, source=source_id) for _ in range(3)]
+        down = [seconds for seconds, _ in timed]
         ours = ((lot["lot_id"], lot["carats_from_origin"]) for lot in downstream["lots"])
-        assert queries.agree(ours, rows), "downstream differs from the CTE's"
+        assert queries.agree(ours, timed[-1][1]), "downstream differs from the CTE's"
     return percentile(provenance, 0.95) * 1000, median(down) * 1000
 
 
