@@ -25,11 +25,13 @@ to a temporary file in the same folder, fsyncs it and renames it over the old on
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import io
 import json
 import logging
+import mmap
 import os
 import pickle
 import platform
@@ -37,11 +39,10 @@ import struct
 import threading
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cache
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ from projections.proofs import LogTree
 from projections.reads import ReadModel, Reads
 from projections.search import Directory
 from projections.statistics import Statistics
+from projections.tables import decode as decode_table
+from projections.tables import encode as encode_table
 
 __all__ = [
     "FORMAT_VERSION",
@@ -73,8 +76,9 @@ FORMAT_VERSION = 1
 MAGIC = b"kpledger read-model snapshot\n"
 OFF = "off"
 _LENGTH = struct.Struct(">Q")
-_COLUMNAR = ("lots", "certificates")
-"""Custody's tables saved by columns (see `_columns`): the two largest."""
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux: read the pages in with the mapping
+_COLUMNAR = ("lots", "certificates", "rapid_reexports", "round_trips")
+"""Custody's tables and lists saved by columns (`projections.tables`): the largest."""
 
 _READ_MODEL_MODULES = frozenset(
     {
@@ -179,25 +183,48 @@ def write_file(path: Path, header: Header, payload: bytes) -> None:
         os.close(directory)
 
 
-def read_file(path: Path) -> tuple[Header, memoryview]:
-    """The header and payload of a snapshot file; `SnapshotRefused` when it has no
-    readable header (the payload is not checked here)."""
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[tuple[Header, mmap.mmap, int]]:
+    """The header of a snapshot file, the file mapped in memory read-only (its pages read
+    in at once: faster than reading it into a buffer of its own, and nothing copied),
+    and where its payload starts; `SnapshotRefused` when it has no readable header.
+    Snapshots are only ever replaced (renamed over), never rewritten in place, so the
+    mapping stays whole while it is read."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            mapped = mmap.mmap(
+                file.fileno(), 0, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ
+            )
+    except ValueError:  # an empty file
+        raise SnapshotRefused("corrupt: not a kpledger read-model snapshot") from None
     except OSError as error:
         raise SnapshotRefused(f"unreadable: {error.strerror or error}") from None
-    start = len(MAGIC) + _LENGTH.size
-    if not data.startswith(MAGIC) or len(data) < start:
-        raise SnapshotRefused("corrupt: not a kpledger read-model snapshot")
-    (length,) = _LENGTH.unpack_from(data, len(MAGIC))
-    if len(data) < start + length:
-        raise SnapshotRefused("truncated: the file ends inside its header")
     try:
-        fields = json.loads(data[start : start + length])
-        header = Header(**fields)
-    except (ValueError, TypeError):
-        raise SnapshotRefused("corrupt: its header is not readable") from None
-    return header, memoryview(data)[start + length :]
+        start = len(MAGIC) + _LENGTH.size
+        if len(mapped) < start or mapped[: len(MAGIC)] != MAGIC:
+            raise SnapshotRefused("corrupt: not a kpledger read-model snapshot")
+        (length,) = _LENGTH.unpack_from(mapped, len(MAGIC))
+        if len(mapped) < start + length:
+            raise SnapshotRefused("truncated: the file ends inside its header")
+        try:
+            header = Header(**json.loads(mapped[start : start + length]))
+        except (ValueError, TypeError):
+            raise SnapshotRefused("corrupt: its header is not readable") from None
+        yield header, mapped, start + length
+    finally:
+        mapped.close()
+
+
+def read_file(path: Path) -> tuple[Header, bytes]:
+    """The header and payload of a snapshot file; `SnapshotRefused` when it has no
+    readable header (the payload is not checked here)."""
+    with _mapped(path) as (header, mapped, offset):
+        return header, mapped[offset:]
+
+
+def _sha256(mapped: mmap.mmap, offset: int) -> str:
+    with memoryview(mapped)[offset:] as payload:
+        return hashlib.sha256(payload).hexdigest()
 
 
 class _Unpickler(pickle.Unpickler):
@@ -233,19 +260,27 @@ def _checked(header: Header, reader: LogReader, store: str) -> None:
 def load(path: Path, reader: LogReader, store: str) -> ReadModel:
     """The read model saved in `path`, checked against the log `reader` of the store
     described by `store`; `SnapshotRefused` (one line) when it cannot be used."""
-    header, payload = read_file(path)
-    _checked(header, reader, store)
-    if len(payload) < header.payload_bytes:
-        raise SnapshotRefused(f"truncated: {len(payload)} of {header.payload_bytes} bytes")
-    if len(payload) > header.payload_bytes:
-        raise SnapshotRefused("corrupt: longer than its header says")
-    if hashlib.sha256(payload).hexdigest() != header.payload_sha256:
-        raise SnapshotRefused("corrupt: its payload's SHA-256 does not match its header")
-    try:
-        with long_lived_objects():
-            model = _unpickled(payload)
-    except Exception as error:
-        raise SnapshotRefused(f"corrupt: its payload does not unpickle ({error})") from None
+    with _mapped(path) as (header, mapped, offset):
+        _checked(header, reader, store)
+        size = len(mapped) - offset
+        if size < header.payload_bytes:
+            raise SnapshotRefused(f"truncated: {size} of {header.payload_bytes} bytes")
+        if size > header.payload_bytes:
+            raise SnapshotRefused("corrupt: longer than its header says")
+        # The SHA-256 is computed in a thread while the payload is unpickled (hashlib lets
+        # go of the interpreter lock); nothing unpickled is used before it is found equal.
+        with ThreadPoolExecutor(1, thread_name_prefix="snapshot-sha256") as hashing:
+            digest = hashing.submit(_sha256, mapped, offset)
+            mapped.seek(offset)
+            try:
+                with long_lived_objects():
+                    model: ReadModel | Exception = _unpickled(mapped)
+            except Exception as error:
+                model = error
+            if digest.result() != header.payload_sha256:
+                raise SnapshotRefused("corrupt: its payload's SHA-256 does not match its header")
+    if isinstance(model, Exception):
+        raise SnapshotRefused(f"corrupt: its payload does not unpickle ({model})")
     kinds = (Custody, Statistics, Directory, LogTree, array, array)
     parts = (model.custody, model.statistics, model.directory, model.proofs)
     if not all(
@@ -258,58 +293,10 @@ def load(path: Path, reader: LogReader, store: str) -> ReadModel:
     return model
 
 
-def _columns(table: dict[str, Any]) -> tuple[Any, ...]:
-    """A table of slotted objects of one class as (class, slots, keys, one list per slot):
-    pickled twice as fast as the objects, and loaded faster too. A table of mixed
-    classes or unset slots stays as it is: ("table", table)."""
-    values = list(table.values())
-    kind = type(values[0]) if values else None
-    slots = getattr(kind, "__slots__", None)
-    if kind is None or not isinstance(slots, tuple) or any(type(v) is not kind for v in values):
-        return ("table", table)
-    try:
-        columns = [list(map(attrgetter(slot), values)) for slot in slots]
-    except AttributeError:
-        return ("table", table)
-    return ("columns", kind, slots, list(table), columns)
-
-
-@cache
-def _builder(kind: type) -> Callable[..., Any]:
-    """A function of one argument per slot of `kind` that makes an object with them set.
-
-    Generated from `__slots__` so that a table is rebuilt in one pass, each object
-    touched once by plain attribute stores: twice as fast as setting one slot at a time
-    over every object, on a million lots."""
-    slots: tuple[str, ...] = kind.__slots__  # type: ignore[attr-defined]
-    if not all(slot.isidentifier() for slot in slots) or {"made", "new", "kind"} & set(slots):
-        raise ValueError(f"the slots of {kind.__name__} cannot be arguments")
-    stores = "".join(f"    made.{slot} = {slot}\n" for slot in slots)
-    source = f"def build({', '.join(slots)}):\n    made = new(kind)\n{stores}    return made\n"
-    namespace: dict[str, Any] = {"new": kind.__new__, "kind": kind}
-    # The source is made of the class's own slot names (identifiers), never of the file's.
-    exec(source, namespace)
-    build: Callable[..., Any] = namespace["build"]
-    return build
-
-
-def _table(encoded: tuple[Any, ...]) -> dict[str, Any]:
-    """The table `_columns` encoded."""
-    if encoded[0] == "table":
-        return dict(encoded[1])
-    _, kind, slots, keys, columns = encoded
-    if tuple(slots) != kind.__slots__ or len(columns) != len(slots):
-        raise ValueError(f"the columns of {kind.__name__} are not its slots")
-    for slot, column in zip(slots, columns, strict=True):
-        if len(column) != len(keys):
-            raise ValueError(f"column {slot} of {kind.__name__} is not of the table's length")
-    return dict(zip(keys, map(_builder(kind), *columns), strict=True))
-
-
 def pickled(model: ReadModel) -> bytes:
     """The read model's pickle: Custody's attributes, its large tables by columns."""
     custody = dict(vars(model.custody))
-    tables = {name: _columns(custody.pop(name)) for name in _COLUMNAR}
+    tables = {name: encode_table(custody.pop(name)) for name in _COLUMNAR}
     parts = (custody, tables, model.statistics, model.directory, model.proofs)
     enabled = gc.isenabled()
     gc.disable()  # the pickler's many short-lived objects would trigger full collections
@@ -323,14 +310,14 @@ def pickled(model: ReadModel) -> bytes:
             gc.enable()
 
 
-def _unpickled(payload: memoryview) -> ReadModel:
+def _unpickled(file: mmap.mmap) -> ReadModel:
     custody_fields, tables, statistics, directory, proofs, positions, recorded = _Unpickler(
-        io.BytesIO(payload)
+        file
     ).load()
     custody = Custody.__new__(Custody)
     vars(custody).update(custody_fields)
     for name in _COLUMNAR:
-        setattr(custody, name, _table(tables[name]))
+        setattr(custody, name, decode_table(tables[name]))
     return ReadModel(custody, statistics, directory, proofs, positions, recorded)
 
 
