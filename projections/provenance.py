@@ -12,9 +12,7 @@ from datetime import date
 from fractions import Fraction
 from math import gcd, lcm
 from operator import attrgetter
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from ledger.amounts import amount_text, in_units
 from ledger.errors import LedgerError
@@ -28,6 +26,9 @@ from projections.custody import (
     node_kind,
 )
 from projections.operators import find_operator as _find_operator
+
+if TYPE_CHECKING:  # networkx is imported when a graph is drawn: 70 ms of a server's start
+    import networkx as nx
 
 __all__ = [
     "DIRECTIONS",
@@ -579,6 +580,8 @@ def subgraph(state: Custody, root: str, direction: str = "both") -> nx.DiGraph:
     if direction in ("down", "both"):
         nodes |= _reach(state, start, forward=True)
     ordered = sorted(nodes, key=_node_order)
+    import networkx as nx
+
     exported = nx.DiGraph(root=start, direction=direction)
     for node in ordered:
         exported.add_node(node, **_node_attributes(state, node))
@@ -613,6 +616,8 @@ def graph_json(graph: nx.DiGraph) -> dict[str, Any]:
     >>> data["nodes"][0]["id"], sorted({edge["kind"] for edge in data["edges"]})
     ('lot:L-A', ['merged-into', 'produced-at', 'received-by', 'shipped-under', 'split-into'])
     """
+    import networkx as nx
+
     data: dict[str, Any] = nx.node_link_data(graph, edges="edges")
     return data
 
@@ -640,6 +645,8 @@ def graph_graphml(graph: nx.DiGraph) -> str:
     >>> 'for="edge" attr.name="weight" attr.type="double"' in text
     True
     """
+    import networkx as nx
+
     typed = nx.DiGraph(**graph.graph)
     typed.add_nodes_from((node, _typed(data)) for node, data in graph.nodes(data=True))
     typed.add_edges_from((u, v, _typed(data)) for u, v, data in graph.edges(data=True))

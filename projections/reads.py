@@ -23,9 +23,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger.log import LogEntry, LogReader, read_entries
 from projections import alerts as alert_rules
@@ -37,6 +35,9 @@ from projections.custody import Custody
 from projections.heap import long_lived_objects
 from projections.proofs import LogTree
 from projections.statistics import Statistics
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 log = logging.getLogger(__name__)
 
