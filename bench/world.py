@@ -63,6 +63,7 @@ def world_url(
     name = world_name(lots, seed, mixing, years)
     url = database_url(name)
     if not rebuild and _complete(url):
+        _analyzed(url)
         return url
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -83,7 +84,21 @@ def world_url(
             f"INSERT INTO {MARKER} VALUES (%s, %s, %s, %s, %s, now())",
             (lots, seed, report.documents, report.lots, report.seconds),
         )
+    _analyzed(url)
     return url
+
+
+def _analyzed(url: str) -> None:
+    """Gives the planner statistics of a world never analyzed: autovacuum may be off (it
+    is on these machines), and without them PostgreSQL looks a token up by a parallel
+    scan (60 ms on the 1M-lot world, against 3 ms) where a server in service would not."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL "
+            "FROM pg_stat_user_tables WHERE relname = 'ledger_events'"
+        ).fetchone()
+        if row is None or not row[0]:
+            connection.execute("ANALYZE")
 
 
 def world_facts(url: str) -> dict[str, float]:
