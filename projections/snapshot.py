@@ -6,7 +6,7 @@ store (its description and the hash of log entry 1), the position it was taken a
 and that entry's hash, and the payload's length and SHA-256. The file is
 
     b"kpledger read-model snapshot\\n" | header length (8 bytes, big-endian) | header
-    (JSON) | payload (pickle)
+    (JSON) | payload (two pickles: all but the large tables, then their columns)
 
 It is never trusted over the log: on start `Snapshots.start` loads it only when the
 format and code match, the store is the same, the log holds its position with the
@@ -17,10 +17,11 @@ classes and a few standard ones (no other callable can be named in the file).
 
 A server saves a snapshot in a background thread once its read model has grown by
 `every` entries since the last one (checked at once after the start-up catch-up,
-then every `interval` seconds) and on stop. Saving pickles the live state under the
-read lock (that copy is the only time reads wait), then writes it outside the lock
-to a temporary file in the same folder, fsyncs it and renames it over the old one
-(mode 0600). The read model holds no secret: no token, no key.
+then every `interval` seconds) and on stop. Saving copies the large tables' values
+by columns and pickles the rest of the live state under the read lock (the only time
+reads wait), then pickles the columns and writes the file outside the lock (see
+`Pickling`): a temporary file in the same folder, fsynced and renamed over the old
+one (mode 0600). The read model holds no secret: no token, no key.
 """
 
 from __future__ import annotations
@@ -54,12 +55,14 @@ from projections.proofs import LogTree
 from projections.reads import ReadModel, Reads
 from projections.search import Directory
 from projections.statistics import Statistics
+from projections.tables import copied as copied_table
 from projections.tables import decode as decode_table
-from projections.tables import encode as encode_table
+from projections.tables import indexed
 
 __all__ = [
     "FORMAT_VERSION",
     "Header",
+    "Pickling",
     "SnapshotRefused",
     "Snapshots",
     "load",
@@ -72,7 +75,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAGIC = b"kpledger read-model snapshot\n"
 OFF = "off"
 _LENGTH = struct.Struct(">Q")
@@ -293,38 +296,83 @@ def load(path: Path, reader: LogReader, store: str) -> ReadModel:
     return model
 
 
-def pickled(model: ReadModel) -> bytes:
-    """The read model's pickle: Custody's attributes, its large tables by columns."""
-    custody = dict(vars(model.custody))
-    tables = {name: encode_table(custody.pop(name)) for name in _COLUMNAR}
-    parts = (custody, tables, model.statistics, model.directory, model.proofs)
+class Pickling:
+    """A read model's payload pickled in two steps, so that reads wait for the first only.
+
+    Made under the read lock, it copies the values of custody's large tables by columns
+    (strings, numbers, tuples, compositions: values that are never changed, only
+    replaced) and pickles everything else; `finish`, after the lock is let go, pickles
+    those columns with the same pickler (objects met in the first part are referred to,
+    not written again), so the payload is the model as it stood under the lock. The
+    payload is the two pickles one after the other.
+    """
+
+    def __init__(self, model: ReadModel) -> None:
+        custody = dict(vars(model.custody))
+        self._later: dict[str, Any] = {}
+        for name in _COLUMNAR:
+            encoded = copied_table(custody.pop(name))
+            if encoded[0] == "table":  # objects that may change: pickled now
+                custody[name] = encoded[1]
+            else:
+                self._later[name] = encoded
+        self._out = io.BytesIO()
+        self._pickler = pickle.Pickler(self._out, protocol=5)
+        with _collector_paused():
+            self._pickler.dump(
+                (
+                    custody,
+                    model.statistics,
+                    model.directory,
+                    model.proofs,
+                    model.positions,
+                    model.recorded,
+                )
+            )
+
+    def finish(self) -> bytes:
+        """The whole payload: the tables' columns pickled after the rest."""
+        with _collector_paused():
+            self._pickler.dump({name: indexed(encoded) for name, encoded in self._later.items()})
+        return self._out.getbuffer().tobytes()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The pickler's many short-lived objects would trigger full collections."""
     enabled = gc.isenabled()
-    gc.disable()  # the pickler's many short-lived objects would trigger full collections
+    gc.disable()
     try:
-        out = io.BytesIO()
-        pickler = pickle.Pickler(out, protocol=5)
-        pickler.dump((*parts, model.positions, model.recorded))
-        return out.getbuffer().tobytes()
+        yield
     finally:
         if enabled:
             gc.enable()
 
 
+def pickled(model: ReadModel) -> bytes:
+    """The read model's payload in one go (see `Pickling`)."""
+    return Pickling(model).finish()
+
+
 def _unpickled(file: mmap.mmap) -> ReadModel:
-    custody_fields, tables, statistics, directory, proofs, positions, recorded = _Unpickler(
-        file
-    ).load()
+    unpickler = _Unpickler(file)
+    custody_fields, statistics, directory, proofs, positions, recorded = unpickler.load()
+    tables = unpickler.load()
     custody = Custody.__new__(Custody)
     vars(custody).update(custody_fields)
-    for name in _COLUMNAR:
-        setattr(custody, name, decode_table(tables[name]))
+    for name, encoded in tables.items():
+        if name not in _COLUMNAR:
+            raise ValueError(f"{name} is not one of custody's tables")
+        setattr(custody, name, decode_table(encoded))
     return ReadModel(custody, statistics, directory, proofs, positions, recorded)
 
 
 def save(reads: Reads, path: Path, store: str) -> Header | None:
     """Saves the live read model of `reads` to `path`; None when it is empty. The read
-    lock is held while the model is pickled, not while it is written."""
-    position, payload = reads.saved(lambda model: (model.custody.position, pickled(model)))
+    lock is held while the model is copied and partly pickled (`Pickling`), not while
+    the rest is pickled or the file written."""
+    position, pickling = reads.saved(lambda model: (model.custody.position, Pickling(model)))
+    payload = pickling.finish()
     if position == 0:
         return None
     genesis, entry_hash = _entry_hash(reads.log, 1), _entry_hash(reads.log, position)

@@ -21,7 +21,7 @@ from typing import Any
 
 from projections.heap import long_lived_objects
 
-__all__ = ["LazyTable", "builder", "decode", "encode"]
+__all__ = ["LazyTable", "builder", "copied", "decode", "encode", "indexed"]
 
 Encoded = tuple[Any, ...]
 """("columns", class, slots, keys, one list per slot, the rows in order of key), or
@@ -60,21 +60,36 @@ def _columns(values: list[Any]) -> tuple[type, tuple[str, ...], list[list[Any]]]
         return None
 
 
-def encode(table: dict[str, Any] | list[Any]) -> Encoded:
-    """A table (a dict) of slotted objects of one class as ("columns", class, slots,
-    keys, one list per slot, the rows in order of key), in the table's order; a list of
-    them as ("rows", class, slots, one list per slot). Anything else stays as it is:
-    ("table", a copy)."""
+def copied(table: dict[str, Any] | list[Any]) -> Encoded:
+    """The values of a table (a dict) of slotted objects of one class, by columns:
+    ("columns", class, slots, keys, one list per slot), in the table's order; of a list
+    of them, ("rows", class, slots, one list per slot). Anything else as it is: ("table",
+    a shallow copy). `indexed` completes a "columns" encoding; the columns hold the very
+    values of the objects, so only a "table" copy still shares what may change."""
     if isinstance(table, LazyTable) and table.pending:
-        return table.encoded()
+        return table.copied_columns()
     if isinstance(table, list):
         found = _columns(table)
         return ("table", list(table)) if found is None else ("rows", *found)
     found = _columns(list(table.values()))
     if found is None:
         return ("table", dict(table))
-    keys = list(table)
-    return ("columns", *found[:2], keys, found[2], _in_order_of_key(keys))
+    return ("columns", *found[:2], list(table), found[2])
+
+
+def indexed(encoded: Encoded) -> Encoded:
+    """`copied`'s encoding with the order of the keys a "columns" one needs to be read."""
+    if encoded[0] != "columns":
+        return encoded
+    return (*encoded, _in_order_of_key(encoded[3]))
+
+
+def encode(table: dict[str, Any] | list[Any]) -> Encoded:
+    """A table (a dict) of slotted objects of one class as ("columns", class, slots,
+    keys, one list per slot, the rows in order of key), in the table's order; a list of
+    them as ("rows", class, slots, one list per slot). Anything else stays as it is:
+    ("table", a copy)."""
+    return indexed(copied(table))
 
 
 def _in_order_of_key(keys: list[str]) -> array[int]:
@@ -206,24 +221,24 @@ class LazyTable(dict[str, Any]):
         self._keys, self._columns, self._by_key, self._made = None, [], array("q"), 0
         self._added = []
 
-    def encoded(self) -> Encoded:
-        """As `encode` gives it, without making the rows not yet made: the columns copied,
+    def copied_columns(self) -> Encoded:
+        """As `copied` gives it, without making the rows not yet made: the columns copied,
         the rows made since patched from their objects, the keys added since appended."""
         if self._keys is None:
-            return encode(dict(self))
+            return copied(dict(self))
         slots: tuple[str, ...] = self.kind.__slots__  # type: ignore[attr-defined]
         keys = self._keys + self._added
-        copied = [list(column) for column in self._columns]
+        columns = [list(column) for column in self._columns]
         for key, made in dict.items(self):
             row = self._row(key)
             values = [getattr(made, slot) for slot in slots]
             if row is None:  # added since: in the order of `keys`, as dicts keep it
-                for column, value in zip(copied, values, strict=True):
+                for column, value in zip(columns, values, strict=True):
                     column.append(value)
             else:
-                for column, value in zip(copied, values, strict=True):
+                for column, value in zip(columns, values, strict=True):
                     column[row] = value
-        return ("columns", self.kind, slots, keys, copied, _in_order_of_key(keys))
+        return ("columns", self.kind, slots, keys, columns)
 
     def _completed(self) -> LazyTable:
         self.complete()

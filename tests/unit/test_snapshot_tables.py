@@ -5,12 +5,18 @@ from __future__ import annotations
 import io
 import pickle
 from datetime import date
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.log import LogEntry
 from projections import snapshot, tables
-from projections.custody import Composition, Lot, RapidReexport
+from projections.custody import Composition, Custody, Lot, RapidReexport
+from projections.examples import example_entries, operator_entries
+from projections.reads import Reads
+from tests.unit.worlds import MemoryLog
 
 sources = st.sampled_from(["S1", "S2", "S3", "S4"])
 compositions = st.recursive(
@@ -171,3 +177,29 @@ def test_a_list_of_records_comes_back_whole_and_in_order() -> None:
         [getattr(r, slot) for slot in RapidReexport.__slots__] for r in reexports
     ]
     assert tables.decode(tables.encode([])) == []
+
+
+def _rows(table: dict[str, Any]) -> dict[str, list[Any]]:
+    return {key: [getattr(row, slot) for slot in type(row).__slots__] for key, row in table.items()}
+
+
+@pytest.mark.parametrize(
+    "entries", [example_entries(), operator_entries()], ids=["lots", "operators"]
+)
+def test_a_payload_is_the_model_as_it_stood_when_its_pickling_began(
+    entries: list[LogEntry],
+) -> None:
+    """Reads wait only while `Pickling` starts; the log applied before it finishes (lots
+    split, shipped, received, new lots) is not in the payload."""
+    for taken_at in range(1, len(entries)):
+        log = MemoryLog(entries[:taken_at])
+        reads = Reads(log)
+        reads.catch_up()
+        pickling = reads.saved(snapshot.Pickling)
+        log.append(*entries[taken_at:])
+        reads.catch_up()
+        restored = snapshot._unpickled(io.BytesIO(pickling.finish()))  # type: ignore[arg-type]
+        expected = Custody.replay(entries[:taken_at])
+        assert restored.custody.position == taken_at
+        for name in ("lots", "certificates", "sources"):
+            assert _rows(getattr(restored.custody, name)) == _rows(getattr(expected, name)), name
