@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ledger.amounts import amount_text, in_units
 from ledger.log import LogEntry
-from projections.custody import CONSUMED, Custody, Lot
+from projections.custody import CONSUMED, Composition, Custody, Lot
 from projections.examples import numbered
 from projections.provenance import _hundredths_text, downstream, lot_view, provenance
 from projections.reads import Reads
@@ -296,3 +296,22 @@ def test_as_of_a_position_equals_a_model_fed_only_that_prefix(
     if "GH" in prefix.participants:
         subgraph_as_of = reads.graph("GH", "both", as_of=as_of)
         assert nx.utils.graphs_equal(subgraph_as_of, live_at_prefix.graph("GH", "both"))
+
+
+@given(st.sets(st.text("ABCDEFGHIJ", min_size=1, max_size=3), min_size=30, max_size=80), st.data())
+def test_a_share_of_some_sources_is_the_sum_of_their_numerators(
+    names: set[str], data: st.DataObject
+) -> None:
+    """Bisected (a few sources among many) or walked (the rest), the same sum; sources
+    the composition does not hold (some sorting among its own) count nought."""
+    sources = tuple(sorted(names))
+    numerators = tuple(
+        data.draw(st.lists(st.integers(1, 10**30), min_size=len(sources), max_size=len(sources)))
+    )
+    composition = Composition(sources, numerators, sum(numerators))
+    absent = ["B0", "E0", "H0", "ZZZZ"]
+    few = data.draw(st.sets(st.sampled_from([*sources, *absent]), max_size=3))
+    many = data.draw(st.sets(st.sampled_from([*sources, *absent])))
+    for wanted in (few, many, set(absent)):
+        expected = sum(n for source, n in zip(sources, numerators, strict=True) if source in wanted)
+        assert composition.share_of(wanted) == expected
