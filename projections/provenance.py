@@ -106,18 +106,19 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     """
     lot = find_lot(state, lot_id)
     composition = lot.composition
-    denominator = composition.denominator
+    denominator, carats, known = composition.denominator, lot.carats, state.sources
     sources = []
     by_participant: dict[str, int] = {}  # numerators over `denominator`
-    for source_id, numerator in composition.items():
-        source = state.sources[source_id]
+    for source_id, numerator in composition.items():  # a deep lot's hundred: `_share` inlined
+        source = known[source_id]
         sources.append(
             {
                 "source_id": source_id,
                 "kind": source.kind,
                 "participant": source.participant,
                 "region": source.region,
-                **_share(lot.carats, numerator, denominator),
+                "carats": _hundredths_text(carats * numerator, denominator),
+                "fraction": numerator / denominator,
             }
         )
         by_participant[source.participant] = by_participant.get(source.participant, 0) + numerator
@@ -125,11 +126,14 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     for embargo in sorted(state.embargoes.values(), key=lambda e: e.embargo_id):
         if not embargo.in_force(on):
             continue
-        covered = sum(
-            numerator
-            for source_id, numerator in composition.items()
-            if embargo.covers(state.sources[source_id])
-        )
+        if embargo.region is None:  # the whole participant: its share, summed above
+            covered = by_participant.get(embargo.participant, 0)
+        else:
+            covered = sum(
+                numerator
+                for source_id, numerator in composition.items()
+                if embargo.covers(known[source_id])
+            )
         if covered:
             embargoed.append(
                 {"embargo_id": embargo.embargo_id, **_share(lot.carats, covered, denominator)}
