@@ -126,9 +126,9 @@ def decode(encoded: Encoded) -> Any:
 class LazyTable(dict[str, Any]):
     """A table loaded from columns: each row is made into its object when first looked
     up (`table[key]`, `get`), and kept. `in`, `len`, iterating the keys and adding new
-    keys need no object.
-    A row is found by bisecting the rows in order of key (a few microseconds, once per
-    row): building a dict of a million keys would take a third of a load.
+    keys need no object. A row is found by bisecting the rows in order of key (a few
+    microseconds, once per row): building a dict of a million keys would take a third
+    of a load.
 
     Anything else (iterating values or items, replacing or removing a row, copying,
     comparing) first makes every row not yet made (`complete`), in the columns' order
