@@ -96,6 +96,7 @@ _READ_MODEL_MODULES = frozenset(
 )
 _STANDARD = frozenset(
     {
+        ("projections.tables", "PackedTuples"),  # of the snapshot's own encoding, alone
         ("array", "_array_reconstructor"),
         ("array", "array"),
         ("collections", "OrderedDict"),

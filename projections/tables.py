@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, KeysView
+from collections.abc import Callable, Iterator, KeysView, Sequence
 from functools import cache
+from itertools import accumulate, chain
 from operator import attrgetter
 from typing import Any
 
 from projections.heap import long_lived_objects
 
-__all__ = ["LazyTable", "builder", "copied", "decode", "encode", "indexed"]
+__all__ = ["LazyTable", "PackedTuples", "builder", "copied", "decode", "encode", "indexed"]
 
 Encoded = tuple[Any, ...]
 """("columns", class, slots, keys, one list per slot, the rows in order of key), or
@@ -78,10 +79,66 @@ def copied(table: dict[str, Any] | list[Any]) -> Encoded:
 
 
 def indexed(encoded: Encoded) -> Encoded:
-    """`copied`'s encoding with the order of the keys a "columns" one needs to be read."""
+    """`copied`'s encoding made ready to save: a "columns" one with the order of its keys
+    (what it needs to be read), and its columns of tuples of integers packed."""
     if encoded[0] != "columns":
         return encoded
-    return (*encoded, _in_order_of_key(encoded[3]))
+    form, kind, slots, keys, columns = encoded
+    packed = [PackedTuples.of(column) or column for column in columns]
+    return (form, kind, slots, keys, packed, _in_order_of_key(keys))
+
+
+class PackedTuples:
+    """A column of tuples of integers (each lot's history of positions) as two arrays:
+    the integers one after the other, and where each row's start. It is saved and loaded
+    as two arrays, not as a million tuples and the integers in them; a row's tuple is
+    made when it is asked for. Never changed: a table that saves again copies it out.
+
+    >>> column = PackedTuples.of([(1, 5), (2,), ()])
+    >>> len(column), column[0], column[2], list(column)
+    (3, (1, 5), (), [(1, 5), (2,), ()])
+    >>> [PackedTuples.of(c) for c in ([(1,), ("L1",)], [(True,)], [(), ()], [(2**63,)])]
+    [None, None, None, None]
+    """
+
+    __slots__ = ("flat", "starts")
+
+    def __init__(self, flat: array[int], starts: array[int]) -> None:
+        if not starts or starts[0] != 0 or starts[-1] != len(flat):
+            raise ValueError("the starts of packed tuples do not fit their integers")
+        self.flat = flat
+        self.starts = starts
+
+    @classmethod
+    def of(cls, column: list[Any] | PackedTuples) -> PackedTuples | None:
+        """The column packed, when every value is a tuple of integers of 64 bits."""
+        if isinstance(column, PackedTuples):
+            return column
+        if not column or not all(type(value) is tuple for value in column):
+            return None
+        if not all(type(number) is int for number in chain.from_iterable(column)):
+            return None
+        try:
+            flat = array("q", chain.from_iterable(column))
+        except OverflowError:
+            return None
+        if not flat:  # empty tuples cost a byte each as they are
+            return None
+        return cls(flat, array("q", accumulate(map(len, column), initial=0)))
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, row: int) -> tuple[int, ...]:
+        return tuple(self.flat[self.starts[row] : self.starts[row + 1]])
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        flat, starts = self.flat, self.starts
+        for row in range(len(starts) - 1):
+            yield tuple(flat[starts[row] : starts[row + 1]])
+
+    def __reduce__(self) -> tuple[type[PackedTuples], tuple[array[int], array[int]]]:
+        return PackedTuples, (self.flat, self.starts)
 
 
 def encode(table: dict[str, Any] | list[Any]) -> Encoded:
@@ -138,13 +195,13 @@ class LazyTable(dict[str, Any]):
     """
 
     def __init__(
-        self, kind: type, keys: list[str], columns: list[list[Any]], by_key: array[int]
+        self, kind: type, keys: list[str], columns: list[Sequence[Any]], by_key: array[int]
     ) -> None:
         super().__init__()
         self.kind = kind
         self._build = builder(kind)
         self._keys: list[str] | None = keys
-        self._columns: list[list[Any]] = columns
+        self._columns = columns
         self._by_key = by_key
         self._made = 0  # rows made into objects so far
         self._added: list[str] = []  # keys added since, in order

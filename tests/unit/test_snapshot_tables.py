@@ -44,6 +44,9 @@ def test_a_table_of_lots_comes_back_slot_for_slot() -> None:
     lots["L3"].history += (9,)
     encoded = tables.encode(lots)
     assert encoded[0] == "columns"
+    history = encoded[4][Lot.__slots__.index("history")]
+    assert isinstance(history, tables.PackedTuples)  # tuples of positions: packed
+    assert all(isinstance(column, list) for column in encoded[4] if column is not history)
     rebuilt = tables.decode(pickle.loads(pickle.dumps(encoded)))
     assert list(rebuilt) == list(lots)
     for lot_id, lot in lots.items():
