@@ -66,7 +66,6 @@ __all__ = [
     "SnapshotRefused",
     "Snapshots",
     "load",
-    "pickled",
     "read_file",
     "save",
     "snapshot_path",
@@ -348,11 +347,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def pickled(model: ReadModel) -> bytes:
-    """The read model's payload in one go (see `Pickling`)."""
-    return Pickling(model).finish()
 
 
 def _unpickled(file: mmap.mmap) -> ReadModel:

@@ -1,13 +1,13 @@
 """Custody's large tables (lots, certificates) and lists (rapid re-exports) by columns,
 for read-model snapshots.
 
-Slotted objects of one class are saved as one list per slot (`encode`): pickled twice
-as fast as the objects, and loaded four times as fast (a list), or without making
-them at all (a table). `decode` gives
-back a `LazyTable`: a dict whose rows become their objects when first looked up, so
-that a server started from a snapshot answers its first read without first making a
-million lots. Anything that needs every row (iterating the table, changing a row it
-already had) makes the rest first, once, in the table's order.
+Slotted objects of one class are saved as one list per slot (`copied`, then `indexed`
+outside the read lock; `encode` does both): pickled twice as fast as the objects, and
+loaded four times as fast (a list) or without making them at all (a table). `decode`
+gives a table back as a `LazyTable`, a dict whose rows become their objects when first
+looked up, so that a server started from a snapshot answers its first read without
+first making a million lots. Anything that needs every row (iterating the values,
+changing a row it already had) makes the rest first, once, in the table's order.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from projections.heap import long_lived_objects
 __all__ = ["LazyTable", "PackedTuples", "builder", "copied", "decode", "encode", "indexed"]
 
 Encoded = tuple[Any, ...]
-"""("columns", class, slots, keys, one list per slot, the rows in order of key), or
-("table", a plain dict)."""
+"""("columns", class, slots, keys, one column per slot[, the rows in order of key]),
+("rows", class, slots, one list per slot), or ("table", a plain dict or list)."""
 
 
 @cache
@@ -110,10 +110,8 @@ class PackedTuples:
         self.starts = starts
 
     @classmethod
-    def of(cls, column: list[Any] | PackedTuples) -> PackedTuples | None:
+    def of(cls, column: list[Any]) -> PackedTuples | None:
         """The column packed, when every value is a tuple of integers of 64 bits."""
-        if isinstance(column, PackedTuples):
-            return column
         if not column or not all(type(value) is tuple for value in column):
             return None
         if not all(type(number) is int for number in chain.from_iterable(column)):
