@@ -79,8 +79,8 @@ class ReadModel:
     statistics: Statistics
     directory: finding.Directory
     proofs: LogTree
-    positions: array[int]
     recorded: array[int]
+    """The instant each entry was recorded, in order of position (`proofs.positions`)."""
 
 
 class Reads:
@@ -106,9 +106,9 @@ class Reads:
         self._clock = clock
         self._live = Custody()
         self._lock = threading.RLock()
-        # position -> recorded_at, as two parallel arrays; recorded_at is kept as the
-        # running maximum so that "recorded at or before an instant" is always a prefix.
-        self._positions = array("q")
+        # position -> recorded_at, as two parallel arrays (the positions are the proofs'
+        # leaves'); recorded_at is kept as the running maximum so that "recorded at or
+        # before an instant" is always a prefix.
         self._recorded = array("q")
         self._replay_lock = threading.Lock()
         self._replays: OrderedDict[int, Custody] = OrderedDict()
@@ -168,7 +168,6 @@ class Reads:
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])
-        self._positions.append(entry.position)
         self._recorded.append(recorded)
 
     # -- snapshots (see projections.snapshot) -------------------------------------------------
@@ -181,7 +180,6 @@ class Reads:
                 self.statistics,
                 self.directory,
                 self.proofs,
-                self._positions,
                 self._recorded,
             )
             return save(model)
@@ -196,11 +194,7 @@ class Reads:
                 model.statistics,
                 model.directory,
             )
-            self.proofs, self._positions, self._recorded = (
-                model.proofs,
-                model.positions,
-                model.recorded,
-            )
+            self.proofs, self._recorded = model.proofs, model.recorded
             self._alerts_cache = None
 
     # -- reading instants --------------------------------------------------------------------
@@ -211,13 +205,13 @@ class Reads:
             return self._live.position, self._clock().astimezone(UTC).date()
         if isinstance(as_of, datetime):
             index = bisect_right(self._recorded, _microseconds(as_of)) - 1
-            position = self._positions[index] if index >= 0 else 0
+            position = self.proofs.positions[index] if index >= 0 else 0
             return position, as_of.astimezone(UTC).date()
-        index = bisect_right(self._positions, as_of) - 1
+        index = bisect_right(self.proofs.positions, as_of) - 1
         if index < 0:
             return 0, self._clock().astimezone(UTC).date()
         recorded = _EPOCH + self._recorded[index] * _MICROSECOND
-        return self._positions[index], recorded.date()
+        return self.proofs.positions[index], recorded.date()
 
     def _replayed(self, position: int) -> Custody:
         """A state fed exactly the entries 1..position, from the LRU or replayed."""

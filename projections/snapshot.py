@@ -284,12 +284,9 @@ def load(path: Path, reader: LogReader, store: str) -> ReadModel:
                 raise SnapshotRefused("corrupt: its payload's SHA-256 does not match its header")
     if isinstance(model, Exception):
         raise SnapshotRefused(f"corrupt: its payload does not unpickle ({model})")
-    kinds = (Custody, Statistics, Directory, LogTree, array, array)
-    parts = (model.custody, model.statistics, model.directory, model.proofs)
-    if not all(
-        isinstance(part, kind)
-        for part, kind in zip((*parts, model.positions, model.recorded), kinds, strict=True)
-    ):
+    kinds = (Custody, Statistics, Directory, LogTree, array)
+    parts = (model.custody, model.statistics, model.directory, model.proofs, model.recorded)
+    if not all(isinstance(part, kind) for part, kind in zip(parts, kinds, strict=True)):
         raise SnapshotRefused("corrupt: its payload is not a read model")
     if model.custody.position != header.position:
         raise SnapshotRefused("corrupt: its payload is not at the header's position")
@@ -325,7 +322,6 @@ class Pickling:
                     model.statistics,
                     model.directory,
                     model.proofs,
-                    model.positions,
                     model.recorded,
                 )
             )
@@ -351,7 +347,7 @@ def _collector_paused() -> Iterator[None]:
 
 def _unpickled(file: mmap.mmap) -> ReadModel:
     unpickler = _Unpickler(file)
-    custody_fields, statistics, directory, proofs, positions, recorded = unpickler.load()
+    custody_fields, statistics, directory, proofs, recorded = unpickler.load()
     tables = unpickler.load()
     custody = Custody.__new__(Custody)
     vars(custody).update(custody_fields)
@@ -359,7 +355,7 @@ def _unpickled(file: mmap.mmap) -> ReadModel:
         if name not in _COLUMNAR:
             raise ValueError(f"{name} is not one of custody's tables")
         setattr(custody, name, decode_table(encoded))
-    return ReadModel(custody, statistics, directory, proofs, positions, recorded)
+    return ReadModel(custody, statistics, directory, proofs, recorded)
 
 
 def save(reads: Reads, path: Path, store: str) -> Header | None:
