@@ -113,9 +113,15 @@ class Composition:
         return cls((source_id,), (1,), 1)
 
     @classmethod
-    def merged(cls, parts: Iterable[tuple[int, Composition]]) -> Composition:
+    def merged(
+        cls,
+        parts: Iterable[tuple[int, Composition]],
+        shared: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None,
+    ) -> Composition:
         """The composition of lots merged together, given each one's (carats, composition):
-        their shares weighted by carats, over the least common denominator."""
+        their shares weighted by carats, over the least common denominator. `shared`, if
+        given, returns the one tuple kept for its equals (lots merged again and again at
+        the same hubs mix the same sources)."""
         parts = list(parts)
         if len(parts) == 1:
             return parts[0][1]
@@ -127,6 +133,8 @@ class Composition:
                 sums[source_id] = sums.get(source_id, 0) + numerator * scale
         sources = tuple(sorted(sums))
         numerators = [sums[source_id] for source_id in sources]
+        if shared is not None:
+            sources = shared(sources)
         denominator = common * sum(carats for carats, _ in parts)
         factor = gcd(denominator, *numerators)
         return cls(
@@ -319,12 +327,12 @@ class Lot:
         "history",
         "holder",
         "holders",
+        "imports_before",
         "lot_id",
         "operator",
         "operators",
         "parents",
         "shipped_under",
-        "source_id",
         "status",
         "value_usd",
     )
@@ -338,23 +346,34 @@ class Lot:
         composition: Composition,
         position: int,
         *,
-        source_id: str | None = None,
         parents: tuple[str, ...] = (),
     ) -> None:
+        """A lot made at `position`: produced (no `parents`; its composition is its
+        source's whole) or split or merged from `parents`."""
         self.lot_id = lot_id
         self.carats = carats
         self.value_usd = value_usd
         self.holder = holder
         self.status = HELD
         self.shipped_under: tuple[str, ...] = ()  # certificates, in order of issue
-        self.source_id = source_id
         self.parents = parents
         self.children: tuple[str, ...] = ()
         self.holders: tuple[str, ...] = (holder,)
+        self.imports_before: tuple[str, ...] = ()
+        """For each participant that imported a lot this one was split or merged from (at
+        any remove), the certificate of its latest such import (by date received, then
+        certificate id), in order of participant. Set when the lot is made: its ancestors
+        are consumed then (a lot in transit is never split or merged), their shipments
+        final. Exports and imports read it instead of walking a deep lineage."""
         self.composition = composition
         self.history: tuple[int, ...] = (position,)
         self.operator: str | None = None
         self.operators: tuple[tuple[str, int], ...] = ()  # (operator, position taken)
+
+    @property
+    def source_id(self) -> str | None:
+        """The source the lot was produced at; None for a lot split or merged from others."""
+        return None if self.parents else self.composition.sources[0]
 
     @property
     def created_at(self) -> int:
@@ -530,8 +549,9 @@ class Custody:
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
         self.facts_position = 0
         """The position of the last entry that may change alerts (every one but reviews)."""
-        self._holders: dict[tuple[str, ...], tuple[str, ...]] = {}
-        """One tuple object for each sequence of holders: most lots share theirs."""
+        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """One tuple object for each sequence of holders or of a composition's sources:
+        most lots share their holders', many merged lots their sources'."""
 
     @classmethod
     def replay(cls, entries: Iterable[LogEntry]) -> Custody:
@@ -744,11 +764,11 @@ class Custody:
     # -- lots ------------------------------------------------------------------------------
 
     def _add_lot(self, lot: Lot) -> None:
-        lot.holders = self._shared_holders(lot.holders)
+        lot.holders = self._shared(lot.holders)
         self.lots[lot.lot_id] = lot
 
-    def _shared_holders(self, holders: tuple[str, ...]) -> tuple[str, ...]:
-        return self._holders.setdefault(holders, holders)
+    def _shared(self, strings: tuple[str, ...]) -> tuple[str, ...]:
+        return self._tuples.setdefault(strings, strings)
 
     def hold(self, lot: Lot, operator_id: str | None, position: int) -> None:
         """From `position` on, the lot is held by that operator (None: by none)."""
@@ -767,7 +787,6 @@ class Custody:
             source.participant,
             source.composition,
             entry.position,
-            source_id=source.source_id,
         )
         self._add_lot(lot)
         operator = document.get("operator")
@@ -787,6 +806,7 @@ class Custody:
         parent.history += (entry.position,)
         parent.children = tuple(part["lot_id"] for part in document["into"])
         parents = (parent.lot_id,)  # one tuple for every child
+        imports_before = self._imports_before([parent])
         for part in document["into"]:
             child = Lot(
                 part["lot_id"],
@@ -797,6 +817,7 @@ class Custody:
                 entry.position,
                 parents=parents,
             )
+            child.imports_before = imports_before
             self._add_lot(child)
             if parent.operator is not None:
                 self.hold(child, parent.operator, entry.position)
@@ -810,10 +831,13 @@ class Custody:
             sum(part.carats for part in parts),
             cents(into["value_usd"]),
             parts[0].holder,
-            Composition.merged((part.carats, part.composition) for part in parts),
+            Composition.merged(
+                ((part.carats, part.composition) for part in parts), shared=self._shared
+            ),
             entry.position,
             parents=tuple(part.lot_id for part in parts),
         )
+        merged.imports_before = self._imports_before(parts)
         self._add_lot(merged)
         if parts[0].operator is not None:
             self.hold(merged, parts[0].operator, entry.position)
@@ -854,15 +878,45 @@ class Custody:
             lot.shipped_under = lot.shipped_under + shipped if lot.shipped_under else shipped
             lot.history += (entry.position,)
 
+    def _imports_before(self, parents: list[Lot]) -> tuple[str, ...]:
+        """`imports_before` of a lot split or merged from `parents`: theirs, and their own
+        imports."""
+        if len(parents) == 1 and not parents[0].shipped_under:  # nothing imported since
+            return parents[0].imports_before
+        latest: dict[str, tuple[date, str]] = {}  # by importer
+        for parent in parents:
+            for certificate_id in (*parent.imports_before, *parent.shipped_under):
+                certificate = self.certificates[certificate_id]
+                if certificate.received_on is None:
+                    continue
+                received = (certificate.received_on, certificate_id)
+                earlier = latest.get(certificate.importer)
+                if earlier is None or received > earlier:
+                    latest[certificate.importer] = received
+        return tuple(latest[importer][1] for importer in sorted(latest))
+
+    def _held_before(self, lot: Lot, participant: str) -> bool:
+        """Whether `participant` held the lot or any lot it was split or merged from.
+
+        A lot's first holder is its source's participant or its parents' holder, and it
+        changes hands only by an import confirmed: so the participant held its lineage if
+        it holds or held the lot, imported an ancestor, or produced one of its sources.
+        """
+        return (
+            participant in lot.holders
+            or any(self.certificates[c].importer == participant for c in lot.imports_before)
+            or any(self.sources[s].participant == participant for s in lot.composition.sources)
+        )
+
     def _latest_import(self, export: Certificate) -> RapidReexport | None:
         """The exporter's latest confirmed import of material it now exports, if any."""
-        imports = [
-            (shipment.received_on, shipment.certificate_id)
-            for lot_id in export.lot_ids
-            for ancestor in self.ancestry(lot_id)
-            for shipment in self.shipments(ancestor)
-            if shipment.importer == export.exporter and shipment.received_on is not None
-        ]
+        imports = []
+        for lot_id in export.lot_ids:
+            lot = self.lots[lot_id]
+            for certificate_id in (*lot.imports_before, *lot.shipped_under):
+                shipment = self.certificates[certificate_id]
+                if shipment.importer == export.exporter and shipment.received_on is not None:
+                    imports.append((shipment.received_on, certificate_id))
         if not imports:
             return None
         received_on, imported_under = max(imports)
@@ -892,7 +946,7 @@ class Custody:
                 lot.status = HELD
                 lot.holder = importer
                 if importer not in lot.holders:
-                    lot.holders = self._shared_holders((*lot.holders, importer))
+                    lot.holders = self._shared((*lot.holders, importer))
                 self.hold(lot, document.get("operator_id"), entry.position)
 
     def _check_round_trip(self, certificate: Certificate, position: int) -> None:
@@ -901,12 +955,11 @@ class Custody:
         returning: list[str] = []
         left_under: set[str] = set()
         for lot_id in certificate.lot_ids:
-            ancestry = self.ancestry(lot_id)
-            if any(importer in ancestor.holders for ancestor in ancestry):
+            if self._held_before(self.lots[lot_id], importer):
                 returning.append(lot_id)
-                left_under.update(
+                left_under.update(  # the lineage is walked for the few that return
                     shipment.certificate_id
-                    for ancestor in ancestry
+                    for ancestor in self.ancestry(lot_id)
                     for shipment in self.shipments(ancestor)
                     if shipment.exporter == importer
                 )

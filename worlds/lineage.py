@@ -16,7 +16,9 @@ from typing import Protocol
 
 class _Lot(Protocol):
     parents: tuple[str, ...]
-    source_id: str | None
+
+    @property
+    def source_id(self) -> str | None: ...
 
     @property
     def created_at(self) -> int: ...

@@ -11,6 +11,7 @@ from projections.custody import Custody
 from projections.examples import numbered
 from projections.reads import Reads
 from tests.integration.test_generate import Recorder, recorded
+from tests.unit.test_custody_properties import check_against_walked_lineages
 from worlds import lineage
 from worlds.generate import DEEP_HUBS, DEEP_PATHS_CAP, generate
 
@@ -73,3 +74,9 @@ def test_a_small_deep_world_is_accepted_with_the_depth_and_fan_in(ledger: Ledger
     assert [entry.document for entry in log] == [document for _, document in expected]
     reads = Reads(ledger)
     _check_deep(reads.read(lambda view: view.custody))
+
+
+def test_a_deep_worlds_rapid_reexports_and_round_trips_agree_with_walking_each_lineage() -> None:
+    documents = [document for _, document in recorded(lots=LOTS, seed=0, mixing="deep").posted]
+    rapid_reexports, round_trips = check_against_walked_lineages(numbered(documents))
+    assert rapid_reexports >= LOTS // 20 and round_trips >= 1

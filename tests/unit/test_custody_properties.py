@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from math import gcd
 from typing import Any
@@ -110,7 +110,8 @@ def worlds(draw: st.DrawFn) -> list[LogEntry]:
             importer, shipped = pending.pop(certificate_id)
             total = sum(lots[lot_id][2] for lot_id in shipped)
             received = draw(st.sampled_from([total, total + 1]))
-            documents.append(confirmed(certificate_id, _text(received)))
+            received_on = draw(st.sampled_from(["2005-07-02", "2005-07-05", "2005-07-20"]))
+            documents.append(confirmed(certificate_id, _text(received), received_on=received_on))
             lots.update({lot_id: (importer, "held", lots[lot_id][2]) for lot_id in shipped})
         elif operation == "seize":
             lot_id = draw(st.sampled_from(held))
@@ -180,6 +181,69 @@ def test_downstream_from_a_source_agrees_with_compositions(entries: list[LogEntr
             if source == source_id
         }
         assert traced == expected
+
+
+def _walked_latest_import(state: Custody, export: dict[str, Any]) -> tuple[date, str] | None:
+    """(received on, certificate) of the exporter's latest confirmed import of anything in
+    the export's lots or their lineage, by walking every ancestor's shipments."""
+    exporter = export["exporting_participant"]
+    imports = [
+        (shipment.received_on, shipment.certificate_id)
+        for lot_id in export["lot_ids"]
+        for ancestor in state.ancestry(lot_id)
+        for shipment in state.shipments(ancestor)
+        if shipment.importer == exporter and shipment.received_on is not None
+    ]
+    return max(imports, default=None)
+
+
+def _walked_round_trip(state: Custody, certificate_id: str) -> tuple[list[str], list[str]]:
+    """The lots of the certificate whose lineage the importer held, and the certificates
+    it exported any of their lineage under, by walking every ancestor."""
+    certificate = state.certificates[certificate_id]
+    importer = certificate.importer
+    returning = [
+        lot_id
+        for lot_id in certificate.lot_ids
+        if any(importer in ancestor.holders for ancestor in state.ancestry(lot_id))
+    ]
+    left_under = {
+        shipment.certificate_id
+        for lot_id in returning
+        for ancestor in state.ancestry(lot_id)
+        for shipment in state.shipments(ancestor)
+        if shipment.exporter == importer
+    }
+    return returning, sorted(left_under)
+
+
+def check_against_walked_lineages(entries: list[LogEntry]) -> tuple[int, int]:
+    """Replays `entries`, checking each rapid re-export and round trip found against one
+    found by walking the lineage as it stood; returns how many of each there were."""
+    state = Custody()
+    for entry in entries:
+        rapid, round_trips = len(state.rapid_reexports), len(state.round_trips)
+        if entry.type == "export.certified":
+            latest = _walked_latest_import(state, entry.document)
+            state.apply(entry)
+            found = [(r.received_on, r.imported_under) for r in state.rapid_reexports[rapid:]]
+            assert found == ([] if latest is None else [latest])
+        elif entry.type == "import.confirmed":
+            returning, left_under = _walked_round_trip(state, entry.document["certificate_id"])
+            state.apply(entry)
+            trips = [(list(t.lot_ids), list(t.left_under)) for t in state.round_trips[round_trips:]]
+            assert trips == ([(returning, left_under)] if returning else [])
+        else:
+            state.apply(entry)
+    return len(state.rapid_reexports), len(state.round_trips)
+
+
+@PROPERTY
+@given(worlds())
+def test_rapid_reexports_and_round_trips_agree_with_walking_each_lineage(
+    entries: list[LogEntry],
+) -> None:
+    check_against_walked_lineages(entries)
 
 
 def _expected_downstream(state: Custody, shares: dict[str, Fraction]) -> dict[str, Any]:
