@@ -106,8 +106,8 @@ class Reads:
         self._clock = clock
         self._live = Custody()
         self._lock = threading.RLock()
-        # position -> recorded_at, as two parallel arrays (the positions are the proofs'
-        # leaves'); recorded_at is kept as the running maximum so that "recorded at or
+        # position -> recorded_at, as two parallel arrays: `proofs.positions` (one leaf
+        # an entry) and `_recorded`, kept as the running maximum so that "recorded at or
         # before an instant" is always a prefix.
         self._recorded = array("q")
         self._replay_lock = threading.Lock()
