@@ -13,7 +13,7 @@ import ctypes
 import gc
 from collections.abc import Callable, Iterator
 
-__all__ = ["long_lived_objects", "release_free_heap"]
+__all__ = ["collector_paused", "long_lived_objects", "release_free_heap"]
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -35,18 +35,30 @@ def release_free_heap() -> None:
 
 
 @contextlib.contextmanager
+def collector_paused(*, freeze: bool = False) -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile (many short-lived objects, as a
+    pickler makes, would trigger full collections); with `freeze`, what is left is then
+    put out of its reach for good (`gc.freeze`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
 def long_lived_objects() -> Iterator[None]:
     """The cyclic garbage collector off meanwhile: a long catch-up makes millions of
     objects that live on, and each full collection would walk them all again. Then
     they are frozen out of its reach for good (`gc.freeze`): a full collection, which a
     large answer's allocations trigger, took 400 ms on a 200k-lot read model, and
     takes 5 ms on a frozen 1M-lot one. Last, the free heap goes back to the system."""
-    enabled = gc.isenabled()
-    gc.disable()
     try:
-        yield
+        with collector_paused(freeze=True):
+            yield
     finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
         release_free_heap()

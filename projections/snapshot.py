@@ -27,7 +27,6 @@ one (mode 0600). The read model holds no secret: no token, no key.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import io
 import json
@@ -50,7 +49,7 @@ from typing import Any
 from ledger.log import LogReader
 from ledger.store import StoreConfig
 from projections.custody import Custody
-from projections.heap import long_lived_objects
+from projections.heap import collector_paused, long_lived_objects
 from projections.proofs import LogTree
 from projections.reads import ReadModel, Reads
 from projections.search import Directory
@@ -315,7 +314,7 @@ class Pickling:
                 self._later[name] = encoded
         self._out = io.BytesIO()
         self._pickler = pickle.Pickler(self._out, protocol=5)
-        with _collector_paused():
+        with collector_paused():
             self._pickler.dump(
                 (
                     custody,
@@ -328,21 +327,9 @@ class Pickling:
 
     def finish(self) -> bytes:
         """The whole payload: the tables' columns pickled after the rest."""
-        with _collector_paused():
+        with collector_paused():
             self._pickler.dump({name: indexed(encoded) for name, encoded in self._later.items()})
         return self._out.getbuffer().tobytes()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The pickler's many short-lived objects would trigger full collections."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _unpickled(file: mmap.mmap) -> ReadModel:

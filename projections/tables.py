@@ -278,9 +278,9 @@ class LazyTable(dict[str, Any]):
 
     def copied_columns(self) -> Encoded:
         """As `copied` gives it, without making the rows not yet made: the columns copied,
-        the rows made since patched from their objects, the keys added since appended."""
-        if self._keys is None:
-            return copied(dict(self))
+        the rows made since patched from their objects, the keys added since appended.
+        Only while rows are still unmade (`pending`): `copied` calls it then."""
+        assert self._keys is not None, "every row is made: copy the table as a dict"
         slots: tuple[str, ...] = self.kind.__slots__  # type: ignore[attr-defined]
         keys = self._keys + self._added
         columns = [list(column) for column in self._columns]
