@@ -321,17 +321,21 @@ def _source_reach(state: Custody, source_ids: list[str]) -> Iterator[Reached]:
     its composition's shares of those sources (split children share their parent's)."""
     selected = set(source_ids)
     produced = [lot_id for source_id in source_ids for lot_id in state.sources[source_id].lots]
-    shares: dict[int, tuple[int, int]] = {}
+    shares: dict[int, tuple[int, int]] = {}  # by composition
+    reduced: dict[int, tuple[int, int]] = {}  # the same in lowest terms, where needed
     for lot in _descendants(state, produced):
         composition = lot.composition
-        share = shares.get(id(composition))
-        if share is None:  # in lowest terms: smaller numbers for the sums downstream
-            numerator = composition.share_of(selected)
-            factor = gcd(numerator, composition.denominator)
-            share = shares[id(composition)] = (
-                numerator // factor,
-                composition.denominator // factor,
-            )
+        share = reduced.get(id(composition))
+        if share is None:
+            share = shares.get(id(composition))
+            if share is None:
+                share = shares[id(composition)] = (
+                    composition.share_of(selected),
+                    composition.denominator,
+                )
+            if lot.shipped_under:  # summed by certificate: smaller numbers in lowest terms
+                factor = gcd(*share)
+                share = reduced[id(composition)] = (share[0] // factor, share[1] // factor)
         yield lot, share
 
 
