@@ -356,18 +356,30 @@ def _lot_reach(state: Custody, lot_ids: list[str]) -> list[Reached]:
     return [(lot, shares[lot.lot_id].as_integer_ratio()) for lot in lots]
 
 
+_NO_LCM_WITHIN = 1 << 12
+"""Bits of a certificate's common denominator up to which terms are added over the
+product of their denominators: a gcd of integers that wide costs more than the sums'
+larger numbers do, and lots of one certificate have few distinct shares."""
+
+
 def _plus(total: tuple[int, int], numerator: int, denominator: int) -> tuple[int, int]:
     """`total + numerator / denominator`, as a numerator over a common denominator: the
-    shared one, `denominator` when the total is nought, else the least common one.
+    shared one, `denominator` when the total is nought, else their product, or their
+    least common multiple once the product passes `_NO_LCM_WITHIN` bits.
 
     >>> _plus((1, 6), 3, 4), _plus((1, 6), 3, 6), _plus((0, 1), 3, 4)
-    ((11, 12), (4, 6), (3, 4))
+    ((22, 24), (4, 6), (3, 4))
+    >>> _plus((1, 3 << 4096), 1, 5 << 4096) == (8, 15 << 4096)
+    True
     """
     over = total[1]
     if over == denominator:
         return total[0] + numerator, over
     if not total[0]:  # the first term
         return numerator, denominator
+    common = over * denominator
+    if common.bit_length() <= _NO_LCM_WITHIN:
+        return total[0] * denominator + numerator * over, common
     common = lcm(over, denominator)
     return total[0] * (common // over) + numerator * (common // denominator), common
 
