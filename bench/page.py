@@ -254,7 +254,7 @@ def run(url: str, seed: int = 0) -> list[Result]:
             notes,
         ),
         Result(
-            "page: click a node of it to that node opened",
+            f"page: click a node of it to that node opened (selected in {page['tap_ms']:.1f} ms)",
             "ms",
             page["click_open_ms"],
             page["fetch_ms"],
