@@ -25,12 +25,38 @@ from ledger.log import LogEntry, LogReader
 from ledger.merkle import MerkleTree, entry_leaf, leaf_hash
 from ledger.signing import SigningKey
 
-__all__ = ["CheckpointError", "LogTree", "check_checkpoint", "checkpoint_note", "parse_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "LogTree",
+    "check_checkpoint",
+    "checkpoint_note",
+    "parse_checkpoint",
+    "shaped_leaf",
+    "unshaped_leaf",
+]
 
 log = logging.getLogger(__name__)
 
 _PAGE = 1000
 NOTE_ORIGIN = "kpledger"
+
+
+def shaped_leaf(entry: LogEntry) -> bytes | None:
+    """The leaf hash of an entry; None when it has no shape of `GET /v1/events`."""
+    try:
+        return leaf_hash(entry_leaf(entry))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def unshaped_leaf(position: int) -> bytes:
+    """The leaf hash of the entry at `position`, which has no shape of `GET /v1/events`:
+    the empty leaf's, with a warning."""
+    log.warning("entry %s has no shape of GET /v1/events: its leaf is empty", position)
+    return EMPTY_LEAF
+
+
+EMPTY_LEAF = leaf_hash(b"")
 
 
 class LogTree:
@@ -48,21 +74,18 @@ class LogTree:
         """How many entries the tree holds."""
         return self.tree.size
 
-    def apply(self, entry: LogEntry) -> None:
-        """Appends the next entry of the log as the next leaf.
+    def apply(self, entry: LogEntry, hashed: bytes | None = None) -> None:
+        """Appends the next entry of the log as the next leaf; `hashed`, if given, is its
+        leaf hash as `shaped_leaf` or `unshaped_leaf` gave it elsewhere
+        (`projections.reader`).
 
         An entry stored altered so that it has no shape of `GET /v1/events` (no
         event_id, say) gets the empty leaf, which no entry has: the root still
         changes, and the audit reports the entry.
         """
-        try:
-            leaf = entry_leaf(entry)
-        except (KeyError, TypeError, ValueError):
-            log.warning(
-                "entry %s has no shape of GET /v1/events: its leaf is empty", entry.position
-            )
-            leaf = b""
-        self.tree.append(leaf_hash(leaf))
+        if hashed is None:
+            hashed = shaped_leaf(entry) or unshaped_leaf(entry.position)
+        self.tree.append(hashed)
         self.positions.append(entry.position)
 
     def follow(self, log: LogReader) -> int:

@@ -26,10 +26,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger.log import LogEntry, LogReader, read_entries
+from ledger.store import StoreConfig
 from projections import alerts as alert_rules
 from projections import compliance as monitoring
 from projections import operators as operator_queries
 from projections import provenance as queries
+from projections import reader as log_reader
 from projections import search as finding
 from projections.custody import Custody
 from projections.heap import long_lived_objects
@@ -95,6 +97,7 @@ class Reads:
         deadlines: monitoring.Deadlines = monitoring.DEFAULT_DEADLINES,
         clock: Callable[[], datetime] = _utc_now,
         replay_cache_size: int = 4,
+        process_from: int = 50_000,
     ) -> None:
         self.log = log
         self.value_discrepancy = value_discrepancy
@@ -113,6 +116,8 @@ class Reads:
         self._replay_lock = threading.Lock()
         self._replays: OrderedDict[int, Custody] = OrderedDict()
         self._replay_cache_size = replay_cache_size
+        self._process_from = process_from
+        """Entries behind from which a catch-up reads the log in a process of its own."""
         self._alerts_cache: tuple[tuple[int, date], list[dict[str, Any]]] | None = None
 
     # -- following the log -------------------------------------------------------------------
@@ -127,10 +132,17 @@ class Reads:
 
         More than a page behind, the next page is read in a thread while this one is
         applied, so that the store's work overlaps the projections', and the garbage
-        collector waits.
+        collector waits; `process_from` entries behind a store's log, a process of its
+        own reads the log and works out the Merkle leaves (`projections.reader`).
         """
         with self._lock:
             head = self.log.head_position()
+            store = getattr(self.log, "store", None)  # a `Ledger`'s
+            if isinstance(store, StoreConfig) and head - self.position >= self._process_from:
+                with long_lived_objects():
+                    for applied in log_reader.pages(store, self.position, head):
+                        for entry, hashed in applied:
+                            self._apply(entry, hashed)
             if head - self._live.position <= _PAGE:
                 while self._live.position < head:
                     page = self.log.read_log(after=self._live.position, limit=_PAGE)
@@ -154,7 +166,8 @@ class Reads:
                     page = upcoming.result() if upcoming is not None else []
             return self._live.position
 
-    def _apply(self, entry: LogEntry) -> None:
+    def _apply(self, entry: LogEntry, hashed: bytes | None = None) -> None:
+        """Applies the next entry to every projection (`hashed`: its leaf hash, if known)."""
         self._live.apply(entry)
         try:
             self.statistics.apply(entry)
@@ -164,7 +177,7 @@ class Reads:
             self.directory.apply(entry)
         except Exception:  # as above
             log.exception("entry %s cannot be listed; the audit will report it", entry.position)
-        self.proofs.apply(entry)
+        self.proofs.apply(entry, hashed)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])
