@@ -26,6 +26,7 @@ from ledger.merkle import MerkleTree, entry_leaf, leaf_hash
 from ledger.signing import SigningKey
 
 __all__ = [
+    "EMPTY_LEAF",
     "CheckpointError",
     "LogTree",
     "check_checkpoint",
@@ -41,6 +42,10 @@ _PAGE = 1000
 NOTE_ORIGIN = "kpledger"
 
 
+EMPTY_LEAF = leaf_hash(b"")
+"""The leaf hash of an entry that has no shape of `GET /v1/events`."""
+
+
 def shaped_leaf(entry: LogEntry) -> bytes | None:
     """The leaf hash of an entry; None when it has no shape of `GET /v1/events`."""
     try:
@@ -54,9 +59,6 @@ def unshaped_leaf(position: int) -> bytes:
     the empty leaf's, with a warning."""
     log.warning("entry %s has no shape of GET /v1/events: its leaf is empty", position)
     return EMPTY_LEAF
-
-
-EMPTY_LEAF = leaf_hash(b"")
 
 
 class LogTree:

@@ -4,11 +4,11 @@ A server that replays a large log (its first start, a snapshot refused) is bound
 interpreter: reading and decoding the rows, the Merkle tree's leaf of every entry (its
 canonical JSON and two SHA-256), and the projections all take turns holding it. So,
 far enough behind, `Reads.catch_up` starts a process (`python -m projections.reader`)
-that reads the journal's rows from the store itself, decodes each and works out its
-leaf hash, and writes them page by page to its standard output: the rows' stored bytes as they
-are, each with its position and leaf hash. This process decodes the rows again (a copy
-of a decoded entry would cost as much) and applies them; the tree appends the hashes
-it is given. The entries applied and their leaves are the same as `read_log` and
+that reads the journal's rows from the store itself, decodes each, works out its leaf
+hash, and writes them page by page to its standard output: the rows' stored bytes as
+they are, each with its position and leaf hash. This process decodes the rows again (a
+copy of a decoded entry would cost as much) and applies them; the tree appends the
+hashes it is given. The entries applied and their leaves are the same as `read_log` and
 `LogTree.apply` give, findings included: a row that cannot be decoded is skipped, and
 an entry of no `GET /v1/events` shape gets the empty leaf, each with the same warning,
 logged here.
@@ -66,9 +66,10 @@ def pages(store: StoreConfig, after: int, head: int) -> Iterator[list[Applied]]:
             reader.stdin.write(json.dumps([asdict(store), after, head]).encode())
         while True:
             length = reader.stdout.read(_LENGTH.size)
-            page = reader.stdout.read(_LENGTH.unpack(length)[0]) if len(length) == 8 else b""
+            whole = len(length) == _LENGTH.size  # else the process ended mid-message
+            page = reader.stdout.read(_LENGTH.unpack(length)[0]) if whole else b""
             if not page:
-                if len(length) != 8 or reader.wait() != 0:
+                if not whole or reader.wait() != 0:
                     log.warning("the log's reader process stopped; reading in this one")
                 return
             yield _entries(page)

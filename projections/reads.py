@@ -138,9 +138,9 @@ class Reads:
         with self._lock:
             head = self.log.head_position()
             store = getattr(self.log, "store", None)  # a `Ledger`'s
-            if isinstance(store, StoreConfig) and head - self.position >= self._process_from:
+            if isinstance(store, StoreConfig) and head - self._live.position >= self._process_from:
                 with long_lived_objects():
-                    for applied in log_reader.pages(store, self.position, head):
+                    for applied in log_reader.pages(store, self._live.position, head):
                         for entry, hashed in applied:
                             self._apply(entry, hashed)
             if head - self._live.position <= _PAGE:
