@@ -153,24 +153,19 @@ def _cte_seconds(
             rows = connection.execute(query, params, prepare=True).fetchall()
             return time.perf_counter() - started, rows
 
-        def downstream_agrees(answer: dict[str, Any], rows: list[Any]) -> bool:
-            ours = ((lot["lot_id"], lot["carats_from_origin"]) for lot in answer["lots"])
-            return queries.agree(ours, rows)
-
         provenance = []
         for lot_id, answer in answers.items():
             seconds, rows = cte(queries.PROVENANCE_CTE, lot=lot_id)
             provenance.append(seconds)
-            ours = ((s["source_id"], s["carats"]) for s in answer["sources"])
-            assert queries.agree(ours, ((row[0], row[4]) for row in rows)), lot_id
+            assert queries.provenance_agrees(answer, rows), lot_id
         sampled = []
         for source, answer in traces.items():
             seconds, rows = cte(queries.DOWNSTREAM_CTE, source=source)
             sampled.append(seconds)
-            assert downstream_agrees(answer, rows), f"downstream from {source} differs"
+            assert queries.downstream_agrees(answer, rows), f"downstream from {source} differs"
         timed = [cte(queries.DOWNSTREAM_CTE, source=source_id) for _ in range(3)]
         down = [seconds for seconds, _ in timed]
-        assert downstream_agrees(downstream, timed[-1][1]), "downstream differs from the CTE's"
+        assert queries.downstream_agrees(downstream, timed[-1][1]), "downstream differs"
     return (
         percentile(provenance, 0.95) * 1000,
         percentile(sampled, 0.95) * 1000,

@@ -167,6 +167,19 @@ def agree(ours: Iterator[tuple[str, str]], theirs: Iterable[tuple[str, Decimal]]
     )
 
 
+def provenance_agrees(answer: dict[str, Any], rows: Iterable[Any]) -> bool:
+    """Whether our provenance answer and the provenance CTE's rows name the same sources
+    with the same carats."""
+    ours = ((source["source_id"], source["carats"]) for source in answer["sources"])
+    return agree(ours, ((row[0], row[4]) for row in rows))
+
+
+def downstream_agrees(answer: dict[str, Any], rows: Iterable[tuple[str, Decimal]]) -> bool:
+    """Whether our downstream answer and the downstream CTE's rows name the same lots
+    with the same carats from the origin."""
+    return agree(((lot["lot_id"], lot["carats_from_origin"]) for lot in answer["lots"]), rows)
+
+
 def _percentiles(seconds: list[float]) -> dict[str, float]:
     return {
         "p50_ms": percentile(seconds, 0.5) * 1000,
@@ -198,8 +211,7 @@ def provenance(
         ours_seconds.append(seconds)
         seconds, rows = _timed(cte, lot_id)
         cte_seconds.append(seconds)
-        ours = ((s["source_id"], s["carats"]) for s in answer["sources"])
-        if not agree(ours, ((row[0], row[4]) for row in rows)):
+        if not provenance_agrees(answer, rows):
             disagree.append(lot_id)
     through_reads = [_timed(reads.provenance, lot_id)[0] for lot_id in lots]
     ours_p, cte_p = _percentiles(ours_seconds), _percentiles(cte_seconds)
@@ -257,7 +269,7 @@ def downstream(
             ).fetchall()
         )
         cte_seconds.append(seconds)
-    agreed = agree(((lot["lot_id"], lot["carats_from_origin"]) for lot in answer["lots"]), rows)
+    agreed = downstream_agrees(answer, rows)
     ours, baseline = median(ours_seconds) * 1000, median(cte_seconds) * 1000
     reached = len(answer["lots"])
     return Result(
