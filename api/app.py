@@ -122,8 +122,16 @@ def create_app(
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
-        """Liveness, the log's head position and whether the store answers; no token needed."""
-        return availability.health(ledger)
+        """Liveness, the log's head position, whether the store answers and whether the read
+        model follows the log (`degraded` when it stopped at an entry); no token needed."""
+        answer = availability.health(ledger)
+        failure = reads.failure
+        if failure is None:
+            answer["read_model"] = {"state": "following", "position": reads.position}
+        else:
+            answer["status"] = "degraded"
+            answer["read_model"] = {"state": "failed", **failure.to_json()}
+        return answer
 
     for module in (
         events,

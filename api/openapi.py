@@ -123,7 +123,12 @@ _ERROR_TITLES = {
 }
 
 _EXAMPLES: dict[tuple[str, str], Any] = {
-    ("get", "/health"): {"status": "ok", "position": 501, "store": "reachable"},
+    ("get", "/health"): {
+        "status": "ok",
+        "position": 501,
+        "store": "reachable",
+        "read_model": {"state": "following", "position": 501},
+    },
     ("post", "/v1/events"): {"accepted": 1, "position": 502},
     ("get", "/v1/lots/{lot_id}"): {
         "lot_id": "GH-ACC-2005-0412",

@@ -51,10 +51,23 @@ class ErrorBody(Shape):
     error: ErrorDetail
 
 
+class ReadModelState(Shape):
+    state: Literal["following", "failed"] = Field(
+        description="failed: an entry could not be applied, and reads answer 503"
+    )
+    position: int = Field(
+        description="following: the last entry applied; failed: the entry that failed"
+    )
+    error: str | None = Field(None, description="failed: the exception's type")
+
+
 class Health(Shape):
-    status: Literal["ok", "degraded"] = Field(description="degraded while the store is away")
-    position: int | None = Field(description="the log's head position; null while degraded")
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded while the store is away or the read model has failed"
+    )
+    position: int | None = Field(description="the log's head position; null while away")
     store: Literal["reachable", "unreachable"]
+    read_model: ReadModelState
 
 
 class Accepted(Shape):

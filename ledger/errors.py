@@ -50,6 +50,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "store_unavailable": 503,
     "unavailable": 503,  # the store does not answer: nothing was done
     "outcome_unknown": 503,  # the store went away after a write was sent
+    "read_model_failed": 503,  # an entry could not be applied: reads stop rather than lie
     **dict.fromkeys(CONFLICT_CODES, 409),
 }
 

@@ -25,7 +25,6 @@ Operators and sanction listings have their own module (`projections.operators`).
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -54,8 +53,6 @@ from ledger.protocol import (
 
 if TYPE_CHECKING:
     from projections.operators import Listing, Operator
-
-log = logging.getLogger(__name__)
 
 __all__ = [
     "ALLUVIAL_SITE",
@@ -562,13 +559,13 @@ class Custody:
         return state
 
     def apply(self, entry: LogEntry) -> None:
-        """Takes one accepted document into account; unknown types only advance the position."""
+        """Takes one accepted document into account; unknown types only advance the position.
+
+        An exception leaves `position` at the entry before: the caller stops this state
+        (see `projections.reads`), which answers nothing from then on."""
         apply = _APPLY.get(entry.type)
-        try:
-            if apply is not None:
-                apply(self, entry, entry.document)
-        except Exception:  # only a log altered behind the ledger's back gets here
-            log.exception("entry %s cannot be applied; the audit will report it", entry.position)
+        if apply is not None:
+            apply(self, entry, entry.document)
         self.position = entry.position
         if entry.type not in _ANNOTATIONS:
             self.facts_position = entry.position

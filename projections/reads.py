@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ledger.errors import LedgerError
 from ledger.log import LogEntry, LogReader, read_entries
 from ledger.store import StoreConfig
 from projections import alerts as alert_rules
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AsOf", "ReadModel", "Reads", "View"]
+__all__ = ["AsOf", "ReadModel", "ReadModelFailed", "ReadModelFailure", "Reads", "View", "apply_all"]
 
 AsOf = int | datetime | None
 """A reading instant: None for now, a position, or a date-time with an offset."""
@@ -61,6 +62,56 @@ def _utc_now() -> datetime:
 
 def _microseconds(instant: datetime) -> int:
     return (instant - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True, slots=True)
+class ReadModelFailure:
+    """An entry the read model could not apply: it stopped at the entry before it.
+
+    A read model that skipped the entry would answer as if it had never been accepted,
+    silently wrong; one that stops answers 503 `read_model_failed` until a fixed build
+    replays the log.
+    """
+
+    position: int
+    """The entry that could not be applied."""
+    error: str
+    """The exception's type."""
+
+    def to_json(self) -> dict[str, Any]:
+        """As `/health` and the error's `detail` show it."""
+        return {"position": self.position, "error": self.error}
+
+    def refusal(self) -> ReadModelFailed:
+        """The error every read answers meanwhile."""
+        return ReadModelFailed(self)
+
+
+class ReadModelFailed(LedgerError):
+    """503 `read_model_failed`: the read model stopped at `failure`."""
+
+    def __init__(self, failure: ReadModelFailure) -> None:
+        super().__init__(
+            "read_model_failed",
+            f"the read model stopped before entry {failure.position}, which it could not"
+            f" apply ({failure.error}); the server's log has the traceback",
+            detail=failure.to_json(),
+        )
+        self.failure = failure
+
+
+def apply_all(models: Iterable[Callable[[LogEntry], None]], entries: Iterable[LogEntry]) -> None:
+    """Feeds each entry to every `apply` of `models`, in order; an exception is raised as
+    `read_model_failed` (503) naming the entry, after logging its traceback."""
+    models = tuple(models)
+    for entry in entries:
+        try:
+            for apply in models:
+                apply(entry)
+        except Exception as error:
+            failure = ReadModelFailure(entry.position, type(error).__name__)
+            log.error("the read model cannot apply entry %s", entry.position, exc_info=error)
+            raise failure.refusal() from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +170,8 @@ class Reads:
         self._process_from = process_from
         """Entries behind from which a catch-up reads the log in a process of its own."""
         self._alerts_cache: tuple[tuple[int, date], list[dict[str, Any]]] | None = None
+        self.failure: ReadModelFailure | None = None
+        """The entry the live state could not apply, if any: then it answers nothing."""
 
     # -- following the log -------------------------------------------------------------------
 
@@ -136,6 +189,8 @@ class Reads:
         own reads the log and works out the Merkle leaves (`projections.reader`).
         """
         with self._lock:
+            if self.failure is not None:
+                raise self.failure.refusal()
             head = self.log.head_position()
             store = getattr(self.log, "store", None)  # a `Ledger`'s
             if isinstance(store, StoreConfig) and head - self._live.position >= self._process_from:
@@ -167,16 +222,16 @@ class Reads:
             return self._live.position
 
     def _apply(self, entry: LogEntry, hashed: bytes | None = None) -> None:
-        """Applies the next entry to every projection (`hashed`: its leaf hash, if known)."""
-        self._live.apply(entry)
+        """Applies the next entry to every projection (`hashed`: its leaf hash, if known).
+
+        An entry that cannot be applied (a log altered behind the ledger's back, or a bug)
+        stops the live state at the entry before it: every read answers 503
+        `read_model_failed` from then on, never a silently wrong answer."""
         try:
-            self.statistics.apply(entry)
-        except Exception:  # only a log altered behind the ledger's back gets here
-            log.exception("entry %s cannot be counted; the audit will report it", entry.position)
-        try:
-            self.directory.apply(entry)
-        except Exception:  # as above
-            log.exception("entry %s cannot be listed; the audit will report it", entry.position)
+            apply_all((self._live.apply, self.statistics.apply, self.directory.apply), [entry])
+        except ReadModelFailed as failed:
+            self.failure = failed.failure
+            raise
         self.proofs.apply(entry, hashed)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
@@ -188,6 +243,8 @@ class Reads:
     def saved(self, save: Callable[[ReadModel], T]) -> T:
         """Runs `save` over the live state, locked meanwhile: `save` must copy what it keeps."""
         with self._lock:
+            if self.failure is not None:
+                raise self.failure.refusal()
             model = ReadModel(
                 self._live,
                 self.statistics,
@@ -233,7 +290,8 @@ class Reads:
             if state is not None:
                 self._replays.move_to_end(position)
                 return state
-            state = Custody.replay(read_entries(self.log, up_to=position, page=_PAGE))
+            state = Custody()
+            apply_all([state.apply], read_entries(self.log, up_to=position, page=_PAGE))
             self._replays[position] = state
             if len(self._replays) > self._replay_cache_size:
                 self._replays.popitem(last=False)

@@ -51,7 +51,7 @@ from ledger.store import StoreConfig
 from projections.custody import Custody
 from projections.heap import collector_paused, long_lived_objects
 from projections.proofs import LogTree
-from projections.reads import ReadModel, Reads
+from projections.reads import ReadModel, ReadModelFailed, Reads
 from projections.search import Directory
 from projections.statistics import Statistics
 from projections.tables import copied as copied_table
@@ -405,7 +405,10 @@ class Snapshots:
         daemon thread; returns the position reached."""
         if self.path is not None:
             self._load(self.path)
-        position = self.reads.catch_up()
+        try:
+            position = self.reads.catch_up()
+        except ReadModelFailed:  # logged; reads answer 503 and /health says so: serve them
+            position = self.reads.position
         if self.path is not None:
             self._thread = threading.Thread(
                 target=self._keep, name="kpledger-snapshots", daemon=True

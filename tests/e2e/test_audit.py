@@ -88,6 +88,33 @@ def test_a_server_starts_on_a_store_with_an_undecodable_entry(
     assert (body["ok"], body["first_bad_position"]) == (False, 4)
 
 
+def test_an_entry_the_read_model_cannot_apply_stops_it_loudly(
+    store_url: str, server_factory: Any
+) -> None:
+    """A split of a lot the log never produced (entry 8, altered behind the ledger's back)
+    cannot be applied: the read model stops at entry 7 and says so, instead of answering
+    as if the split had never been accepted."""
+    stored, _ = built(store_url)
+    stored.replace_in_state(stored.journal_row(8), b'"lot_id":"GH-L1"', b'"lot_id":"GH-ZZ"')
+    server = server_factory(store_url)
+    with server.client(server.token("investigator")) as client:
+        for path in ("/v1/lots/GH-L1", "/v1/lots/GH-L1/provenance", "/v1/alerts"):
+            answer = client.get(path)
+            assert answer.status_code == 503, (path, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == "read_model_failed"
+            assert error["detail"] == {"position": 8, "error": "KeyError"}
+        health = client.get("/health").json()
+        assert health["status"] == "degraded"
+        assert health["read_model"] == {"state": "failed", "position": 8, "error": "KeyError"}
+        verified = client.get("/v1/audit/verify").json()  # the audit reads the store itself
+        assert (verified["ok"], verified["first_bad_position"]) == (False, 8)
+        assert len(client.get("/v1/events", params={"limit": 100}).json()["events"]) == ENTRIES
+    log = server.stderr_text()
+    assert "the read model cannot apply entry 8" in log
+    assert "Traceback" in log and "KeyError" in log
+
+
 def test_kpledger_verify_exits_with_1_and_the_first_bad_position(store_url: str) -> None:
     stored, head = built(store_url)
     done = kpledger(store_url, "verify")
