@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -154,3 +155,23 @@ def create_app(
     mount_metrics(app, ledger, reads)  # GET /metrics, Prometheus
     openapi(app)  # GET /openapi.json, completed: bodies, answers, errors, bearer
     return app
+
+
+def generated_text() -> str:
+    """The completed document as `kpledger openapi` prints it (and docs/openapi.json holds):
+    built over a throw-away SQLite store, so that nothing is read or created here."""
+    import tempfile
+    from pathlib import Path
+
+    from api.settings import Settings
+    from ledger.application import Ledger
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'openapi.db'}"
+        ledger = Ledger.open(url)
+        try:
+            settings = Settings(database_url=url, signing_key=Path(folder) / "key.pem")
+            spec = create_app(settings, ledger).openapi()
+        finally:
+            ledger.close()
+    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"

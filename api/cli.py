@@ -251,7 +251,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    from api.openapi import generated_text
+    from api.app import generated_text
 
     sys.stdout.write(generated_text())
     return 0

@@ -23,36 +23,10 @@ from api.schemas import RESPONSES, ErrorBody
 from ledger.documents import DOCUMENT_TYPES, MAX_BATCH
 from ledger.errors import STATUS_BY_CODE
 
-__all__ = ["EVENTS_REQUEST_BODY", "error_statuses", "generated_text", "openapi"]
+__all__ = ["error_statuses", "openapi"]
 
 _REF = "#/components/schemas/{model}"
 
-EVENTS_REQUEST_BODY: dict[str, Any] = {
-    "required": True,
-    "description": 'One custody document, or a batch `{"events": [...]}` of 1 to '
-    f"{MAX_BATCH:,} appended atomically; or, as `text/csv`, one document per row (nested "
-    "fields as `exporter.name`, lists separated by `;`), one atomic batch.",
-    "content": {
-        "application/json": {
-            "schema": {
-                "oneOf": [
-                    {"$ref": "#/components/schemas/Document"},
-                    {"$ref": "#/components/schemas/Batch"},
-                ]
-            },
-        },
-        "text/csv": {
-            "schema": {"type": "string"},
-            "example": "event_id,type,occurred_at,lot_id,source_id,carats,value_usd\n"
-            "f74c7e50-7d98-5330-bc75-be171136b579,lot.produced,2005-02-14T10:00:00+09:00,"
-            "RU-MIR-2005-0001,RU-MIR,12000.00,1080000.00\n",
-        },
-    },
-}
-"""The request body of `POST /v1/events`, for the route's `openapi_extra`."""
-
-# Which operations can refuse with 403 (a role or jurisdiction that does not allow it) and
-# 404 (an unknown id); 401 is found from the routes' dependencies, 422 from their parameters.
 _FORBIDDEN = {
     ("post", "/v1/events"),
     ("get", "/v1/events"),
@@ -428,24 +402,3 @@ def openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = cached  # type: ignore[method-assign]
-
-
-def generated_text() -> str:
-    """The completed document as `kpledger openapi` prints it (and docs/openapi.json holds):
-    built over a throw-away SQLite store, so that nothing is read or created here."""
-    import tempfile
-    from pathlib import Path
-
-    from api.app import create_app
-    from api.settings import Settings
-    from ledger.application import Ledger
-
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'openapi.db'}"
-        ledger = Ledger.open(url)
-        try:
-            settings = Settings(database_url=url, signing_key=Path(folder) / "key.pem")
-            spec = create_app(settings, ledger).openapi()
-        finally:
-            ledger.close()
-    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import socket
 import statistics
@@ -126,3 +127,41 @@ def results_dir() -> Path:
     folder = Path(__file__).parent / "results"
     folder.mkdir(exist_ok=True)
     return folder
+
+
+def ratio(result: Result) -> float:
+    """The ratio shown: x faster for latencies (baseline / ours), else ours / baseline."""
+    for key in ("speedup_p95", "speedup"):
+        if key in result.notes:
+            return float(result.notes[key])
+    return result.ratio
+
+
+def _figure(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def table(results: list[Result]) -> str:
+    """The results as a fixed-width table."""
+    rows = [("benchmark", "unit", "ours", "baseline", "ratio", "target", "met?")]
+    rows += [
+        (
+            r.name,
+            r.unit,
+            _figure(r.ours),
+            _figure(r.baseline),
+            "-" if math.isnan(ratio(r)) else f"{ratio(r):.3g}x",
+            r.target,
+            "yes" if r.met else "NO",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

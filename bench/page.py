@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import Result, median, percentile, running_server
+from bench.common import Result, median, percentile, running_server, table
 
 CHROMIUM = os.environ.get("KPLEDGER_CHROMIUM", "/usr/bin/chromium")
 TARGET_NODES = 2000
@@ -182,8 +182,8 @@ def _naive_search(state: Any, text: str, limit: int = 20) -> list[str]:
 
     lowered = text.lower()
     found = []
-    for kind, table in (("lot", state.lots), ("certificate", state.certificates)):
-        for identifier in table:
+    for kind, ids in (("lot", state.lots), ("certificate", state.certificates)):
+        for identifier in ids:
             rank = _rank(identifier, None, lowered)
             if rank is not None:
                 found.append((rank, identifier != text, KINDS.index(kind), identifier))
@@ -282,8 +282,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="the store's URL (read only)")
     args = parser.parse_args(argv)
-    from bench.run import table
-
     results = run(args.store)
     print(table(results))
     for result in results:

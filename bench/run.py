@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild
-from bench.common import Result, results_dir
+from bench.common import Result, ratio, results_dir, table
 from bench.world import world_facts, world_url
 
 BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix", "page")
@@ -52,44 +52,6 @@ QUICK = {
     "history_lots": 20_000,
     "history_years": 20,
 }
-
-
-def ratio(result: Result) -> float:
-    """The ratio shown: x faster for latencies (baseline / ours), else ours / baseline."""
-    for key in ("speedup_p95", "speedup"):
-        if key in result.notes:
-            return float(result.notes[key])
-    return result.ratio
-
-
-def _figure(value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def table(results: list[Result]) -> str:
-    """The results as a fixed-width table."""
-    rows = [("benchmark", "unit", "ours", "baseline", "ratio", "target", "met?")]
-    rows += [
-        (
-            r.name,
-            r.unit,
-            _figure(r.ours),
-            _figure(r.baseline),
-            "-" if math.isnan(ratio(r)) else f"{ratio(r):.3g}x",
-            r.target,
-            "yes" if r.met else "NO",
-        )
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def _json_safe(figures: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentActor, require_reader_of_everything
-from api.openapi import EVENTS_REQUEST_BODY
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.capture import Capture
@@ -20,6 +19,32 @@ from ledger.files import read_csv
 MAX_POSITION = 2**63 - 1
 """The largest position a store can hold (a signed 64-bit integer)."""
 
+EVENTS_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": 'One custody document, or a batch `{"events": [...]}` of 1 to '
+    f"{MAX_BATCH:,} appended atomically; or, as `text/csv`, one document per row (nested "
+    "fields as `exporter.name`, lists separated by `;`), one atomic batch.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Document"},
+                    {"$ref": "#/components/schemas/Batch"},
+                ]
+            },
+        },
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "event_id,type,occurred_at,lot_id,source_id,carats,value_usd\n"
+            "f74c7e50-7d98-5330-bc75-be171136b579,lot.produced,2005-02-14T10:00:00+09:00,"
+            "RU-MIR-2005-0001,RU-MIR,12000.00,1080000.00\n",
+        },
+    },
+}
+"""The request body of `POST /v1/events`, for the route's `openapi_extra`."""
+
+# Which operations can refuse with 403 (a role or jurisdiction that does not allow it) and
+# 404 (an unknown id); 401 is found from the routes' dependencies, 422 from their parameters.
 router = APIRouter(tags=["log"])
 
 

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.openapi import generated_text
+from api.app import create_app, generated_text
 from api.schemas import RESPONSES, ErrorBody
 from api.settings import Settings
 from ledger.application import Ledger
