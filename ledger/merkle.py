@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +39,18 @@ if TYPE_CHECKING:
     from ledger.log import LogEntry
 
 __all__ = [
+    "EMPTY_LEAF",
     "EMPTY_ROOT",
     "HASH_SIZE",
     "MerkleTree",
     "entry_leaf",
     "leaf_hash",
     "node_hash",
+    "shaped_leaf",
+    "unshaped_leaf",
 ]
+
+log = logging.getLogger(__name__)
 
 HASH_SIZE = 32
 
@@ -253,3 +259,22 @@ class MerkleTree:
         while roots:
             folded = node_hash(roots.pop(), folded)
         return folded
+
+
+EMPTY_LEAF = leaf_hash(b"")
+"""The leaf hash of an entry that has no shape of `GET /v1/events`."""
+
+
+def shaped_leaf(entry: LogEntry) -> bytes | None:
+    """The leaf hash of an entry; None when it has no shape of `GET /v1/events`."""
+    try:
+        return leaf_hash(entry_leaf(entry))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def unshaped_leaf(position: int) -> bytes:
+    """The leaf hash of the entry at `position`, which has no shape of `GET /v1/events`:
+    the empty leaf's, with a warning."""
+    log.warning("entry %s has no shape of GET /v1/events: its leaf is empty", position)
+    return EMPTY_LEAF

@@ -3,7 +3,7 @@
 A server that replays a large log (its first start, a snapshot refused) is bound by one
 interpreter: reading and decoding the rows, the Merkle tree's leaf of every entry (its
 canonical JSON and two SHA-256), and the projections all take turns holding it. So,
-far enough behind, `Reads.catch_up` starts a process (`python -m projections.reader`)
+far enough behind, `Reads.catch_up` starts a process (`python -m ledger.reader`)
 that reads the journal's rows from the store itself, decodes each, works out its leaf
 hash, and writes them page by page to its standard output: the rows' stored bytes as
 they are, each with its position and leaf hash. This process decodes the rows again (a
@@ -31,8 +31,8 @@ from typing import BinaryIO
 
 from ledger.journal import ENTRY_TOPIC, decode_row
 from ledger.log import LogEntry
+from ledger.merkle import EMPTY_LEAF, shaped_leaf, unshaped_leaf
 from ledger.store import StoreConfig
-from projections.proofs import EMPTY_LEAF, shaped_leaf, unshaped_leaf
 
 __all__ = ["pages"]
 

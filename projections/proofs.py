@@ -22,43 +22,21 @@ from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.log import LogEntry, LogReader
-from ledger.merkle import MerkleTree, entry_leaf, leaf_hash
+from ledger.merkle import MerkleTree, shaped_leaf, unshaped_leaf
 from ledger.signing import SigningKey
 
 __all__ = [
-    "EMPTY_LEAF",
     "CheckpointError",
     "LogTree",
     "check_checkpoint",
     "checkpoint_note",
     "parse_checkpoint",
-    "shaped_leaf",
-    "unshaped_leaf",
 ]
 
 log = logging.getLogger(__name__)
 
 _PAGE = 1000
 NOTE_ORIGIN = "kpledger"
-
-
-EMPTY_LEAF = leaf_hash(b"")
-"""The leaf hash of an entry that has no shape of `GET /v1/events`."""
-
-
-def shaped_leaf(entry: LogEntry) -> bytes | None:
-    """The leaf hash of an entry; None when it has no shape of `GET /v1/events`."""
-    try:
-        return leaf_hash(entry_leaf(entry))
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def unshaped_leaf(position: int) -> bytes:
-    """The leaf hash of the entry at `position`, which has no shape of `GET /v1/events`:
-    the empty leaf's, with a warning."""
-    log.warning("entry %s has no shape of GET /v1/events: its leaf is empty", position)
-    return EMPTY_LEAF
 
 
 class LogTree:
@@ -79,7 +57,7 @@ class LogTree:
     def apply(self, entry: LogEntry, hashed: bytes | None = None) -> None:
         """Appends the next entry of the log as the next leaf; `hashed`, if given, is its
         leaf hash as `shaped_leaf` or `unshaped_leaf` gave it elsewhere
-        (`projections.reader`).
+        (`ledger.reader`).
 
         An entry stored altered so that it has no shape of `GET /v1/events` (no
         event_id, say) gets the empty leaf, which no entry has: the root still
