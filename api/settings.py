@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from projections.alerts import RAPID_REEXPORT_DAYS, VALUE_DISCREPANCY
 from projections.compliance import Deadlines, month_day
 
 
@@ -21,8 +22,8 @@ class Settings(BaseSettings):
         description="sqlite:///file.db, sqlite:////abs/file.db or postgresql://user@host/db; "
         "unset means ./kpledger.db",
     )
-    value_discrepancy: float = Field(default=0.20, ge=0)
-    rapid_reexport_days: int = Field(default=7, ge=0)
+    value_discrepancy: float = Field(default=VALUE_DISCREPANCY, ge=0)
+    rapid_reexport_days: int = Field(default=RAPID_REEXPORT_DAYS, ge=0)
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,

@@ -20,13 +20,21 @@ from projections.operators import sanctioned_parties
 
 __all__ = [
     "ALERT_TYPES",
+    "RAPID_REEXPORT_DAYS",
     "SEVERITIES",
+    "VALUE_DISCREPANCY",
     "alert_id",
     "alerts",
     "review_status",
     "select",
     "with_reviews",
 ]
+
+VALUE_DISCREPANCY = 0.20
+"""`value_discrepancy`'s default threshold (`KPLEDGER_VALUE_DISCREPANCY`): a share of the
+export's USD per carat."""
+RAPID_REEXPORT_DAYS = 7
+"""`rapid_reexport`'s default window in days (`KPLEDGER_RAPID_REEXPORT_DAYS`)."""
 
 SEVERITIES = {
     "embargoed_origin": "high",
@@ -256,8 +264,8 @@ def alerts(
     state: Custody,
     *,
     today: date,
-    value_discrepancy: float = 0.20,
-    rapid_reexport_days: int = 7,
+    value_discrepancy: float = VALUE_DISCREPANCY,
+    rapid_reexport_days: int = RAPID_REEXPORT_DAYS,
     deadlines: compliance.Deadlines = compliance.DEFAULT_DEADLINES,
 ) -> list[dict[str, Any]]:
     """Every alert of the state read on `today`, ordered by position, type and subject.

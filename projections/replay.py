@@ -64,8 +64,8 @@ def replay(
     log: LogReader,
     as_of: int,
     *,
-    value_discrepancy: float = 0.20,
-    rapid_reexport_days: int = 7,
+    value_discrepancy: float = alert_rules.VALUE_DISCREPANCY,
+    rapid_reexport_days: int = alert_rules.RAPID_REEXPORT_DAYS,
     deadlines: compliance.Deadlines = compliance.DEFAULT_DEADLINES,
     progress: Callable[[int], object] | None = None,
 ) -> Replay:

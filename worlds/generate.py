@@ -57,6 +57,7 @@ from uuid import UUID, uuid5
 from tqdm import tqdm
 
 from ledger.actors import Actor
+from projections.alerts import RAPID_REEXPORT_DAYS
 
 __all__ = ["PROFILES", "DocumentSink", "GenerateReport", "Profile", "generate"]
 
@@ -69,7 +70,6 @@ MINE_MEDIAN_CARATS = 800.0
 ALLUVIAL_MEDIAN_CARATS = 15.0
 CERTIFICATE_VALIDITY_DAYS = 60
 CONFIRMATION_DAYS = (2, 21)
-RAPID_REEXPORT_DAYS = 7
 EMBARGO_AT = 0.6  # of the span
 EMBARGOED_SHARE = 0.002  # of production, from the region chosen for the embargo
 POOL_CAP = 3_000  # usable lots the generator remembers per participant
