@@ -38,15 +38,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ledger import compliance as documents
 from ledger.log import LogEntry
 from ledger.protocol import ADMITTED, WITHDRAWN
-from projections.custody import applies
-
-if TYPE_CHECKING:
-    from projections.custody import Custody, Participant
+from projections.records import Participant
+from projections.registry import DOCUMENT_MODELS, Projection, applies
 
 __all__ = [
     "CSV_COLUMNS",
@@ -54,6 +52,7 @@ __all__ = [
     "REPORT_STATES",
     "Compliance",
     "Deadlines",
+    "ParticipantTables",
     "compliance_report",
     "month_day",
     "overdue",
@@ -144,42 +143,54 @@ class Review:
         }
 
 
-class Compliance:
+class Compliance(Projection):
     """Reports submitted, by (participant, year, kind): (submitted_on, position); reviews."""
 
+    IGNORES = DOCUMENT_MODELS - {
+        documents.ReportSubmitted,
+        documents.ReviewInvited,
+        documents.ReviewVisited,
+        documents.RecommendationImplemented,
+    }
+
     def __init__(self) -> None:
+        self.position = 0
         self.reports: dict[tuple[str, int, str], tuple[date, int]] = {}
         self.reviews: dict[str, Review] = {}
 
+    @applies(documents.ReportSubmitted)
+    def _report_submitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        key = (document["participant"], document["year"], document["kind"])
+        self.reports[key] = (date.fromisoformat(document["submitted_on"]), entry.position)
 
-@applies(documents.ReportSubmitted)
-def _report_submitted(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    key = (document["participant"], document["year"], document["kind"])
-    state.compliance.reports[key] = (date.fromisoformat(document["submitted_on"]), entry.position)
+    @applies(documents.ReviewInvited)
+    def _review_invited(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        review_id = document["review_id"]
+        invited_on = date.fromisoformat(document["invited_on"])
+        self.reviews[review_id] = Review(
+            review_id, document["participant"], invited_on, entry.position
+        )
+
+    @applies(documents.ReviewVisited)
+    def _review_visited(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        review = self.reviews[document["review_id"]]
+        review.visits.append((date.fromisoformat(document["visited_on"]), document["kind"]))
+        for recommendation in document["recommendations"]:
+            review.recommendations[recommendation["recommendation_id"]] = None
+
+    @applies(documents.RecommendationImplemented)
+    def _recommendation_implemented(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        review = self.reviews[document["review_id"]]
+        implemented_on = date.fromisoformat(document["implemented_on"])
+        review.recommendations[document["recommendation_id"]] = implemented_on
 
 
-@applies(documents.ReviewInvited)
-def _review_invited(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    review_id = document["review_id"]
-    invited_on = date.fromisoformat(document["invited_on"])
-    state.compliance.reviews[review_id] = Review(
-        review_id, document["participant"], invited_on, entry.position
-    )
+class ParticipantTables(Protocol):
+    """What the compliance answers read: the participants and their reports and reviews
+    (as `projections.custody.Custody` carries them)."""
 
-
-@applies(documents.ReviewVisited)
-def _review_visited(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    review = state.compliance.reviews[document["review_id"]]
-    review.visits.append((date.fromisoformat(document["visited_on"]), document["kind"]))
-    for recommendation in document["recommendations"]:
-        review.recommendations[recommendation["recommendation_id"]] = None
-
-
-@applies(documents.RecommendationImplemented)
-def _recommendation_implemented(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    review = state.compliance.reviews[document["review_id"]]
-    implemented_on = date.fromisoformat(document["implemented_on"])
-    review.recommendations[document["recommendation_id"]] = implemented_on
+    participants: dict[str, Participant]
+    compliance: Compliance
 
 
 # -- what is owed ------------------------------------------------------------------------
@@ -227,7 +238,7 @@ def report_state(due_on: date, submitted_on: date | None, today: date) -> str:
 
 
 def compliance_report(
-    state: Custody,
+    state: ParticipantTables,
     year: int,
     participant: str | None = None,
     *,
@@ -272,7 +283,7 @@ def compliance_report(
 
 
 def overdue(
-    state: Custody, today: date, deadlines: Deadlines = DEFAULT_DEADLINES
+    state: ParticipantTables, today: date, deadlines: Deadlines = DEFAULT_DEADLINES
 ) -> Iterator[tuple[str, int, str, date, int]]:
     """Every report owed and overdue on `today`: (participant, year, kind, due_on, position
     of the admission that made it owed), by participant, year and kind."""

@@ -11,16 +11,19 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from ledger import lots, operators
+from ledger import lots as lot_documents
+from ledger import operators as operator_documents
 from ledger.amounts import cents
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
 from ledger.protocol import in_force
-from projections.custody import Custody, applies
+from projections.records import Lot
+from projections.registry import applies
 
 __all__ = [
     "Listing",
     "Operator",
+    "OperatorTables",
     "find_operator",
     "in_force_listings",
     "operator_view",
@@ -86,49 +89,61 @@ class Operator:
         self.lots: dict[str, int] = {}  # lot id -> position it first took the lot
 
 
-@applies(operators.OperatorLicensed)
-def _operator_licensed(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    operator = Operator(document, entry.position)
-    state.operators[operator.operator_id] = operator
+class OperatorTables:
+    """The operators and sanction listings of `projections.custody.Custody`, and their
+    apply methods (a part of Custody: it reads and changes its lots)."""
 
+    lots: dict[str, Lot]
+    operators: dict[str, Operator]
+    listings: dict[str, Listing]
 
-@applies(operators.OperatorLicenceRevoked)
-def _operator_licence_revoked(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    state.operators[document["operator_id"]].revoked = True
+    def hold(self, lot: Lot, operator_id: str | None, position: int) -> None:
+        """From `position` on, the lot is held by that operator (None: by none)."""
+        lot.operator = operator_id
+        if operator_id is not None:
+            lot.operators += ((operator_id, position),)
+            self.operators[operator_id].lots.setdefault(lot.lot_id, position)
 
+    @applies(operator_documents.OperatorLicensed)
+    def _operator_licensed(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        operator = Operator(document, entry.position)
+        self.operators[operator.operator_id] = operator
 
-@applies(operators.SanctionListed)
-def _sanction_listed(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    listing = Listing(
-        document["listing_id"],
-        document["operator_id"],
-        document["reason"],
-        _date(document["effective_from"]),
-        entry.position,
-    )
-    state.listings[listing.listing_id] = listing
-    state.operators[listing.operator_id].listings.append(listing.listing_id)
+    @applies(operator_documents.OperatorLicenceRevoked)
+    def _operator_licence_revoked(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.operators[document["operator_id"]].revoked = True
 
+    @applies(operator_documents.SanctionListed)
+    def _sanction_listed(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        listing = Listing(
+            document["listing_id"],
+            document["operator_id"],
+            document["reason"],
+            _date(document["effective_from"]),
+            entry.position,
+        )
+        self.listings[listing.listing_id] = listing
+        self.operators[listing.operator_id].listings.append(listing.listing_id)
 
-@applies(operators.SanctionLifted)
-def _sanction_lifted(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    state.listings[document["listing_id"]].effective_to = _date(document["effective_to"])
+    @applies(operator_documents.SanctionLifted)
+    def _sanction_lifted(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.listings[document["listing_id"]].effective_to = _date(document["effective_to"])
 
-
-@applies(lots.LotTransferred)
-def _lot_transferred(state: Custody, entry: LogEntry, document: dict[str, Any]) -> None:
-    lot = state.lots[document["lot_id"]]
-    lot.value_usd = cents(document["value_usd"])
-    lot.history += (entry.position,)
-    state.hold(lot, document["to_operator"], entry.position)
+    @applies(lot_documents.LotTransferred)
+    def _lot_transferred(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        lot = self.lots[document["lot_id"]]
+        lot.value_usd = cents(document["value_usd"])
+        lot.history += (entry.position,)
+        self.hold(lot, document["to_operator"], entry.position)
 
 
 # -- queries -------------------------------------------------------------------------------
 
 
-def find_operator(state: Custody, operator_id: str) -> Operator:
+def find_operator(state: OperatorTables, operator_id: str) -> Operator:
     """The operator with that id; `not_found` when there is none.
 
+    >>> from projections.custody import Custody
     >>> from projections.examples import operator_entries
     >>> find_operator(Custody.replay(operator_entries()), "GH-OP-1").participant
     'GH'
@@ -139,7 +154,7 @@ def find_operator(state: Custody, operator_id: str) -> Operator:
     return operator
 
 
-def in_force_listings(state: Custody, operator: Operator, on: date) -> list[Listing]:
+def in_force_listings(state: OperatorTables, operator: Operator, on: date) -> list[Listing]:
     """The listings naming the operator that are in force on `on`."""
     return [
         listing
@@ -148,10 +163,11 @@ def in_force_listings(state: Custody, operator: Operator, on: date) -> list[List
     ]
 
 
-def operator_view(state: Custody, operator_id: str, on: date) -> dict[str, Any]:
+def operator_view(state: OperatorTables, operator_id: str, on: date) -> dict[str, Any]:
     """GET /v1/operators/{operator_id}: licence, listings (in force on `on`) and every lot
     it held at any time, in the order it took them.
 
+    >>> from projections.custody import Custody
     >>> from projections.examples import operator_entries
     >>> view = operator_view(Custody.replay(operator_entries()), "GH-OP-2", date(2026, 3, 1))
     >>> view["roles"], view["sanctions"], view["lots_held"]
@@ -176,7 +192,7 @@ def operator_view(state: Custody, operator_id: str, on: date) -> dict[str, Any]:
     }
 
 
-def sanctioned_parties(state: Custody, on: date) -> Iterator[tuple[Operator, list[Listing]]]:
+def sanctioned_parties(state: OperatorTables, on: date) -> Iterator[tuple[Operator, list[Listing]]]:
     """Each operator that holds or held a lot and is under a listing in force on `on`, with
     those listings."""
     for operator in state.operators.values():

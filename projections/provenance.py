@@ -7,25 +7,30 @@ entries by position) and returns the protocol's JSON-ready answer. Unknown ids r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from fractions import Fraction
 from math import gcd, lcm
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from ledger import certificates as certificate_documents
+from ledger import lots as lot_documents
 from ledger.amounts import amount_text, in_units
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
-from projections.custody import (
+from projections.custody import Custody, Lot
+from projections.graph import (
     NODE_KINDS,
-    Custody,
-    Lot,
+    has_node,
     node_id,
     node_key,
     node_kind,
+    predecessors,
+    successors,
 )
 from projections.operators import find_operator as _find_operator
+from projections.traversal import reach
 
 if TYPE_CHECKING:  # networkx is imported when a graph is drawn: 70 ms of a server's start
     import networkx as nx
@@ -196,37 +201,52 @@ def custody_steps(state: Custody, lot_id: str, entries: Mapping[int, LogEntry]) 
     8 L-CI export.certified CI
     9 L-CI import.confirmed GH
     """
-    holders: dict[str, str] = {}
-    certificates: dict[str, str | None] = {}
-    operators: dict[str, str | None] = {}
+    after: dict[str, dict[str, str | None]] = {}  # lot id -> its holder, certificate, operator
     steps = []
     for position, lot in _lineage_steps(state, lot_id):
         entry = entries[position]
         if position == lot.created_at:
-            holders[lot.lot_id] = _initial_holder(state, lot)
-            certificates[lot.lot_id] = None
-            operators[lot.lot_id] = _initial_operator(state, lot, entry)
-        elif entry.type == "export.certified":
-            certificates[lot.lot_id] = entry.document["certificate_id"]
-        elif entry.type == "import.confirmed":
-            certificate = state.certificates[entry.document["certificate_id"]]
-            certificates[lot.lot_id] = certificate.certificate_id
-            holders[lot.lot_id] = certificate.importer
-            operators[lot.lot_id] = entry.document.get("operator_id")
-        elif entry.type == "lot.transferred":
-            operators[lot.lot_id] = entry.document["to_operator"]
+            after[lot.lot_id] = {
+                "holder": _initial_holder(state, lot),
+                "certificate_id": None,
+                "operator": _initial_operator(state, lot, entry),
+            }
+        else:
+            change = _CUSTODY_CHANGES.get(entry.type)
+            if change is not None:
+                after[lot.lot_id].update(change(state, entry.document))
         steps.append(
             {
                 "position": position,
                 "occurred_at": entry.document["occurred_at"],
                 "type": entry.type,
                 "lot_id": lot.lot_id,
-                "holder": holders[lot.lot_id],
-                "certificate_id": certificates[lot.lot_id],
-                "operator": operators[lot.lot_id],
+                **after[lot.lot_id],
             }
         )
     return {"lot_id": lot_id, "steps": steps}
+
+
+def _imported(state: Custody, document: dict[str, Any]) -> dict[str, str | None]:
+    certificate = state.certificates[document["certificate_id"]]
+    return {
+        "holder": certificate.importer,
+        "certificate_id": certificate.certificate_id,
+        "operator": document.get("operator_id"),
+    }
+
+
+_CUSTODY_CHANGES: dict[str, Callable[[Custody, dict[str, Any]], dict[str, str | None]]] = {
+    certificate_documents.ExportCertified.type_name: lambda _, document: {
+        "certificate_id": document["certificate_id"]
+    },
+    certificate_documents.ImportConfirmed.type_name: _imported,
+    lot_documents.LotTransferred.type_name: lambda _, document: {
+        "operator": document["to_operator"]
+    },
+}
+"""What a document changes of a lot's custody step after it, by document class (the lot's
+creation sets all three; the other documents that touch a lot change none)."""
 
 
 def history(lot: Lot, entries: Mapping[int, LogEntry]) -> dict[str, Any]:
@@ -499,7 +519,7 @@ def _root_node(state: Custody, root: str) -> str:
     for kind, table in zip(NODE_KINDS, tables, strict=False):
         if root in table:
             return node_id(kind, root)
-    if state.has_node(node_id("participant", root)):
+    if has_node(state, node_id("participant", root)):
         return node_id("participant", root)
     if root in state.operators:
         return node_id("operator", root)
@@ -509,22 +529,15 @@ def _root_node(state: Custody, root: str) -> str:
 def _reach(state: Custody, root: str, forward: bool) -> set[str]:
     """Nodes reachable from `root` along (or against) the edges, not passing through
     participants other than the root: a participant ends a path, it does not relay it."""
-    seen = {root}
-    frontier = [root]
-    while frontier:
-        node = frontier.pop()
+
+    def neighbours(node: str) -> Iterator[str]:
         if node != root and node_kind(node) == "participant":
-            continue
-        neighbours = (
-            (target for target, _ in state.successors(node))
-            if forward
-            else state.predecessors(node)
-        )
-        for neighbour in neighbours:
-            if neighbour not in seen:
-                seen.add(neighbour)
-                frontier.append(neighbour)
-    return seen
+            return iter(())
+        if forward:
+            return (target for target, _ in successors(state, node))
+        return predecessors(state, node)
+
+    return set(reach([root], neighbours))
 
 
 def _with_shipments(state: Custody, root: str, nodes: set[str]) -> set[str]:
@@ -536,7 +549,7 @@ def _with_shipments(state: Custody, root: str, nodes: set[str]) -> set[str]:
         if node != root and node_kind(node) == "lot"
         for certificate_id in state.lots[node_key(node)].shipped_under
     }
-    importers = {importer for shipment in shipments for importer, _ in state.successors(shipment)}
+    importers = {importer for shipment in shipments for importer, _ in successors(state, shipment)}
     return nodes | shipments | importers
 
 
@@ -606,7 +619,7 @@ def subgraph(state: Custody, root: str, direction: str = "both") -> nx.DiGraph:
     for node in ordered:
         exported.add_node(node, **_node_attributes(state, node))
     for node in ordered:
-        for target, edge in state.successors(node):
+        for target, edge in successors(state, node):
             if target in nodes:
                 moved = edge.get("carats")
                 if moved is None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ledger import reader as log_reader
 from ledger.errors import LedgerError
 from ledger.log import LogEntry, LogReader, read_entries
 from ledger.store import StoreConfig
@@ -32,11 +33,12 @@ from projections import alerts as alert_rules
 from projections import compliance as monitoring
 from projections import operators as operator_queries
 from projections import provenance as queries
-from projections import reader as log_reader
 from projections import search as finding
+from projections.compliance import Compliance
 from projections.custody import Custody
 from projections.heap import long_lived_objects
 from projections.proofs import LogTree
+from projections.registry import Projection, types_applied_by
 from projections.statistics import Statistics
 
 if TYPE_CHECKING:
@@ -44,7 +46,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AsOf", "ReadModel", "ReadModelFailed", "ReadModelFailure", "Reads", "View", "apply_all"]
+__all__ = [
+    "READ_MODELS",
+    "AsOf",
+    "ReadModel",
+    "ReadModelFailed",
+    "ReadModelFailure",
+    "Reads",
+    "View",
+    "applied_types",
+    "apply_all",
+]
+
+READ_MODELS: tuple[type[Projection], ...] = (Custody, Compliance, Statistics, finding.Directory)
+"""Every read model a server keeps, each declaring what it applies and what it ignores
+(`projections.registry`); the Merkle tree (`proofs`) takes every entry whatever its type."""
+
+
+def applied_types() -> frozenset[str]:
+    """The document types at least one read model applies (every type of the protocol)."""
+    return types_applied_by(*READ_MODELS)
+
 
 AsOf = int | datetime | None
 """A reading instant: None for now, a position, or a date-time with an offset."""
@@ -143,8 +165,8 @@ class Reads:
         self,
         log: LogReader,
         *,
-        value_discrepancy: float = 0.20,
-        rapid_reexport_days: int = 7,
+        value_discrepancy: float = alert_rules.VALUE_DISCREPANCY,
+        rapid_reexport_days: int = alert_rules.RAPID_REEXPORT_DAYS,
         deadlines: monitoring.Deadlines = monitoring.DEFAULT_DEADLINES,
         clock: Callable[[], datetime] = _utc_now,
         replay_cache_size: int = 4,
@@ -186,7 +208,7 @@ class Reads:
         More than a page behind, the next page is read in a thread while this one is
         applied, so that the store's work overlaps the projections', and the garbage
         collector waits; `process_from` entries behind a store's log, a process of its
-        own reads the log and works out the Merkle leaves (`projections.reader`).
+        own reads the log and works out the Merkle leaves (`ledger.reader`).
         """
         with self._lock:
             if self.failure is not None:

@@ -26,13 +26,16 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime
+from datetime import date
 from itertools import chain, islice
 from typing import Any
 
+from ledger import participants as participant_documents
+from ledger import sources
 from ledger.amounts import amount_text, in_units
 from ledger.log import LogEntry
 from projections.custody import CONSUMED, IN_TRANSIT, SEIZED, Custody, Lot
+from projections.registry import DOCUMENT_MODELS, Projection, applies
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -56,26 +59,27 @@ Hit = tuple[int, str, str, str]
 """(rank, kind, id, label) of one match."""
 
 
-class Directory:
+class Directory(Projection):
     """What search and the participants list need beyond `Custody`: fed every log entry
     (after `Custody.apply`), it keeps each mine's name and the date of each participant's
     latest admission (the date of its `occurred_at` as written, in its own offset)."""
 
+    IGNORES = DOCUMENT_MODELS - {participant_documents.ParticipantAdmitted, sources.MineRegistered}
+
     def __init__(self) -> None:
+        self.position = 0
         self.source_names: dict[str, str] = {}
         self.admitted_on: dict[str, date] = {}
         self.lot_ids = IdIndex()
         self.certificate_ids = IdIndex()
 
-    def apply(self, entry: LogEntry) -> None:
-        """Takes one accepted log entry into account."""
-        document = entry.document
-        if entry.type == "participant.admitted":
-            self.admitted_on[document["participant"]] = datetime.fromisoformat(
-                document["occurred_at"]
-            ).date()
-        elif entry.type == "mine.registered":
-            self.source_names[document["mine_id"]] = document["name"]
+    @applies(participant_documents.ParticipantAdmitted)
+    def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.admitted_on[document["participant"]] = entry.occurred_at.date()
+
+    @applies(sources.MineRegistered)
+    def _mine_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self.source_names[document["mine_id"]] = document["name"]
 
 
 def _order(identifier: str) -> tuple[str, str]:

@@ -56,8 +56,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from ledger import certificates, lots, sources
 from ledger.amounts import amount_text
 from ledger.log import LogEntry
+from projections.registry import DOCUMENT_MODELS, Projection, applies
 
 __all__ = ["CSV_COLUMNS", "Statistics"]
 
@@ -149,12 +151,20 @@ def _participant_years() -> defaultdict[str, _ParticipantYear]:
     return defaultdict(_ParticipantYear)
 
 
-class Statistics:
+class Statistics(Projection):
     """Production, exports and imports per participant and year, kept up to date entry by entry.
 
     Its state is the figures themselves, the participant of every source, and
     the certificates still awaiting their import confirmation.
     """
+
+    IGNORES = DOCUMENT_MODELS - {
+        sources.MineRegistered,
+        sources.AlluvialSiteRegistered,
+        lots.LotProduced,
+        certificates.ExportCertified,
+        certificates.ImportConfirmed,
+    }
 
     def __init__(self) -> None:
         self._figures: dict[int, dict[str, _ParticipantYear]] = defaultdict(_participant_years)
@@ -162,24 +172,28 @@ class Statistics:
         self._unconfirmed: dict[str, _Shipment] = {}
         self.position = 0
 
-    def apply(self, entry: LogEntry) -> None:
-        """Takes one more accepted document into account."""
-        document = entry.document
-        kind = entry.type
-        if kind == "mine.registered":
-            self._source_participant[document["mine_id"]] = document["participant"]
-        elif kind == "alluvial_site.registered":
-            self._source_participant[document["site_id"]] = document["participant"]
-        elif kind == "lot.produced":
-            year = entry.occurred_at.astimezone(UTC).year
-            participant = self._source_participant[document["source_id"]]
-            carats, value = Decimal(document["carats"]), Decimal(document["value_usd"])
-            self._figures[year][participant].production.add(carats, value, 0)
-        elif kind == "export.certified":
-            self._export(document)
-        elif kind == "import.confirmed":
-            self._import(document)
-        self.position = entry.position
+    @applies(sources.MineRegistered)
+    def _mine_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._source_participant[document["mine_id"]] = document["participant"]
+
+    @applies(sources.AlluvialSiteRegistered)
+    def _site_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._source_participant[document["site_id"]] = document["participant"]
+
+    @applies(lots.LotProduced)
+    def _lot_produced(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        year = entry.occurred_at.astimezone(UTC).year
+        participant = self._source_participant[document["source_id"]]
+        carats, value = Decimal(document["carats"]), Decimal(document["value_usd"])
+        self._figures[year][participant].production.add(carats, value, 0)
+
+    @applies(certificates.ExportCertified)
+    def _export_certified(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._export(document)
+
+    @applies(certificates.ImportConfirmed)
+    def _import_confirmed(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        self._import(document)
 
     def _export(self, document: dict[str, Any]) -> None:
         shipment = _Shipment(

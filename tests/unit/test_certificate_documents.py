@@ -104,7 +104,7 @@ def test_the_issuing_authority_is_a_name(issuing_authority: Any) -> None:
 
 def test_the_write_side_and_the_read_side_know_the_same_types() -> None:
     from ledger.documents import DOCUMENT_TYPES
-    from projections.custody import applied_types
+    from projections.reads import applied_types
 
     assert applied_types() == set(DOCUMENT_TYPES)
     assert {"alert.reviewed", "export.certified", "import.confirmed"} <= applied_types()

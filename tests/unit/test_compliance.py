@@ -372,7 +372,7 @@ def test_a_bad_due_day_is_one_line_naming_the_variable(
 
 def test_every_document_type_is_handled_and_applied() -> None:
     from ledger.documents import DOCUMENT_TYPES
-    from projections.custody import applied_types
+    from projections.reads import applied_types
 
     assert {"report.submitted", "review.invited", "review.visited"} <= set(DOCUMENT_TYPES)
     assert applied_types() == frozenset(DOCUMENT_TYPES)

@@ -13,7 +13,7 @@ from ledger.documents import DOCUMENT_TYPES, HANDLING
 from ledger.lots import Lot
 from ledger.participants import EmbargoRegister, Participant
 from ledger.sources import Source
-from projections.custody import applied_types
+from projections.reads import applied_types
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md"
 

@@ -14,7 +14,8 @@ import networkx as nx
 from ledger.actors import Actor
 from ledger.log import LogEntry
 from ledger.store import StoreConfig
-from projections.custody import Custody, node_id
+from projections.custody import Custody
+from projections.graph import node_id, successors
 
 __all__ = ["MemoryLog", "StandInLedger", "carats_by_source", "graph_from_state"]
 
@@ -92,7 +93,7 @@ def walked_graph(state: Custody) -> nx.DiGraph:
         *(node_id("operator", key) for key in state.operators),
     ]:
         graph.add_node(node)
-        for target, attributes in state.successors(node):
+        for target, attributes in successors(state, node):
             graph.add_edge(node, target, **attributes)
     return graph
 
