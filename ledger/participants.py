@@ -16,7 +16,14 @@ from eventsourcing.domain import event
 
 from ledger.base import LedgerAggregate, aggregate_id
 from ledger.errors import LedgerError
-from ledger.fields import CalendarDate, DocumentModel, Identifier, ParticipantCode, Text
+from ledger.fields import (
+    CalendarDate,
+    DocumentModel,
+    Identifier,
+    ParticipantCode,
+    Text,
+    added_field,
+)
 from ledger.handling import SECRETARIAT, UnitOfWork, handles
 from ledger.protocol import ADMITTED, SUSPENDED, WITHDRAWN, in_force
 
@@ -50,7 +57,7 @@ class EmbargoDeclared(DocumentModel):
     type: Literal["embargo.declared"]
     embargo_id: Identifier
     participant: ParticipantCode
-    region: Text | None = None
+    region: Text | None = added_field()
     reason: Text
     effective_from: CalendarDate
 
