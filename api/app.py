@@ -25,6 +25,7 @@ from api.routes import (
     certificates,
     compliance,
     events,
+    keys,
     lots,
     operators,
     search,
@@ -136,6 +137,7 @@ def create_app(
         statistics,
         compliance,
         search,
+        keys,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)

@@ -166,7 +166,7 @@ def _demo(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
     from ledger.signing import load_or_create
-    from worlds.demo import load_demo, welcome_text
+    from worlds.demo import load_demo, welcome_text, write_demo_key
 
     settings = Settings()
     key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
@@ -176,6 +176,7 @@ def _demo(args: argparse.Namespace) -> int:
     with listener:
         ledger = _open_ledger()
         result = load_demo(ledger)
+        write_demo_key()
         print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
         return _run(create_app(settings, ledger, signing_key=key), listener, args)
 
@@ -215,9 +216,16 @@ def _verify(args: argparse.Namespace) -> int:
     print(f"ok: {'true' if result.ok else 'false'}")
     print(f"events: {result.events}")
     print(f"head: {result.head}")
+    signatures = result.signatures
+    print(f"signatures.verified: {signatures.verified}")
+    print(f"signatures.unsigned: {signatures.unsigned}")
+    print(f"signatures.invalid: {signatures.invalid}")
     if result.ok:
         return 0
-    print(f"first_bad_position: {result.first_bad_position}")
+    if signatures.invalid:
+        print(f"signatures.first_invalid_position: {signatures.first_invalid_position}")
+    if result.first_bad_position is not None:
+        print(f"first_bad_position: {result.first_bad_position}")
     print(f"reason: {result.reason}")
     return 1
 

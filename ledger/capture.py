@@ -46,6 +46,7 @@ from ledger.journal import (
     decode_row,
     entry_row,
 )
+from ledger.keys import check_signature
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
 from ledger.normal import legacy_form
 from ledger.store import (
@@ -399,12 +400,14 @@ class Capturer:
             with recording_clock(recorded_at):
                 handling = HANDLING[type(document)]
                 try:
+                    check_signature(document, normalized, work)
                     handling.check_jurisdiction(document, work)
                     handling.handle(document, work)
                 except LedgerError as error:
                     if error.status == 409:  # a 403 further on in the batch comes first
                         for later, stamp in enumerate(stamps[index + 1 :], start=index + 1):
                             try:
+                                check_signature(stamp.document, normalize(stamp.document), work)
                                 HANDLING[type(stamp.document)].check_jurisdiction(
                                     stamp.document, work
                                 )

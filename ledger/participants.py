@@ -149,6 +149,19 @@ class Participant(LedgerAggregate):
         """Admitted and neither suspended nor withdrawn: may export and import."""
         return self.status == ADMITTED
 
+    class AuthorityKeyRegistered(LedgerAggregate.Event):
+        key_id: str
+
+    @event(AuthorityKeyRegistered)
+    def register_authority_key(self, key_id: str) -> None:
+        """Records a key of its authorities (`ledger.keys`): from now on they sign."""
+        self.authority_keys = [*self.key_ids, key_id]
+
+    @property
+    def key_ids(self) -> list[str]:
+        """The ids of every key registered for its authorities, in force or not."""
+        return list(getattr(self, "authority_keys", ()))
+
 
 @dataclass(frozen=True)
 class Embargo:

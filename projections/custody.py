@@ -989,4 +989,5 @@ class Custody:
 # Families whose read-side state lives in a module of its own: importing it registers
 # its apply functions (it imports this module, so it comes last).
 from projections import compliance  # noqa: E402
+from projections import keys as _keys  # noqa: E402, F401
 from projections import operators as _operators  # noqa: E402, F401
