@@ -26,6 +26,7 @@ from api.routes import (
     certificates,
     compliance,
     events,
+    keys,
     lots,
     operators,
     search,
@@ -145,6 +146,7 @@ def create_app(
         statistics,
         compliance,
         search,
+        keys,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)

@@ -166,7 +166,7 @@ def _demo(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
     from ledger.signing import load_or_create
-    from worlds.demo import load_demo, welcome_text
+    from worlds.demo import load_demo, welcome_text, write_demo_key
 
     settings = Settings()
     key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
@@ -176,6 +176,7 @@ def _demo(args: argparse.Namespace) -> int:
     with listener:
         ledger = _open_ledger()
         result = load_demo(ledger)
+        write_demo_key()
         print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
         return _run(create_app(settings, ledger, signing_key=key), listener, args)
 
@@ -215,9 +216,16 @@ def _verify(args: argparse.Namespace) -> int:
     print(f"ok: {'true' if result.ok else 'false'}")
     print(f"events: {result.events}")
     print(f"head: {result.head}")
+    signatures = result.signatures
+    print(f"signatures.verified: {signatures.verified}")
+    print(f"signatures.unsigned: {signatures.unsigned}")
+    print(f"signatures.invalid: {signatures.invalid}")
     if result.ok:
         return 0
-    print(f"first_bad_position: {result.first_bad_position}")
+    if signatures.invalid:
+        print(f"signatures.first_invalid_position: {signatures.first_invalid_position}")
+    if result.first_bad_position is not None:
+        print(f"first_bad_position: {result.first_bad_position}")
     print(f"reason: {result.reason}")
     return 1
 
@@ -364,6 +372,11 @@ def _post(args: argparse.Namespace) -> int:
     except LedgerError as error:
         print(f"kpledger post: {args.file}: {error.message}", file=sys.stderr)
         return 1
+    if args.sign_key is not None:
+        signed = _signed(args.file, documents, args.sign_key, "post")
+        if signed is None:
+            return 1
+        documents = signed
     return upload(
         documents,
         url=url,
@@ -372,6 +385,67 @@ def _post(args: argparse.Namespace) -> int:
         file_name=args.file,
         progress=_shows_progress(args),
     )
+
+
+def _signed(file: str, documents: Any, key_file: str, command: str) -> Any:
+    """The documents in normal form, signed by the key in `key_file`; None (and one line
+    on stderr) when the key or a document is unusable."""
+    from ledger.errors import LedgerError
+    from ledger.sender import load_authority_key, sign_documents
+
+    try:
+        return sign_documents(documents, load_authority_key(key_file))
+    except SigningError as error:
+        print(f"kpledger {command}: {error}", file=sys.stderr)
+    except LedgerError as error:
+        print(f"kpledger {command}: {file}: {error.message}", file=sys.stderr)
+    return None
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ledger.errors import LedgerError
+    from ledger.files import read_documents
+    from ledger.sender import write_json_lines
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        print(f"kpledger sign: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    try:
+        documents = read_documents(data, args.file, args.format)
+    except LedgerError as error:
+        print(f"kpledger sign: {args.file}: {error.message}", file=sys.stderr)
+        return 1
+    signed = _signed(args.file, documents, args.key, "sign")
+    if signed is None:
+        return 1
+    if args.out is None:
+        write_json_lines(signed, sys.stdout)
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8") as out:
+            written = write_json_lines(signed, out)
+    except OSError as error:
+        print(f"kpledger sign: cannot write {args.out}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"kpledger sign: {written} documents signed into {args.out}", file=sys.stderr)
+    return 0
+
+
+def _key_public(args: argparse.Namespace) -> int:
+    from ledger.signing import load_key_file
+
+    try:
+        key = load_key_file(args.keyfile)
+    except SigningError as error:
+        print(f"kpledger: {error}", file=sys.stderr)
+        return 1
+    print(f"public_key: {key.public_key}")
+    print(f"key_id: {key.key_id}")
+    return 0
 
 
 def httpx_url(text: str) -> str:
@@ -573,8 +647,29 @@ def build_parser() -> argparse.ArgumentParser:
     post.add_argument(
         "--format", choices=FILE_FORMATS, default="auto", help="auto: by suffix, then by content"
     )
+    post.add_argument(
+        "--sign-key",
+        metavar="KEYFILE",
+        help="sign each document's normal form with this authority key (PEM) as it is sent",
+    )
     post.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     post.set_defaults(run=_post)
+    sign = commands.add_parser(
+        "sign",
+        help="sign a file of documents with an authority key, offline (JSON Lines out)",
+        description="Reads FILE as kpledger post does (JSON, JSON Lines or CSV), checks each "
+        "document as the ledger will, and writes it in its normal form (what GET /v1/events "
+        "serves) with its signature: the base64 Ed25519 signature, by the key in KEYFILE, of "
+        "the RFC 8785 JSON of the normal form without signature. Writes JSON Lines to OUT "
+        "(default stdout); needs no service. Exit 1 when FILE or KEYFILE is unusable.",
+    )
+    sign.add_argument("file", metavar="FILE", help="the file of documents")
+    sign.add_argument("--key", required=True, metavar="KEYFILE", help="the authority's PEM key")
+    sign.add_argument("--out", metavar="OUT", help="the JSON Lines file to write (default stdout)")
+    sign.add_argument(
+        "--format", choices=FILE_FORMATS, default="auto", help="auto: by suffix, then by content"
+    )
+    sign.set_defaults(run=_sign)
     spec = commands.add_parser(
         "openapi",
         help="print the API's OpenAPI document (JSON), as GET /openapi.json serves it",
@@ -583,7 +678,9 @@ def build_parser() -> argparse.ArgumentParser:
         "docs/openapi.json refreshes the committed API reference.",
     )
     spec.set_defaults(run=_openapi)
-    key = commands.add_parser("key", help="manage the key that signs checkpoints")
+    key = commands.add_parser(
+        "key", help="manage Ed25519 keys: the service's checkpoint key, authorities' keys"
+    )
     key_commands = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
     key_create = key_commands.add_parser(
         "create",
@@ -594,6 +691,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     key_create.add_argument("--out", required=True, metavar="FILE", help="the file to create")
     key_create.set_defaults(run=_key_create)
+    key_public = key_commands.add_parser(
+        "public",
+        help="print a key's base64 public key and key id",
+        description="Prints the base64 of the 32 raw bytes of the public key in KEYFILE (what "
+        "authority_key.registered names as public_key) and its key id (lowercase hex SHA-256 "
+        "of those bytes). A participant's authorities sign with keys made by kpledger key "
+        "create, as the service's checkpoint key is.",
+    )
+    key_public.add_argument("keyfile", metavar="KEYFILE", help="the PEM key file")
+    key_public.set_defaults(run=_key_public)
 
     checkpoint = commands.add_parser(
         "checkpoint",

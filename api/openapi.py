@@ -97,6 +97,18 @@ _ERROR_TITLES = {
 }
 
 _EXAMPLES: dict[tuple[str, str], Any] = {
+    ("get", "/v1/keys"): {
+        "keys": [
+            {
+                "key_id": "af6aa4070b87e12273f1013ee7a0baafa0c0a23d2b9f6d1474c2cb6014bf7963",
+                "participant": "GH",
+                "name": "Minerals Commission of Ghana (demo key)",
+                "public_key": "SoeOjr1LqjRfnP5ZXwB8cxMZM9pSaa3eD1i3OJ7xUEc=",
+                "registered_position": 10,
+                "revoked_position": None,
+            }
+        ]
+    },
     ("get", "/health"): {
         "status": "ok",
         "position": 501,
@@ -221,6 +233,10 @@ _NO_DEMO_EXAMPLE: dict[str, dict[str, Any]] = {
     "lot.seized": {"lot_id": "AE-DXB-2006-0031", "reason": "Ivorian stones, seized by customs"},
     "operator.licence_revoked": {"operator_id": "GH-ACCRA-EXPORTERS", "reason": "UN listing"},
     "sanction.lifted": {"listing_id": "UNSC-1572-2006-01", "effective_to": "2014-04-29"},
+    "authority_key.revoked": {
+        "key_id": "af6aa4070b87e12273f1013ee7a0baafa0c0a23d2b9f6d1474c2cb6014bf7963",
+        "reason": "rotated: the Minerals Commission registered its 2006 key",
+    },
     "alert.reviewed": {
         "alert_id": "edbe483349d37400e1821c11",
         "status": "confirmed",

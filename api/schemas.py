@@ -216,12 +216,33 @@ class Alerts(Shape):
     alerts: list[Alert]
 
 
+class SignatureCheck(Shape):
+    verified: int = Field(description="signed documents whose signature verifies")
+    unsigned: int
+    invalid: int = Field(description="signatures that do not verify, or by a key not in force")
+    first_invalid_position: int | None
+
+
 class Verification(Shape):
     ok: bool
     events: int
     head: str
+    signatures: SignatureCheck
     first_bad_position: int | None = Field(default=None, description="only when not ok")
     reason: str | None = Field(default=None, description="only when not ok")
+
+
+class AuthorityKey(Shape):
+    key_id: str = Field(description="lowercase hex SHA-256 of the public key's raw bytes")
+    participant: Participant
+    name: str
+    public_key: str = Field(description="32 raw bytes, base64")
+    registered_position: int
+    revoked_position: int | None = Field(description="null while the key is in force")
+
+
+class AuthorityKeys(Shape):
+    keys: list[AuthorityKey]
 
 
 class PublicKey(Shape):
@@ -434,5 +455,6 @@ RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/v1/compliance"): Compliance,
     ("get", "/v1/search"): SearchResults,
     ("get", "/v1/participants"): Participants,
+    ("get", "/v1/keys"): AuthorityKeys,
 }
 """The model of each operation's successful JSON answer, by (method, path template)."""

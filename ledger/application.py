@@ -27,6 +27,7 @@ from ledger.errors import LedgerError
 from ledger.handling import AlertCheck
 from ledger.journal import JOURNAL_ID, decode_row
 from ledger.log import LogEntry
+from ledger.normal import is_stored_form
 from ledger.store import (
     StoreConfig,
     WriteOutcomeUnknown,
@@ -236,13 +237,22 @@ class Ledger(Application[UUID]):
         Refuses the whole batch with `LedgerError("invalid")` if an entry does not land at
         its original position with its original hash.
         """
-        stamps = [
-            Stamp(
-                docs.parse_document(entry.document, index),
-                entry.recorded_at,
-                entry.recorded_by,
-                (entry.position, entry.hash),
+        stamps = []
+        for index, entry in enumerate(entries):
+            document = docs.parse_document(entry.document, index)
+            if not is_stored_form(entry.document, document):
+                raise LedgerError(
+                    "invalid",
+                    f"entry {entry.position}'s document is not in the normal form",
+                    index=index,
+                )
+            stamps.append(
+                Stamp(
+                    document,
+                    entry.recorded_at,
+                    entry.recorded_by,
+                    (entry.position, entry.hash),
+                    entry.document,
+                )
             )
-            for index, entry in enumerate(entries)
-        ]
         return self._append(lambda: stamps, None, monotonic=False)

@@ -42,6 +42,7 @@ from tqdm import tqdm
 
 from ledger.errors import LedgerError
 from ledger.journal import ENTRY_TOPIC, JOURNAL_ID, EntryRecorded
+from ledger.keys import SignatureAudit, SignatureCounts
 from ledger.log import (
     GENESIS_HASH,
     LogEntry,
@@ -92,12 +93,21 @@ class Verification:
     head: str
     first_bad_position: int | None = None
     reason: str | None = None
+    signatures: SignatureCounts = dataclasses.field(default_factory=SignatureCounts)
+    """The stored signatures checked against the keys as they stood at each position;
+    one that does not verify makes `ok` false (`reason` names it when the chain holds)."""
 
     def to_json(self) -> dict[str, Any]:
         """The answer of `GET /v1/audit/verify`."""
-        answer: dict[str, Any] = {"ok": self.ok, "events": self.events, "head": self.head}
-        if not self.ok:
+        answer: dict[str, Any] = {
+            "ok": self.ok,
+            "events": self.events,
+            "head": self.head,
+            "signatures": self.signatures.to_json(),
+        }
+        if self.first_bad_position is not None:
             answer["first_bad_position"] = self.first_bad_position
+        if not self.ok:
             answer["reason"] = self.reason
         return answer
 
@@ -114,6 +124,7 @@ class _Chain:
         self.head = GENESIS_HASH
         self.first_bad_position: int | None = None
         self.reason: str | None = None
+        self.signatures = SignatureAudit()
 
     def add(
         self,
@@ -149,6 +160,7 @@ class _Chain:
                 raise _Finding("its hash does not recompute")
         except _Finding as finding:
             self.fail(expected, str(finding))
+        self.signatures.add(position, document)
         self.head = hash
 
     def add_unreadable(self, reason: str) -> None:
@@ -161,12 +173,15 @@ class _Chain:
             self.first_bad_position, self.reason = position, f"entry {position}: {reason}"
 
     def result(self) -> Verification:
+        signatures = self.signatures.counts
+        reason = self.reason if self.reason is not None else signatures.reason
         return Verification(
-            ok=self.first_bad_position is None,
+            ok=self.first_bad_position is None and not signatures.invalid,
             events=self.events,
             head=self.head,
             first_bad_position=self.first_bad_position,
-            reason=self.reason,
+            reason=reason,
+            signatures=signatures,
         )
 
 

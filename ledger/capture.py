@@ -46,7 +46,9 @@ from ledger.journal import (
     decode_row,
     entry_row,
 )
+from ledger.keys import check_signature
 from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
+from ledger.normal import legacy_form
 from ledger.store import (
     KeptConnection,
     WriteOutcomeUnknown,
@@ -84,6 +86,9 @@ class Stamp(NamedTuple):
     recorded_at: datetime
     recorded_by: str
     original: tuple[int, str] | None = None  # position and hash a replayed entry must reproduce
+    stored: dict[str, Any] | None = None
+    """The stored form a replayed entry keeps (`ledger.normal.is_stored_form` of the document,
+    checked by whoever stamps it); None: the document's normal form."""
 
 
 @dataclass
@@ -122,6 +127,13 @@ class _Head:
     position: int
     hash: str
     recorded_at: datetime | None
+
+
+def _same_as_legacy(digest: str, normalized: dict[str, Any]) -> bool:
+    """Whether a claim's content digest is that of the document as stored before version 3
+    (`ledger.normal.legacy_form`): the same content, resent in today's normal form."""
+    legacy = legacy_form(normalized)
+    return legacy is not None and document_digest(legacy) == digest
 
 
 def _kept(kept: dict[UUID, Aggregate], used: dict[UUID, Aggregate]) -> dict[UUID, Aggregate]:
@@ -361,10 +373,10 @@ class Capturer:
         the stored ones are loaded as `EventIdClaim` aggregates."""
         work.actor = actor
         accepted, last_position = 0, 0
-        for index, (document, recorded_at, recorded_by, original) in enumerate(stamps):
+        for index, (document, recorded_at, recorded_by, original, kept) in enumerate(stamps):
             if monotonic and head.recorded_at is not None:
                 recorded_at = max(recorded_at, head.recorded_at)
-            normalized = normalize(document)
+            normalized = normalize(document) if kept is None else kept
             content_digest = document_digest(normalized)
             claim_id = EventIdClaim.create_id(document.event_id)
             claim = claims.get(claim_id)
@@ -373,7 +385,7 @@ class Capturer:
                 if stored is not None:
                     claim = (stored.content_digest, stored.position)
             if claim is not None:
-                if claim[0] != content_digest:
+                if claim[0] != content_digest and not _same_as_legacy(claim[0], normalized):
                     raise LedgerError(
                         "event_id_reused",
                         f"event_id {document.event_id} was accepted before with other content",
@@ -388,12 +400,14 @@ class Capturer:
             with recording_clock(recorded_at):
                 handling = HANDLING[type(document)]
                 try:
+                    check_signature(document, normalized, work)
                     handling.check_jurisdiction(document, work)
                     handling.handle(document, work)
                 except LedgerError as error:
                     if error.status == 409:  # a 403 further on in the batch comes first
                         for later, stamp in enumerate(stamps[index + 1 :], start=index + 1):
                             try:
+                                check_signature(stamp.document, normalize(stamp.document), work)
                                 HANDLING[type(stamp.document)].check_jurisdiction(
                                     stamp.document, work
                                 )

@@ -4,8 +4,8 @@ Each family module of `ledger/` declares its document models and their handlers
 (`ledger.handling.handles`); `FAMILIES` lists those modules, so a new family is one
 module and one line here. Documents are validated from Python values parsed out of
 JSON with `parse_float=Decimal` (see `parse_json`), so that carats and USD never
-pass through binary floats. `normalize` turns a valid document into its canonical
-JSON-ready form: the form stored in the log and compared for idempotency.
+pass through binary floats. `normalize` turns a valid document into its normal form
+(`ledger.normal`): the form signed, stored in the log and compared for idempotency.
 """
 
 from __future__ import annotations
@@ -17,10 +17,20 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from ledger import certificates, compliance, lots, operators, participants, sources, triage
+from ledger import (
+    certificates,
+    compliance,
+    keys,
+    lots,
+    operators,
+    participants,
+    sources,
+    triage,
+)
 from ledger.errors import LedgerError
 from ledger.fields import DocumentModel, ScientificDecimal
 from ledger.handling import DocumentType, document_types
+from ledger.normal import normal_form
 from ledger.protocol import MAX_BATCH
 
 __all__ = [
@@ -43,6 +53,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     operators,
     compliance,
     triage,
+    keys,
 )
 """The modules that declare the document types, in the protocol's order."""
 
@@ -135,5 +146,5 @@ def parse_request(payload: Any) -> list[Document]:
 
 
 def normalize(document: Document) -> dict[str, Any]:
-    """The canonical JSON-ready form of a document, as stored in the log."""
-    return document.model_dump(mode="json")
+    """The document's normal form, as stored in the log: `ledger.normal.normal_form`."""
+    return normal_form(document)

@@ -38,9 +38,14 @@ CONFLICT_CODES = frozenset(
     }
 )
 
+SIGNATURE_CODES = frozenset({"signature_required", "unknown_key", "bad_signature"})
+"""A document's signature refused at capture (403); `unknown_key` is also the 409 of
+revoking a key that was never registered (given with `status=409`)."""
+
 STATUS_BY_CODE: dict[str, int] = {
     "unauthenticated": 401,
     "forbidden": 403,
+    **dict.fromkeys(SIGNATURE_CODES, 403),
     "not_found": 404,
     "method_not_allowed": 405,
     "invalid": 422,
@@ -65,6 +70,7 @@ class LedgerError(Exception):
         *,
         index: int = 0,
         detail: dict[str, Any] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
         if code not in STATUS_BY_CODE:
@@ -73,11 +79,12 @@ class LedgerError(Exception):
         self.message = message
         self.index = index
         self.detail = detail
+        self._status = status
 
     @property
     def status(self) -> int:
-        """The HTTP status the protocol gives this code."""
-        return STATUS_BY_CODE[self.code]
+        """The HTTP status the protocol gives this code (or the one it was given)."""
+        return self._status or STATUS_BY_CODE[self.code]
 
     def at(self, index: int) -> LedgerError:
         """This error, placed at position `index` of a batch."""

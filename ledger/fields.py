@@ -88,8 +88,11 @@ def _instant(value: Any) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError("must be an ISO 8601 date-time with an offset") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise ValueError("must carry a UTC offset, such as Z or +02:00")
+    if offset.total_seconds() % 60:  # RFC 3339 has no seconds in an offset: never truncate one
+        raise ValueError("must carry a UTC offset in whole minutes, such as Z or +02:00")
     return moment
 
 
@@ -164,12 +167,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_BASE64_SIGNATURE = re.compile(r"^[A-Za-z0-9+/]{86}==$")  # 64 bytes in standard base64
+
+
+def _signature_value(value: Any) -> str:
+    if not isinstance(value, str) or not _BASE64_SIGNATURE.match(value):
+        raise ValueError("must be the 64 bytes of an Ed25519 signature in standard base64")
+    return value
+
+
+class Signature(Strict):
+    """An authority's signature of a document (version 3): the key's id (the lowercase hex
+    SHA-256 of its 32 raw bytes) and the base64 Ed25519 signature of the document's
+    normal form without its `signature` member (see `ledger.normal`)."""
+
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$", strict=True)]
+    value: Annotated[str, BeforeValidator(_signature_value)]
+
+
 class DocumentModel(Strict):
     """What every document has; a subclass per type adds `type: Literal[...]` and its fields."""
 
     type_name: ClassVar[str]
     event_id: Annotated[str, BeforeValidator(_uuid_text)]
     occurred_at: Instant
+    signature: Signature | None = added_field()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

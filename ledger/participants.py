@@ -16,7 +16,14 @@ from eventsourcing.domain import event
 
 from ledger.base import LedgerAggregate, aggregate_id
 from ledger.errors import LedgerError
-from ledger.fields import CalendarDate, DocumentModel, Identifier, ParticipantCode, Text
+from ledger.fields import (
+    CalendarDate,
+    DocumentModel,
+    Identifier,
+    ParticipantCode,
+    Text,
+    added_field,
+)
 from ledger.handling import SECRETARIAT, UnitOfWork, handles
 from ledger.protocol import ADMITTED, SUSPENDED, WITHDRAWN, in_force
 
@@ -50,7 +57,7 @@ class EmbargoDeclared(DocumentModel):
     type: Literal["embargo.declared"]
     embargo_id: Identifier
     participant: ParticipantCode
-    region: Text | None = None
+    region: Text | None = added_field()
     reason: Text
     effective_from: CalendarDate
 
@@ -141,6 +148,19 @@ class Participant(LedgerAggregate):
     def is_active(self) -> bool:
         """Admitted and neither suspended nor withdrawn: may export and import."""
         return self.status == ADMITTED
+
+    class AuthorityKeyRegistered(LedgerAggregate.Event):
+        key_id: str
+
+    @event(AuthorityKeyRegistered)
+    def register_authority_key(self, key_id: str) -> None:
+        """Records a key of its authorities (`ledger.keys`): from now on they sign."""
+        self.authority_keys = [*self.key_ids, key_id]
+
+    @property
+    def key_ids(self) -> list[str]:
+        """The ids of every key registered for its authorities, in force or not."""
+        return list(getattr(self, "authority_keys", ()))
 
 
 @dataclass(frozen=True)

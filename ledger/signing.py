@@ -117,10 +117,12 @@ def load_key_file(path: str | os.PathLike[str]) -> SigningKey:
     return SigningKey(key)
 
 
-def create_key_file(path: str | os.PathLike[str]) -> SigningKey:
-    """A new key written to `path` with mode 0600; `SigningError` if `path` exists."""
+def create_key_file(
+    path: str | os.PathLike[str], key: Ed25519PrivateKey | None = None
+) -> SigningKey:
+    """A new key (or `key`) written to `path` with mode 0600; `SigningError` if `path` exists."""
     target = Path(path)
-    key = Ed25519PrivateKey.generate()
+    key = key if key is not None else Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

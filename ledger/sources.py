@@ -25,6 +25,7 @@ from ledger.fields import (
     ParticipantCode,
     Strict,
     Text,
+    added_field,
 )
 from ledger.handling import Jurisdiction, UnitOfWork, authority_of, handles
 from ledger.participants import find_participant
@@ -51,7 +52,7 @@ class MineRegistered(DocumentModel):
     name: Text
     region: Text
     location: Location
-    annual_capacity_carats: Carats | None = None
+    annual_capacity_carats: Carats | None = added_field()
 
 
 class AlluvialSiteRegistered(DocumentModel):
@@ -61,7 +62,7 @@ class AlluvialSiteRegistered(DocumentModel):
     region: Text
     location: Location
     licence: Licence
-    annual_capacity_carats: Carats | None = None
+    annual_capacity_carats: Carats | None = added_field()
 
 
 class AlluvialSiteLicenceRevoked(DocumentModel):

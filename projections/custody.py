@@ -5,7 +5,8 @@ accepted by the write side, which enforced the KPCS rules, so applying never che
 them again. The tables' rows are `projections.records`; the graph they imply and the one
 traversal over it, `projections.graph`; the facts alerts need beyond the tables,
 `projections.facts`; operators and sanction listings, `projections.operators`; reports
-and reviews, `projections.compliance` (a read model of its own that Custody carries).
+and reviews, `projections.compliance` (a read model of its own that Custody carries);
+authority keys, `projections.keys`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ledger.protocol import (
 )
 from projections.compliance import Compliance
 from projections.facts import AlertFacts, RapidReexport, RoundTrip
+from projections.keys import KeyRecord, KeyTables
 from projections.operators import Listing, Operator, OperatorTables
 from projections.records import (
     Certificate,
@@ -61,7 +63,7 @@ __all__ = [
 ]
 
 
-class Custody(OperatorTables, AlertFacts, Projection):
+class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
     """The chain-of-custody state after the entries applied so far."""
 
     IGNORES = frozenset(
@@ -86,6 +88,7 @@ class Custody(OperatorTables, AlertFacts, Projection):
         self.compliance = Compliance()
         self.operators: dict[str, Operator] = {}
         self.listings: dict[str, Listing] = {}
+        self.authority_keys: dict[str, KeyRecord] = {}
         self.reviews: dict[str, dict[str, Any]] = {}
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
         self.facts_position = 0

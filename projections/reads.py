@@ -31,6 +31,7 @@ from ledger.log import LogEntry, LogReader, read_entries
 from ledger.store import StoreConfig
 from projections import alerts as alert_rules
 from projections import compliance as monitoring
+from projections import keys as authority_keys
 from projections import operators as operator_queries
 from projections import provenance as queries
 from projections import search as finding
@@ -493,6 +494,10 @@ class Reads:
     def participants(self) -> list[dict[str, Any]]:
         """GET /v1/participants: every participant ever admitted, as the ledger stands now."""
         return self.read(lambda view: finding.participants(view.custody, self.directory))
+
+    def keys(self, participant: str | None = None) -> dict[str, Any]:
+        """GET /v1/keys: the authority keys registered, as the ledger stands now."""
+        return self.read(lambda view: authority_keys.keys_view(view.custody, participant))
 
     def compliance(
         self, year: int, participant: str | None = None, as_of: AsOf = None

@@ -87,6 +87,7 @@ _READ_MODEL_MODULES = frozenset(
         "projections.compliance",
         "projections.custody",
         "projections.facts",
+        "projections.keys",
         "projections.operators",
         "projections.records",
         "projections.proofs",

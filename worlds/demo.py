@@ -10,7 +10,10 @@ Akwatia diggers sell to licensed buyers at Kade, whose parcel an Accra exporter 
 to a Dubai importer; the exporter is then designated by the UN sanctions committee.
 
 Every document has a fixed `event_id`, so loading the world again appends
-nothing. Each of the eight alert types is raised at least once:
+nothing. The secretariat registers a key for Ghana's authority first, and Ghana signs
+every document it posts with it (`demo_authority_key`, derived from a fixed text, so
+the signatures are the same every time); the other participants post unsigned.
+Each of the eight alert types is raised at least once:
 
 | alert | where |
 |---|---|
@@ -39,14 +42,24 @@ a later day adds only the years that have come since.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import itertools
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from ledger.actors import Actor, Role
+from ledger.documents import parse_document
+from ledger.keys import public_key_text, sign_normal_form
+from ledger.normal import normal_form
+from ledger.signing import SigningError, create_key_file
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -58,9 +71,11 @@ __all__ = [
     "SUSPECT_CERTIFICATE_ID",
     "SUSPECT_LOT_ID",
     "DemoResult",
+    "demo_authority_key",
     "demo_documents",
     "load_demo",
     "welcome_text",
+    "write_demo_key",
 ]
 
 DEMO_NAMESPACE = UUID("3f1c3a52-5a0e-5d7e-8f7b-2005d1a3a0d5")
@@ -108,6 +123,19 @@ UTC_OFFSETS = {
 }
 SECRETARIAT = "secretariat"
 INVESTIGATOR = "investigator"
+SIGNING_PARTICIPANT = "GH"
+"""The one participant of the demo whose authority signs what it posts: the others do
+not, as while participants migrate."""
+DEMO_KEY_FILE = "kpledger-demo-GH.pem"
+"""Where `kpledger demo` writes Ghana's demo key (in the current folder), for trying
+`kpledger sign` and `kpledger post --sign-key` on the demo."""
+
+
+def demo_authority_key() -> Ed25519PrivateKey:
+    """Ghana's demo authority key, derived from a fixed text so that every demo signs
+    alike and loading it again appends nothing. Anybody can derive it: a demo key only."""
+    seed = hashlib.sha256(b"kpledger demo: the authority key of GH").digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 @dataclass(frozen=True)
@@ -334,10 +362,21 @@ OPERATORS = {
 def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]]:
     """The demo world in posting order: (poster, document); the poster is a participant code
     for its authority, or "secretariat" or "investigator". `today` (UTC, by default)
-    decides which later years' reports are submitted (see the module's docstring)."""
+    decides which later years' reports are submitted (see the module's docstring).
+    Ghana's documents are in normal form, signed by `demo_authority_key`."""
     w = _World()
     for code in PARTICIPANTS:
         w.admit(code)
+    key = demo_authority_key()
+    w.add(
+        SECRETARIAT,
+        "2003-01-01",
+        "authority_key.registered",
+        SIGNING_PARTICIPANT,
+        participant=SIGNING_PARTICIPANT,
+        public_key=public_key_text(key),
+        name="Minerals Commission of Ghana (demo key)",
+    )
 
     # Sources: kimberlite mines and licensed alluvial sites.
     w.mine("RU-MIR", "RU", "Mir", "Sakha (Yakutia)", 62.5274, 113.9936, "2000000.00")
@@ -496,7 +535,12 @@ def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]
              issuing_authority={"name": "Gokhran of Russia, Moscow"})  # fmt: skip
     w.confirm("EU", "RU-2006-0027", "3500.00", "315000.00", "2006-03-14", parcels=13)
     _monitoring(w, today or datetime.now(UTC).date())
-    return w.steps
+    return [
+        (poster, sign_normal_form(normal_form(parse_document(document)), key))
+        if poster == SIGNING_PARTICIPANT
+        else (poster, document)
+        for poster, document in w.steps
+    ]
 
 
 def _monitoring(w: _World, today: date) -> None:
@@ -582,6 +626,16 @@ def load_demo(ledger: Ledger, today: date | None = None) -> DemoResult:
     return DemoResult(tokens=tokens, appended=appended, head_position=ledger.head_position())
 
 
+def write_demo_key(folder: str | os.PathLike[str] = ".") -> Path:
+    """Writes Ghana's demo key to `DEMO_KEY_FILE` in `folder` (mode 0600) unless a file
+    has that name already; returns its path."""
+    path = Path(folder) / DEMO_KEY_FILE
+    if not path.exists():
+        with contextlib.suppress(SigningError):  # created meanwhile: the same key
+            create_key_file(path, demo_authority_key())
+    return path
+
+
 def welcome_text(result: DemoResult, base_url: str) -> str:
     """What `kpledger demo` prints: the tokens, and three commands that trace the suspect parcel."""
     width = max(len(name) for name in result.tokens)
@@ -610,6 +664,11 @@ def welcome_text(result: DemoResult, base_url: str) -> str:
         lines += [comment, f'curl -s {auth} "{url}"', ""]
     lines += [
         f"Or see it: open {base_url}/ui#root={lot} and paste the demo-investigator token.",
+        "",
+        f"Ghana's authority signs what it posts, with the demo key {DEMO_KEY_FILE}:",
+        f"  kpledger sign FILE --key {DEMO_KEY_FILE} --out signed.jsonl",
+        f"  kpledger post FILE --sign-key {DEMO_KEY_FILE} --token "
+        f"{result.tokens.get('demo-authority-GH', 'TOKEN')} --url {base_url}",
         "",
     ]
     return "\n".join(lines)

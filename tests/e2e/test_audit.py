@@ -56,6 +56,12 @@ def test_a_server_on_a_store_altered_behind_its_back_reports_it(
             "ok": True,
             "events": ENTRIES,
             "head": head,
+            "signatures": {
+                "verified": 0,
+                "unsigned": ENTRIES,
+                "invalid": 0,
+                "first_invalid_position": None,
+            },
         }
 
     stored.replace_in_state(stored.journal_row(6), b'"carats":"100.00"', b'"carats":"900.00"')
@@ -119,7 +125,14 @@ def test_kpledger_verify_exits_with_1_and_the_first_bad_position(store_url: str)
     stored, head = built(store_url)
     done = kpledger(store_url, "verify")
     assert done.returncode == 0, done.stderr
-    assert printed(done) == {"ok": "true", "events": str(ENTRIES), "head": head}
+    assert printed(done) == {
+        "ok": "true",
+        "events": str(ENTRIES),
+        "head": head,
+        "signatures.verified": "0",
+        "signatures.unsigned": str(ENTRIES),
+        "signatures.invalid": "0",
+    }
 
     stored.replace_in_state(stored.event_rows(6)[0], b'"_data_":"100.00"', b'"_data_":"900.00"')
     done = kpledger(store_url, "verify")

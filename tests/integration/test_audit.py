@@ -183,13 +183,28 @@ def assert_caught(ledger: Ledger, position: int, reason: str) -> None:
 
 def test_an_empty_log_verifies(ledger: Ledger) -> None:
     ledger.create_token("auditor", "auditor-test")
-    assert verify(ledger).to_json() == {"ok": True, "events": 0, "head": GENESIS_HASH}
+    assert verify(ledger).to_json() == {
+        "ok": True,
+        "events": 0,
+        "head": GENESIS_HASH,
+        "signatures": {"verified": 0, "unsigned": 0, "invalid": 0, "first_invalid_position": None},
+    }
 
 
 def test_an_unaltered_log_verifies_repeatably_whatever_the_page_size(ledger: Ledger) -> None:
     audited_world(ledger)
     head = ledger.read_log(ENTRIES - 1, 1)[0].hash
-    expected = {"ok": True, "events": ENTRIES, "head": head}
+    expected = {
+        "ok": True,
+        "events": ENTRIES,
+        "head": head,
+        "signatures": {
+            "verified": 0,
+            "unsigned": ENTRIES,
+            "invalid": 0,
+            "first_invalid_position": None,
+        },
+    }
     assert verify(ledger).to_json() == expected
     assert verify(ledger).to_json() == expected
     for page_size in (1, 2, 3, 7):
