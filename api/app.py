@@ -29,10 +29,12 @@ from api.routes import (
     operators,
     search,
     statistics,
+    tiles,
     trace,
 )
 from api.settings import Settings
 from api.ui import mount_ui
+from api.witnessed import mount_witnessed_log, witnessing_of
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.signing import SigningKey
@@ -70,9 +72,12 @@ def create_app(
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
         watcher = availability.watcher(ledger)  # notices the store going away and back
+        witnessing = witnessing_of(app)
+        witnessing.start()  # signs checkpoints and asks the witnesses, in threads of its own
         try:
             yield
         finally:
+            witnessing.stop()
             follower.stop()
             if watcher is not None:
                 watcher.stop()
@@ -122,8 +127,9 @@ def create_app(
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
-        """Liveness, the log's head position and whether the store answers; no token needed."""
-        return availability.health(ledger)
+        """Liveness, the log's head position and whether the store answers, and the
+        checkpoint `GET /checkpoint` serves; no token needed."""
+        return {**availability.health(ledger), "checkpoint": witnessing_of(app).health()}
 
     for module in (
         events,
@@ -136,6 +142,7 @@ def create_app(
         statistics,
         compliance,
         search,
+        tiles,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
@@ -144,5 +151,6 @@ def create_app(
     mount_ui(app)  # GET /ui, the investigator's page, and its files
     mount_docs(app)  # GET /docs and /redoc, from local files
     mount_metrics(app, ledger, reads)  # GET /metrics, Prometheus
+    mount_witnessed_log(app)  # GET /checkpoint, certificates' proofs, witnesses' metrics
     openapi(app)  # GET /openapi.json, completed: bodies, answers, errors, bearer
     return app
