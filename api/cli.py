@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from api.audit_cli import add_offline_audit_commands
 from ledger.actors import ROLES
 from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
 from ledger.signing import SigningError
 from ledger.store import StoreError
+from witness.cli import add_witness_commands
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -622,6 +624,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a checkpoint saved earlier (from GET /v1/audit/checkpoint or kpledger checkpoint)",
     )
     check.set_defaults(run=_audit_check)
+    add_offline_audit_commands(audit_commands)  # verify-proof, verify-log
+    add_witness_commands(commands)  # witness serve, witness vkey
     return parser
 
 
