@@ -13,6 +13,7 @@ COPY api api
 COPY ledger ledger
 COPY projections projections
 COPY worlds worlds
+COPY witness witness
 COPY scripts/copy-assets scripts/docker-entrypoint scripts/
 RUN scripts/copy-assets \
     && python -m venv /opt/kpledger \

@@ -31,10 +31,12 @@ from api.routes import (
     operators,
     search,
     statistics,
+    tiles,
     trace,
 )
 from api.settings import Settings
 from api.ui import mount_ui
+from api.witnessed import mount_witnessed_log, witnessing_of
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.signing import SigningKey
@@ -72,9 +74,12 @@ def create_app(
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
         watcher = availability.watcher(ledger)  # notices the store going away and back
+        witnessing = witnessing_of(app)
+        witnessing.start()  # signs checkpoints and asks the witnesses, in threads of its own
         try:
             yield
         finally:
+            witnessing.stop()
             follower.stop()
             if watcher is not None:
                 watcher.stop()
@@ -124,8 +129,9 @@ def create_app(
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
-        """Liveness, the log's head position, whether the store answers and whether the read
-        model follows the log (`degraded` when it stopped at an entry); no token needed."""
+        """Liveness, the log's head position, whether the store answers, whether the read
+        model follows the log (`degraded` when it stopped at an entry), and the checkpoint
+        `GET /checkpoint` serves; no token needed."""
         answer = availability.health(ledger)
         failure = reads.failure
         if failure is None:
@@ -133,6 +139,7 @@ def create_app(
         else:
             answer["status"] = "degraded"
             answer["read_model"] = {"state": "failed", **failure.to_json()}
+        answer["checkpoint"] = witnessing_of(app).health()
         return answer
 
     for module in (
@@ -147,6 +154,7 @@ def create_app(
         compliance,
         search,
         keys,
+        tiles,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
@@ -155,6 +163,7 @@ def create_app(
     mount_ui(app)  # GET /ui, the investigator's page, and its files
     mount_docs(app)  # GET /docs and /redoc, from local files
     mount_metrics(app, ledger, reads)  # GET /metrics, Prometheus
+    mount_witnessed_log(app)  # GET /checkpoint, certificates' proofs, witnesses' metrics
     openapi(app)  # GET /openapi.json, completed: bodies, answers, errors, bearer
     return app
 

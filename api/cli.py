@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import socket
 import sys
@@ -11,11 +10,14 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from api.audit_cli import add_offline_audit_commands
+from api.listen import listen
 from ledger.actors import ROLES
 from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
 from ledger.signing import SigningError
 from ledger.store import StoreError
+from witness.cli import add_witness_commands
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -44,33 +46,6 @@ def _open_ledger() -> Ledger:
     return Ledger.open(Settings().database_url)
 
 
-def _listen(host: str, port: int) -> socket.socket | None:
-    """A socket bound to host:port, handed to uvicorn (so no other process can take the
-    port in between); None, after one line on stderr, when it cannot be bound."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except (socket.gaierror, UnicodeError, OverflowError) as error:
-        print(f"kpledger: cannot listen on {host}:{port}: {error}", file=sys.stderr)
-        return None
-    listener = socket.socket(family, kind, proto)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind(address)
-    except OSError as error:
-        listener.close()
-        if error.errno == errno.EADDRINUSE:
-            print(
-                f"kpledger: port {port} on {host} is in use; choose another with --port",
-                file=sys.stderr,
-            )
-        else:
-            print(f"kpledger: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
-        return None
-    return listener
-
-
 def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
     from api.settings import Settings
@@ -86,7 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
-    listener = _listen(args.host, args.port)
+    listener = listen(args.host, args.port)
     if listener is None:
         return 1
     with listener:
@@ -170,7 +145,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     settings = Settings()
     key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
-    listener = _listen(args.host, args.port)
+    listener = listen(args.host, args.port)
     if listener is None:
         return 1
     with listener:
@@ -729,6 +704,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a checkpoint saved earlier (from GET /v1/audit/checkpoint or kpledger checkpoint)",
     )
     check.set_defaults(run=_audit_check)
+    add_offline_audit_commands(audit_commands)  # verify-proof, verify-log
+    add_witness_commands(commands)  # witness serve, witness vkey
     return parser
 
 

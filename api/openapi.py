@@ -42,9 +42,14 @@ _FORBIDDEN = {
     ("get", "/v1/audit/checkpoint"),
     ("get", "/v1/audit/proof/inclusion"),
     ("get", "/v1/audit/proof/consistency"),
+    ("get", "/tile/entries/{path}"),
+    ("get", "/v1/certificates/{certificate_id}/proof"),
     ("get", "/v1/statistics"),
     ("get", "/v1/compliance"),
     ("get", "/metrics"),
+    ("get", "/tile/entries/{path}"),
+    ("get", "/tile/{level}/{path}"),
+    ("get", "/v1/certificates/{certificate_id}/proof"),
 }
 _NOT_FOUND = {
     ("get", "/v1/lots/{lot_id}"),
@@ -114,6 +119,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
         "position": 501,
         "store": "reachable",
         "read_model": {"state": "following", "position": 501},
+        "checkpoint": {"tree_size": 501, "cosigned_by": ["witness.example/w1"], "age_s": 2.4},
     },
     ("post", "/v1/events"): {"accepted": 1, "position": 502},
     ("get", "/v1/lots/{lot_id}"): {
@@ -390,9 +396,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         version=app.version,
         summary=app.summary,
         description="The contract is docs/PROTOCOL.md in the repository. Every request but "
-        "`GET /health`, `GET /v1/statistics/public`, `GET /v1/audit/key` and "
-        "`GET /v1/certificates/{id}/verify` carries `Authorization: Bearer <token>` (made "
-        "with `kpledger token create`); press Authorize and paste the token.",
+        "`GET /health`, `GET /v1/statistics/public`, `GET /v1/audit/key`, "
+        "`GET /v1/certificates/{id}/verify`, `GET /checkpoint` and `GET /tile/<L>/...` "
+        "carries `Authorization: Bearer <token>` (made with `kpledger token create`); press "
+        "Authorize and paste the token.",
         routes=app.routes,
     )
     components = spec.setdefault("components", {})

@@ -61,6 +61,12 @@ class ReadModelState(Shape):
     error: str | None = Field(None, description="failed: the exception's type")
 
 
+class PublishedCheckpoint(Shape):
+    tree_size: int
+    cosigned_by: list[str] = Field(description="the witnesses whose cosignatures it carries")
+    age_s: float = Field(description="seconds since the log signed it")
+
+
 class Health(Shape):
     status: Literal["ok", "degraded"] = Field(
         description="degraded while the store is away or the read model has failed"
@@ -68,6 +74,9 @@ class Health(Shape):
     position: int | None = Field(description="the log's head position; null while away")
     store: Literal["reachable", "unreachable"]
     read_model: ReadModelState
+    checkpoint: PublishedCheckpoint | None = Field(
+        default=None, description="what GET /checkpoint serves; null while it answers 503"
+    )
 
 
 class Accepted(Shape):
@@ -249,6 +258,7 @@ class PublicKey(Shape):
     algorithm: Literal["ed25519"]
     public_key: str = Field(description="32 raw bytes, base64")
     key_id: str = Field(description="hex SHA-256 of the public key's raw bytes")
+    vkey: str = Field(description="c2sp.org/signed-note verifier key: <origin>+<key hash>+<key>")
 
 
 class Checkpoint(Shape):

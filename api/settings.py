@@ -53,6 +53,23 @@ class Settings(BaseSettings):
         default="06-30", description="MM-DD of year Y+1 when the annual report of Y is due"
     )
 
+    log_origin: str = Field(
+        default="kpledger",
+        description="the origin line of the log's checkpoints (c2sp.org/tlog-checkpoint) and "
+        "the key name of its signature",
+    )
+    witnesses: Path | None = Field(
+        default=None,
+        description="file naming the witnesses: one per line, its cosignature/v1 vkey, a space "
+        "and the URL prefix of its add-checkpoint; unset means no witness",
+    )
+    witness_quorum: int | None = Field(
+        default=None, ge=1, description="cosignatures a published checkpoint needs; all by default"
+    )
+    checkpoint_interval: float = Field(
+        default=5.0, gt=0, description="seconds between checkpoints signed after appends, at least"
+    )
+
     log_format: Literal["text", "json"] = Field(
         default="text", description="stderr lines: text, or one JSON object a line"
     )
@@ -69,6 +86,22 @@ class Settings(BaseSettings):
     @classmethod
     def _any_case(cls, text: object) -> object:
         return text.lower() if isinstance(text, str) else text
+
+    @field_validator("log_origin")
+    @classmethod
+    def _a_key_name(cls, origin: str) -> str:
+        if not origin or any(character.isspace() or character == "+" for character in origin):
+            raise ValueError("an origin is non-empty, without spaces or '+'")
+        return origin
+
+    @field_validator("witnesses")
+    @classmethod
+    def _witnesses_readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            from ledger.witnessing import read_witnesses
+
+            read_witnesses(path)  # WitnessingError is a ValueError: one line at start
+        return path
 
     @field_validator("statistics_due", "annual_report_due")
     @classmethod

@@ -1,8 +1,8 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page]
-                              [--lots N] [--seed S] [--quick] [--rebuild]
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page
+                               |tlog] [--lots N] [--seed S] [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -26,11 +26,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild
+from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild, tlog
 from bench.common import Result, ratio, results_dir, table
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix", "page")
+BENCHMARKS = (
+    "capture",
+    "queries",
+    "rebuild",
+    "memory",
+    "coldstart",
+    "proofs",
+    "deepmix",
+    "page",
+    "tlog",
+)
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
     "lots": 1_000_000,
@@ -128,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
         "deepmix": lambda: deepmix.run(deep_url(), samples=sizes["samples"], seed=args.seed),
         "page": lambda: page.run(url(), seed=args.seed),
+        "tlog": lambda: tlog.run(url()),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],

@@ -56,6 +56,7 @@ from ledger.store import (
     select_aggregates_events,
     select_last,
 )
+from ledger.tiles import check_leaf_size
 
 __all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
 
@@ -397,6 +398,7 @@ class Capturer:
                     last_position = claim[1]
                 continue
             position = head.position + 1
+            check_leaf_size(position, recorded_at, recorded_by, normalized, index)
             with recording_clock(recorded_at):
                 handling = HANDLING[type(document)]
                 try:

@@ -49,6 +49,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "invalid": 422,
+    "document_too_large": 422,  # its Merkle leaf exceeds an entry bundle's 65,535 bytes
     "too_large": 413,
     "internal": 500,
     "write_conflict": 503,

@@ -235,6 +235,18 @@ class MerkleTree:
         proof.reverse()  # SUBPROOF appends on the way back up
         return proof
 
+    def perfect_count(self, level: int) -> int:
+        """How many perfect subtrees of 2^level leaves are complete."""
+        return len(self._levels[level]) // HASH_SIZE if 0 <= level < len(self._levels) else 0
+
+    def perfect_roots(self, level: int, first: int, count: int) -> bytes:
+        """The roots of perfect subtrees `first` to `first + count - 1` of 2^level leaves,
+        concatenated (what a tlog-tiles hash tile is made of); `ValueError` unless all are
+        complete."""
+        if first < 0 or count < 0 or first + count > self.perfect_count(level):
+            raise ValueError(f"level {level} lacks some of subtrees {first}..{first + count - 1}")
+        return bytes(self._levels[level][first * HASH_SIZE : (first + count) * HASH_SIZE])
+
     def _check_size(self, size: int) -> None:
         if size > self.size:
             raise ValueError(f"the tree holds {self.size} leaves, not {size}")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 
 from api.auth import CurrentActor, require_reader_of_everything
 from ledger.audit import verify
+from ledger.note import NoteSigner
 from ledger.signing import SigningKey, load_or_create
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -40,8 +41,11 @@ def get_verify(request: Request, actor: CurrentActor) -> dict[str, Any]:
 
 @router.get("/key")
 def get_key(request: Request) -> dict[str, str]:
-    """The public key that signs checkpoints: `{algorithm, public_key, key_id}`; no token."""
-    return signing_key(request.app).describe()
+    """The public key that signs checkpoints: `{algorithm, public_key, key_id, vkey}`, `vkey`
+    its c2sp.org/signed-note verifier key `<origin>+<key hash>+<base64>`; no token."""
+    key = signing_key(request.app)
+    vkey = NoteSigner(request.app.state.settings.log_origin, key).verifier.vkey
+    return {**key.describe(), "vkey": vkey}
 
 
 @router.get("/checkpoint")

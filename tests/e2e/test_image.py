@@ -83,11 +83,39 @@ def test_the_entry_point_serves_health_on_the_secrets(postgresql_url: str, tmp_p
 
 def test_compose_runs_both_services_with_health_checks_and_secrets() -> None:
     compose = (ROOT / "docker-compose.yml").read_text()
-    assert compose.count("healthcheck:") == 2 and "condition: service_healthy" in compose
+    assert compose.count("healthcheck:") == 3 and "condition: service_healthy" in compose
+    assert "urlopen('http://127.0.0.1:8100/health'" in compose  # the witness
+    assert "KPLEDGER_WITNESSES: /run/secrets/witnesses" in compose
     assert "urlopen('http://127.0.0.1:8000/health'" in compose
     assert "KPLEDGER_SIGNING_KEY: /run/secrets/kpledger_signing_key" in compose
     assert "KPLEDGER_DATABASE_URL_FILE: /run/secrets/database_url" in compose
     assert "POSTGRES_PASSWORD_FILE: /run/secrets/postgres_password" in compose
     assert "PASSWORD: " not in compose.replace("POSTGRES_PASSWORD_FILE: ", "")
-    for name in ("postgres_password", "database_url", "kpledger_signing_key"):
+    for name in (
+        "postgres_password",
+        "database_url",
+        "kpledger_signing_key",
+        "witnesses",
+        "witness_key",
+        "log_vkey",
+    ):
         assert re.search(rf"^  {name}:\n    file: \./secrets/", compose, re.MULTILINE), name
+
+
+def test_the_secrets_introduce_the_log_and_its_witness(tmp_path: Path) -> None:
+    """docker-secrets writes the vkeys with openssl alone: they are the ones kpledger
+    computes from the same keys."""
+    from ledger.note import COSIGNATURE_V1, NoteSigner
+    from ledger.signing import load_key_file
+    from ledger.witnessing import read_witnesses
+
+    secrets = tmp_path / "secrets"
+    made = subprocess.run([ROOT / "scripts" / "docker-secrets", secrets], capture_output=True)
+    assert made.returncode == 0, made.stderr
+    log = NoteSigner("kpledger", load_key_file(secrets / "kpledger-signing.pem"))
+    assert (secrets / "log-vkey").read_text() == log.verifier.vkey
+    witness = NoteSigner(
+        "witness.kpledger.local/w1", load_key_file(secrets / "witness.pem"), COSIGNATURE_V1
+    )
+    (configured,) = read_witnesses(secrets / "witnesses")
+    assert (configured.vkey, configured.url) == (witness.verifier.vkey, "http://witness:8100")

@@ -1,0 +1,37 @@
+"""A listening socket for the servers of the command line (`kpledger serve`, `kpledger
+witness serve`), with one line on stderr instead of a traceback when it cannot be had."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+
+__all__ = ["listen"]
+
+
+def listen(host: str, port: int) -> socket.socket | None:
+    """A socket bound to host:port, handed to uvicorn (so no other process can take the
+    port in between); None, after one line on stderr, when it cannot be bound."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError, OverflowError) as error:
+        print(f"kpledger: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            print(
+                f"kpledger: port {port} on {host} is in use; choose another with --port",
+                file=sys.stderr,
+            )
+        else:
+            print(f"kpledger: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        return None
+    return listener

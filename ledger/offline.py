@@ -1,0 +1,83 @@
+"""Checking an exported log with nothing but the file: `kpledger audit verify-log`.
+
+The hash chain, entry by entry (as `kpledger import` checks it), the Merkle tree of the
+entries as `GET /v1/events` serves them, and, given a c2sp checkpoint, that the tree at
+its size has its root, its signature checked when the log's vkey is given. No store and
+no service are opened. (Document signatures join the check once the log holds
+authority keys: see PROTOCOL.md, "Authorities sign what they post".)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ledger.audit import AuditError, _Chain, _file_entries
+from ledger.merkle import MerkleTree, entry_leaf
+from ledger.note import NoteError, Verifier, parse_checkpoint, parse_note, verify_note
+
+__all__ = ["LogCheck", "OfflineError", "check_exported_log"]
+
+
+class OfflineError(Exception):
+    """What does not hold in an exported log; one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogCheck:
+    """An exported log that verified: its entries, chain head and tree root."""
+
+    entries: int
+    head: str
+    root: bytes
+    checkpoint_size: int | None
+
+
+def check_exported_log(
+    lines: Iterable[str], checkpoint: str | None = None, log_key: Verifier | None = None
+) -> LogCheck:
+    """Checks the lines of `kpledger export --out`; `OfflineError` with the first reason."""
+    chain = _Chain()
+    tree = MerkleTree()
+    try:
+        for entry in _file_entries(lines):
+            chain.add(
+                position=entry.position,
+                recorded_at=entry.recorded_at,
+                recorded_by=entry.recorded_by,
+                document=entry.document,
+                events_digest=entry.events_digest,
+                prev_hash=entry.prev_hash,
+                hash=entry.hash,
+            )
+            if chain.first_bad_position is not None:
+                raise OfflineError(f"the hash chain is broken at {chain.reason}")
+            tree.append_leaf(entry_leaf(entry))
+    except AuditError as error:
+        raise OfflineError(str(error)) from None
+    size = None
+    if checkpoint is not None:
+        try:
+            note = parse_note(checkpoint)
+            claimed = parse_checkpoint(note.text)
+        except NoteError as error:
+            raise OfflineError(f"the checkpoint: {error}") from None
+        if log_key is not None:
+            if claimed.origin != log_key.name:
+                raise OfflineError(
+                    f"the checkpoint's origin {claimed.origin!r} is not the log key's name"
+                )
+            try:
+                verify_note(note, [log_key])
+            except NoteError as error:
+                raise OfflineError(f"the checkpoint's signature: {error}") from None
+        if claimed.size > tree.size:
+            raise OfflineError(
+                f"the checkpoint is of {claimed.size} entries; the file holds {tree.size}"
+            )
+        if tree.root(claimed.size) != claimed.root:
+            raise OfflineError(
+                f"the file's first {claimed.size} entries do not have the checkpoint's root"
+            )
+        size = claimed.size
+    return LogCheck(chain.events, chain.head, tree.root(), size)
