@@ -45,6 +45,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "method_not_allowed": 405,
     "invalid": 422,
     "too_large": 413,
+    "unsupported_media_type": 415,  # a body neither JSON nor CSV
+    "unsupported_charset": 415,  # a charset other than UTF-8 (CSV: Latin-1, Windows-1252)
     "internal": 500,
     "write_conflict": 503,
     "store_unavailable": 503,

@@ -161,8 +161,12 @@ class Server:
                 self.process.wait()
         self.process = None
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def client(self, token: str | None = None, *, json: bool = False) -> httpx.Client:
+        """A client of the server with `token`; `json` sends `Content-Type:
+        application/json` with every request (for bodies given as `content=`)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if json:
+            headers["Content-Type"] = "application/json"
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
 
