@@ -19,6 +19,7 @@ from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.logs import AccessLog
 from api.metrics import mount_metrics
 from api.openapi import openapi
+from api.revocation import TokenRefresher
 from api.routes import (
     alerts,
     audit,
@@ -70,9 +71,12 @@ def create_app(
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
         watcher = availability.watcher(ledger)  # notices the store going away and back
+        refresher = TokenRefresher(ledger)  # revocations from other processes, within 1 s
+        refresher.start()
         try:
             yield
         finally:
+            refresher.stop()
             follower.stop()
             if watcher is not None:
                 watcher.stop()

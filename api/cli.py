@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from api.token_commands import add_token_commands, expiry
 from ledger.actors import ROLES
 from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
@@ -155,8 +156,10 @@ def _token_create(args: argparse.Namespace) -> int:
         )
         return 1
     ledger = _open_ledger()
-    token = ledger.create_token(args.role, args.name, args.participant)
+    token = ledger.create_token(args.role, args.name, args.participant, args.expires)
     who = f"{args.role} of {args.participant}" if args.participant else args.role
+    if args.expires is not None:
+        who += f", expires {args.expires.isoformat()}"
     print(f"created a token for {args.name} ({who}); it is shown once, only its hash is stored:")
     print(token)
     return 0
@@ -468,7 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=ROLES, help="what the token may do")
     create.add_argument("--participant", metavar="XX", help="an authority's participant (ISO code)")
     create.add_argument("--name", required=True, help="who holds it (shown as recorded_by)")
+    create.add_argument(
+        "--expires",
+        type=expiry,
+        metavar="DATE",
+        help="refused from DATE on (YYYY-MM-DD: 00:00 UTC; or a date-time with an offset)",
+    )
     create.set_defaults(run=_token_create)
+    add_token_commands(token_commands, _open_ledger)
 
     demo = commands.add_parser(
         "demo", help="load the demonstration world (2005 Moscow Plenary), then serve"

@@ -338,6 +338,27 @@ def select_aggregates_events(
     return rows
 
 
+def select_originators_of_topic(recorder: Any, topic: str) -> list[UUID]:
+    """The ids of the aggregates with an event of `topic`, in order of storing (a scan of
+    the events table: for rare questions such as `kpledger token list`)."""
+    if hasattr(recorder.datastore, "schema"):  # PostgreSQL
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT originator_id FROM {}.{} WHERE topic = %s ORDER BY notification_id"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as lent, lent.cursor() as cursor:
+            cursor.execute(statement, [topic])
+            return [UUID(str(row["originator_id"])) for row in cursor.fetchall()]
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            f"SELECT originator_id FROM {recorder.events_table_name} WHERE topic = ? "
+            "ORDER BY rowid",
+            [topic],
+        )
+        return [UUID(str(row[0])) for row in cursor.fetchall()]
+
+
 def select_sequence(
     recorder: Any,
     originator_id: UUID,
