@@ -19,6 +19,7 @@ from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.logs import AccessLog
 from api.metrics import mount_metrics
 from api.openapi import openapi
+from api.requests import RequestId
 from api.revocation import TokenRefresher
 from api.routes import (
     alerts,
@@ -73,9 +74,11 @@ def create_app(
         watcher = availability.watcher(ledger)  # notices the store going away and back
         refresher = TokenRefresher(ledger)  # revocations from other processes, within 1 s
         refresher.start()
+        app.state.read_model_ready = True  # GET /health/ready
         try:
             yield
         finally:
+            app.state.read_model_ready = False
             refresher.stop()
             follower.stop()
             if watcher is not None:
@@ -129,6 +132,12 @@ def create_app(
         """Liveness, the log's head position and whether the store answers; no token needed."""
         return availability.health(ledger)
 
+    @app.get("/health/ready", tags=["service"])
+    def ready() -> JSONResponse:
+        """Readiness: 200 when the store answers and the read model is built, else 503
+        (with what is not usable); no token needed."""
+        return availability.readiness(ledger, getattr(app.state, "read_model_ready", False))
+
     for module in (
         events,
         lots,
@@ -144,7 +153,8 @@ def create_app(
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)
-    app.add_middleware(AccessLog)  # outermost: one line per request, 500s included
+    app.add_middleware(AccessLog)  # one line per request, 500s included
+    app.add_middleware(RequestId)  # outermost: X-Request-ID, in every log line and error body
     mount_ui(app)  # GET /ui, the investigator's page, and its files
     mount_docs(app)  # GET /docs and /redoc, from local files
     mount_metrics(app, ledger, reads)  # GET /metrics, Prometheus
