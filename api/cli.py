@@ -38,11 +38,17 @@ Checkpoints are signed with the Ed25519 key in the PEM file KPLEDGER_SIGNING_KEY
 """
 
 
-def _open_ledger() -> Ledger:
+def _open_ledger(*, create: bool = False) -> Ledger:
+    """The configured store; unless `create` (serve, demo, generate, import, token create),
+    a SQLite file that does not exist is a StoreError (one line, exit 2), not created."""
     from api.settings import Settings
     from ledger.application import Ledger
+    from ledger.store import require_existing
 
-    return Ledger.open(Settings().database_url)
+    url = Settings().database_url
+    if not create:
+        require_existing(url)
+    return Ledger.open(url)
 
 
 def _listen(host: str, port: int) -> socket.socket | None:
@@ -103,7 +109,7 @@ def _run_workers(settings: Any, listener: socket.socket, args: argparse.Namespac
 
     from api.logs import configure
 
-    ledger = _open_ledger()  # an unreachable store stops us here, in one line
+    ledger = _open_ledger(create=True)  # an unreachable store stops us here, in one line
     description = ledger.store.description
     ledger.close()
     configure(settings.log_format, settings.log_level)
@@ -155,7 +161,7 @@ def _token_create(args: argparse.Namespace) -> int:
             f"kpledger: {args.participant} is not an ISO 3166-1 alpha-2 code or EU", file=sys.stderr
         )
         return 1
-    ledger = _open_ledger()
+    ledger = _open_ledger(create=True)
     token = ledger.create_token(args.role, args.name, args.participant, args.expires)
     who = f"{args.role} of {args.participant}" if args.participant else args.role
     if args.expires is not None:
@@ -177,7 +183,7 @@ def _demo(args: argparse.Namespace) -> int:
     if listener is None:
         return 1
     with listener:
-        ledger = _open_ledger()
+        ledger = _open_ledger(create=True)
         result = load_demo(ledger)
         print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
         return _run(create_app(settings, ledger, signing_key=key), listener, args)
@@ -186,7 +192,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from worlds.generate import generate
 
-    ledger = _open_ledger()
+    ledger = _open_ledger(create=True)
     try:
         report = generate(
             ledger,
@@ -242,7 +248,7 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from ledger.audit import AuditError, import_log
 
-    ledger = _open_ledger()
+    ledger = _open_ledger(create=True)
     try:
         with open(args.file, encoding="utf-8") as lines:
             imported = import_log(ledger, lines, progress=_shows_progress(args))
@@ -280,9 +286,10 @@ def _checkpoint(args: argparse.Namespace) -> int:
     from ledger.signing import load_or_create
     from projections.proofs import LogTree
 
+    ledger = _open_ledger()  # before the key: nothing is created beside a missing store
     key = load_or_create(Settings().signing_key)
     tree = LogTree()
-    tree.follow(_open_ledger())
+    tree.follow(ledger)
     print(json.dumps(tree.checkpoint(key), indent=2))
     return 0
 
@@ -446,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_address(command: argparse.ArgumentParser) -> None:
         command.add_argument("--host", default="127.0.0.1", help="address to listen on")
-        command.add_argument("--port", type=int, default=8000, help="port to listen on")
+        command.add_argument("--port", type=_port, default=8000, help="port to listen on")
 
     serve = commands.add_parser("serve", help="serve the HTTP API (default 127.0.0.1:8000)")
     with_address(serve)
@@ -633,6 +640,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_audit_check)
     return parser
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0 to 65535)")
+    return int(text)
 
 
 def _workers(text: str) -> int:

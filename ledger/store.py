@@ -70,6 +70,20 @@ def store_config(url: str | None) -> StoreConfig:
     raise StoreError(f"bad database URL {url!r}: it must start with sqlite:/// or postgresql://")
 
 
+def require_existing(url: str | None) -> None:
+    """A StoreError unless the store `url` names exists: a SQLite file must be there (a
+    command that only reads must not leave an empty database behind a mistyped path);
+    a PostgreSQL database that does not exist fails on connecting anyway."""
+    config = store_config(url)
+    path = config.env.get("SQLITE_DBNAME")
+    if config.kind == "sqlite" and path and not Path(path).is_file():
+        raise StoreError(
+            f"no database at {path}: kpledger serve, demo, generate, import or token create "
+            "makes one; "
+            "or set KPLEDGER_DATABASE_URL to the store to use"
+        )
+
+
 def _sqlite(path: Path) -> StoreConfig:
     path = path.expanduser()
     folder = path.parent if str(path.parent) else Path(".")

@@ -23,8 +23,24 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from ledger.application import Ledger
+
+# A busy machine must never fail a correct build: no deadline anywhere, and in CI (CI set)
+# the same examples every run, so that a failure there is reproduced by running it again.
+hypothesis_settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 ADMIN_URL = os.environ.get(
     "KPLEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
