@@ -231,6 +231,20 @@ def _verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.backup import backup_sqlite
+    from api.settings import Settings
+    from ledger.store import require_existing, store_config
+
+    url = Settings().database_url
+    require_existing(url)
+    size = backup_sqlite(store_config(url), Path(args.out))
+    print(f"backed up to {args.out} ({size} bytes); keep the signing key beside it")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from ledger.audit import AuditError, export_log
 
@@ -530,6 +544,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     verify.set_defaults(run=_verify)
+
+    backup = commands.add_parser(
+        "backup",
+        help="a consistent copy of a live SQLite store (PostgreSQL: pg_dump, see README)",
+        description="Copies the SQLite store, recent writes in its WAL included, with "
+        "SQLite's online backup API while servers keep running; FILE must not exist. "
+        "Restore by stopping the servers and putting FILE in the database's place.",
+    )
+    backup.add_argument("--out", required=True, metavar="FILE", help="the new backup file")
+    backup.set_defaults(run=_backup)
 
     export = commands.add_parser("export", help="write the log as JSON Lines, one entry a line")
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
