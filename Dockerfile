@@ -30,6 +30,6 @@ USER kpledger
 WORKDIR /var/lib/kpledger
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2).status != 200)"]
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/ready', timeout=2).status != 200)"]
 ENTRYPOINT ["kpledger-entrypoint"]
 CMD ["kpledger", "serve", "--host", "0.0.0.0", "--port", "8000"]

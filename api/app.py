@@ -20,6 +20,8 @@ from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.logs import AccessLog
 from api.metrics import mount_metrics
 from api.openapi import openapi
+from api.requests import RequestId
+from api.revocation import TokenRefresher
 from api.routes import (
     alerts,
     audit,
@@ -34,6 +36,7 @@ from api.routes import (
     tiles,
     trace,
 )
+from api.schemas import Readiness
 from api.settings import Settings
 from api.ui import mount_ui
 from api.witnessed import mount_witnessed_log, witnessing_of
@@ -76,9 +79,14 @@ def create_app(
         watcher = availability.watcher(ledger)  # notices the store going away and back
         witnessing = witnessing_of(app)
         witnessing.start()  # signs checkpoints and asks the witnesses, in threads of its own
+        refresher = TokenRefresher(ledger)  # revocations from other processes, within 1 s
+        refresher.start()
+        app.state.read_model_ready = True  # GET /health/ready
         try:
             yield
         finally:
+            app.state.read_model_ready = False
+            refresher.stop()
             witnessing.stop()
             follower.stop()
             if watcher is not None:
@@ -142,6 +150,16 @@ def create_app(
         answer["checkpoint"] = witnessing_of(app).health()
         return answer
 
+    @app.get("/health/ready", tags=["service"], response_model=Readiness)
+    def ready() -> JSONResponse:
+        """Readiness: 200 when the store answers and the read model is built, else 503
+        (with what is not usable); no token needed."""
+        if reads.failure is not None:
+            read_model = "failed"
+        else:
+            read_model = "ready" if getattr(app.state, "read_model_ready", False) else "building"
+        return availability.readiness(ledger, read_model)
+
     for module in (
         events,
         lots,
@@ -159,7 +177,8 @@ def create_app(
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
     app.add_middleware(RefuseUnexpected)
-    app.add_middleware(AccessLog)  # outermost: one line per request, 500s included
+    app.add_middleware(AccessLog)  # one line per request, 500s included
+    app.add_middleware(RequestId)  # outermost: X-Request-ID, in every log line and error body
     mount_ui(app)  # GET /ui, the investigator's page, and its files
     mount_docs(app)  # GET /docs and /redoc, from local files
     mount_metrics(app, ledger, reads)  # GET /metrics, Prometheus

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from api.guards import EMPTY_QUERY_VALUE
 from ledger.actors import Actor
 from ledger.errors import LedgerError
 
@@ -32,6 +33,9 @@ def _known(request: Request, actor: Actor | None) -> Actor:
     if actor is None:
         raise LedgerError("unauthenticated", "unknown token")
     request.state.actor_name = actor.name  # for the access log: the token's name, never the token
+    empty_query_value = getattr(request.state, EMPTY_QUERY_VALUE, None)
+    if empty_query_value is not None:  # 401 first, then this 422 (api.guards)
+        raise empty_query_value
     return actor
 
 

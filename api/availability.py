@@ -19,7 +19,7 @@ from ledger.application import Ledger
 from ledger.availability import Availability, OutcomeUnknown, StoreUnavailable, is_store_away
 from ledger.errors import LedgerError
 
-__all__ = ["health", "install", "watcher"]
+__all__ = ["health", "install", "readiness", "watcher"]
 
 log = logging.getLogger("kpledger.api")
 
@@ -86,3 +86,21 @@ def health(ledger: Ledger) -> dict[str, Any]:
         except StoreUnavailable:
             pass
     return {"status": "degraded", "position": None, "store": "unreachable"}
+
+
+def readiness(ledger: Ledger, read_model: str) -> JSONResponse:
+    """`GET /health/ready`: 200 `{"status": "ready", ...}` when the store answers and the
+    read model (`building`, `ready` or `failed`) is ready; otherwise 503 `{"status":
+    "not_ready", ...}` with `Retry-After`, naming what is not usable. For an orchestrator's
+    readiness check (send traffic or not); `/health` stays liveness."""
+    answer = health(ledger)
+    store_ok = answer["store"] == "reachable"
+    body = {
+        "status": "ready" if store_ok and read_model == "ready" else "not_ready",
+        "position": answer["position"],
+        "store": answer["store"],
+        "read_model": read_model,
+    }
+    if body["status"] == "ready":
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.audit_cli import add_offline_audit_commands
 from api.listen import listen
+from api.token_commands import add_token_commands, expiry
 from ledger.actors import ROLES
 from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
@@ -39,11 +40,17 @@ Checkpoints are signed with the Ed25519 key in the PEM file KPLEDGER_SIGNING_KEY
 """
 
 
-def _open_ledger() -> Ledger:
+def _open_ledger(*, create: bool = False) -> Ledger:
+    """The configured store; unless `create` (serve, demo, generate, import, token create),
+    a SQLite file that does not exist is a StoreError (one line, exit 2), not created."""
     from api.settings import Settings
     from ledger.application import Ledger
+    from ledger.store import require_existing
 
-    return Ledger.open(Settings().database_url)
+    url = Settings().database_url
+    if not create:
+        require_existing(url)
+    return Ledger.open(url)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -77,7 +84,7 @@ def _run_workers(settings: Any, listener: socket.socket, args: argparse.Namespac
 
     from api.logs import configure
 
-    ledger = _open_ledger()  # an unreachable store stops us here, in one line
+    ledger = _open_ledger(create=True)  # an unreachable store stops us here, in one line
     description = ledger.store.description
     ledger.close()
     configure(settings.log_format, settings.log_level)
@@ -129,9 +136,11 @@ def _token_create(args: argparse.Namespace) -> int:
             f"kpledger: {args.participant} is not an ISO 3166-1 alpha-2 code or EU", file=sys.stderr
         )
         return 1
-    ledger = _open_ledger()
-    token = ledger.create_token(args.role, args.name, args.participant)
+    ledger = _open_ledger(create=True)
+    token = ledger.create_token(args.role, args.name, args.participant, args.expires)
     who = f"{args.role} of {args.participant}" if args.participant else args.role
+    if args.expires is not None:
+        who += f", expires {args.expires.isoformat()}"
     print(f"created a token for {args.name} ({who}); it is shown once, only its hash is stored:")
     print(token)
     return 0
@@ -149,7 +158,7 @@ def _demo(args: argparse.Namespace) -> int:
     if listener is None:
         return 1
     with listener:
-        ledger = _open_ledger()
+        ledger = _open_ledger(create=True)
         result = load_demo(ledger)
         write_demo_key()
         print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
@@ -159,7 +168,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from worlds.generate import generate
 
-    ledger = _open_ledger()
+    ledger = _open_ledger(create=True)
     try:
         report = generate(
             ledger,
@@ -205,6 +214,20 @@ def _verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from api.backup import backup_sqlite
+    from api.settings import Settings
+    from ledger.store import require_existing, store_config
+
+    url = Settings().database_url
+    require_existing(url)
+    size = backup_sqlite(store_config(url), Path(args.out))
+    print(f"backed up to {args.out} ({size} bytes); keep the signing key beside it")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from ledger.audit import AuditError, export_log
 
@@ -222,7 +245,7 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from ledger.audit import AuditError, import_log
 
-    ledger = _open_ledger()
+    ledger = _open_ledger(create=True)
     try:
         with open(args.file, encoding="utf-8") as lines:
             imported = import_log(ledger, lines, progress=_shows_progress(args))
@@ -260,9 +283,10 @@ def _checkpoint(args: argparse.Namespace) -> int:
     from ledger.signing import load_or_create
     from projections.proofs import LogTree
 
+    ledger = _open_ledger()  # before the key: nothing is created beside a missing store
     key = load_or_create(Settings().signing_key)
     tree = LogTree()
-    tree.follow(_open_ledger())
+    tree.follow(ledger)
     print(json.dumps(tree.checkpoint(key), indent=2))
     return 0
 
@@ -492,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_address(command: argparse.ArgumentParser) -> None:
         command.add_argument("--host", default="127.0.0.1", help="address to listen on")
-        command.add_argument("--port", type=int, default=8000, help="port to listen on")
+        command.add_argument("--port", type=_port, default=8000, help="port to listen on")
 
     serve = commands.add_parser("serve", help="serve the HTTP API (default 127.0.0.1:8000)")
     with_address(serve)
@@ -517,7 +541,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=ROLES, help="what the token may do")
     create.add_argument("--participant", metavar="XX", help="an authority's participant (ISO code)")
     create.add_argument("--name", required=True, help="who holds it (shown as recorded_by)")
+    create.add_argument(
+        "--expires",
+        type=expiry,
+        metavar="DATE",
+        help="refused from DATE on (YYYY-MM-DD: 00:00 UTC; or a date-time with an offset)",
+    )
     create.set_defaults(run=_token_create)
+    add_token_commands(token_commands, _open_ledger)
 
     demo = commands.add_parser(
         "demo", help="load the demonstration world (2005 Moscow Plenary), then serve"
@@ -562,6 +593,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     verify.set_defaults(run=_verify)
+
+    backup = commands.add_parser(
+        "backup",
+        help="a consistent copy of a live SQLite store (PostgreSQL: pg_dump, see README)",
+        description="Copies the SQLite store, recent writes in its WAL included, with "
+        "SQLite's online backup API while servers keep running; FILE must not exist. "
+        "Restore by stopping the servers and putting FILE in the database's place.",
+    )
+    backup.add_argument("--out", required=True, metavar="FILE", help="the new backup file")
+    backup.set_defaults(run=_backup)
 
     export = commands.add_parser("export", help="write the log as JSON Lines, one entry a line")
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
@@ -707,6 +748,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_offline_audit_commands(audit_commands)  # verify-proof, verify-log
     add_witness_commands(commands)  # witness serve, witness vkey
     return parser
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0 to 65535)")
+    return int(text)
 
 
 def _workers(text: str) -> int:

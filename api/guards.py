@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,7 +19,7 @@ from ledger.errors import LedgerError
 
 log = logging.getLogger("kpledger.api")
 
-__all__ = ["RefuseEmptyQueryValues", "RefuseUnexpected", "error_response"]
+__all__ = ["EMPTY_QUERY_VALUE", "RefuseEmptyQueryValues", "RefuseUnexpected", "error_response"]
 
 
 async def error_response(send: Send, error: LedgerError, status: int | None = None) -> None:
@@ -64,8 +65,17 @@ class RefuseUnexpected:
                 await error_response(send, problem)
 
 
+EMPTY_QUERY_VALUE = "kpledger.empty_query_value"
+"""The key, in a request's `state`, of the 422 its token check raises once it passed."""
+
+
 class RefuseEmptyQueryValues:
-    """A query parameter with an empty value (`?as_of=`) is 422 `invalid`, naming it."""
+    """A query parameter with an empty value (`?as_of=`) is 422 `invalid`, naming it.
+
+    On a route that needs a token the refusal waits for the token check (`api.auth`
+    raises it once the token passed), so that 401 comes before 422 as the protocol says;
+    on a route without one it is answered at once.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -80,6 +90,28 @@ class RefuseEmptyQueryValues:
                         f"query parameter {name!r} is empty: give a value or leave it out",
                         detail={"field": name},
                     )
+                    if _needs_token(scope):
+                        scope.setdefault("state", {})[EMPTY_QUERY_VALUE] = problem
+                        break
                     await error_response(send, problem)
                     return
         await self.app(scope, receive, send)
+
+
+def _needs_token(scope: Scope) -> bool:
+    """Whether the route `scope` goes to asks for a bearer token: its operation in the
+    application's OpenAPI document has `security` (FastAPI adds it for `api.auth`)."""
+    app = scope.get("app")
+    if app is None or not hasattr(app, "openapi"):
+        return False
+    routes = app.state.__dict__.get("_token_routes")
+    if routes is None:
+        routes = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), method)
+            for path, operations in app.openapi().get("paths", {}).items()
+            for method, operation in operations.items()
+            if isinstance(operation, dict) and "security" in operation
+        ]
+        app.state._token_routes = routes
+    method, path = scope["method"].lower(), scope["path"]
+    return any(method == wanted and pattern.match(path) for pattern, wanted in routes)

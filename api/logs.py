@@ -2,9 +2,10 @@
 
 `configure(settings)` sends every logger's records (ours and uvicorn's) to stderr at
 KPLEDGER_LOG_LEVEL, formatted as text or, with KPLEDGER_LOG_FORMAT=json, one JSON object a
-line. `AccessLog` writes one line per HTTP request to the `kpledger.access` logger: method,
-path (without its query), status, milliseconds and the name of the token that made it (`-`
-when none); the token itself is never logged, and `Redact` masks anything shaped like a
+line, each with the id of the request it was written for (`api.requests`). `AccessLog`
+writes one line per HTTP request to the `kpledger.access` logger: method, path (without its
+query), status, milliseconds, the name of the token that made it (`-` when none) and the
+client's address; the token itself is never logged, and `Redact` masks anything shaped like a
 token in any line as a second guard. It also hands each request to the metrics, if any.
 """
 
@@ -20,13 +21,15 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.requests import RequestIdFilter
+
 __all__ = ["AccessLog", "JsonFormatter", "Redact", "configure", "route_template"]
 
 access = logging.getLogger("kpledger.access")
 
 _TOKEN = re.compile(r"kpl_[A-Za-z0-9_\-]+")
-_FIELDS = ("method", "path", "route", "status", "ms", "token_name")
-_TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_FIELDS = ("method", "path", "route", "status", "ms", "token_name", "client", "request_id")
+_TEXT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"
 
 
 class Redact(logging.Filter):
@@ -63,6 +66,7 @@ def configure(log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT))
     handler.addFilter(Redact())
+    handler.addFilter(RequestIdFilter())  # the id of the request each line was written for
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -111,6 +115,8 @@ class AccessLog:
             seconds = time.perf_counter() - started
             route = route_template(scope)
             name = (scope.get("state") or {}).get("actor_name") or "-"
+            client = scope.get("client")
+            address = f"{client[0]}:{client[1]}" if client else "-"
             fields = {
                 "method": scope["method"],
                 "path": scope["path"],
@@ -118,14 +124,16 @@ class AccessLog:
                 "status": status,
                 "ms": round(seconds * 1000, 1),
                 "token_name": name,
+                "client": address,
             }
             access.info(
-                "%s %s %s %.1fms by %s",
+                "%s %s %s %.1fms by %s from %s",
                 scope["method"],
                 scope["path"],
                 status,
                 seconds * 1000,
                 name,
+                address,
                 extra=fields,
             )
             metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)

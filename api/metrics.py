@@ -2,7 +2,8 @@
 
 Requests by method, route template (never the raw path) and status; their latency; the
 log's head position, the read model's position and the follower's lag (head - read model
-position); the read model's sizes (lots, certificates); the sizes of accepted batches.
+position); the read model's sizes (lots, certificates); the sizes of accepted batches;
+the snapshot's age; the process (RSS, CPU, open files) and Python (GC) collectors.
 Nothing names a lot, a participant or a token. KPLEDGER_METRICS decides who may read it:
 `token` (default: tokens that read everything: secretariat, investigator, auditor),
 `open` (no token: for a scraper on a private network), `off` (404).
@@ -10,10 +11,20 @@ Nothing names a lot, a participant or a token. KPLEDGER_METRICS decides who may 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -22,6 +33,7 @@ from api.auth import actor_of, require_reader_of_everything
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from projections.reads import Reads
+from projections.snapshot import snapshot_path
 
 __all__ = ["Metrics", "mount_metrics"]
 
@@ -68,6 +80,26 @@ class _LedgerCollector(Collector):
         yield sizes
 
 
+class _SnapshotCollector(Collector):
+    """The read-model snapshot's age (since its file was written), when there is one."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        path = self.metrics.snapshot
+        try:
+            written = path.stat().st_mtime if path is not None else None
+        except OSError:  # not saved yet
+            written = None
+        if written is not None:
+            yield GaugeMetricFamily(
+                "kpledger_snapshot_age_seconds",
+                "seconds since the read-model snapshot was last saved",
+                value=max(time.time() - written, 0.0),
+            )
+
+
 class Metrics:
     """One application's metrics, in a registry of its own."""
 
@@ -93,6 +125,12 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_LedgerCollector(ledger, reads))
+        ProcessCollector(registry=self.registry)  # RSS, CPU seconds, open files
+        PlatformCollector(registry=self.registry)  # the Python version
+        GCCollector(registry=self.registry)  # collections by generation
+        self.snapshot: Path | None = None
+        """The read-model snapshot file, whose age is `kpledger_snapshot_age_seconds`."""
+        self.registry.register(_SnapshotCollector(self))
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Counts one answered request (called by `api.logs.AccessLog`)."""
@@ -132,4 +170,5 @@ def get_metrics(request: Request) -> Response:
 def mount_metrics(app: FastAPI, ledger: Ledger, reads: Reads) -> None:
     """Adds `GET /metrics` and `app.state.metrics` (fed by `api.logs.AccessLog`)."""
     app.state.metrics = Metrics(ledger, reads)
+    app.state.metrics.snapshot = snapshot_path(app.state.settings.snapshot, ledger.store)
     app.include_router(router)

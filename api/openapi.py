@@ -87,6 +87,11 @@ _ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
         "message": "the body is larger than 8388608 bytes (KPLEDGER_MAX_BODY_BYTES)",
         "detail": {"limit": 8388608},
     },
+    415: {
+        "code": "unsupported_media_type",
+        "message": "Content-Type 'text/plain': send application/json, or text/csv",
+        "detail": {"content_type": "text/plain"},
+    },
     422: {"code": "invalid", "message": "lot.produced: carats: at most 2 decimal places"},
     503: {"code": "unavailable", "message": "the store cannot be reached; try again"},
 }
@@ -96,6 +101,8 @@ _ERROR_TITLES = {
     404: "Unknown id",
     409: "Refused by a rule of the protocol",
     413: "The body is larger than KPLEDGER_MAX_BODY_BYTES",
+    415: "A body neither JSON nor CSV (unsupported_media_type), or in a charset other "
+    "than UTF-8, and for CSV ISO-8859-1 or Windows-1252 (unsupported_charset)",
     422: "Malformed request",
     503: "The store is away (unavailable: nothing was written) or a write's outcome is "
     "unknown (outcome_unknown: post the same documents again); retry after Retry-After",
@@ -272,7 +279,7 @@ def error_statuses(method: str, path: str, operation: dict[str, Any], token: boo
     if key in _NOT_FOUND:
         statuses.append(404)
     if key == ("post", "/v1/events"):
-        statuses += [409, 413]
+        statuses += [409, 413, 415]
     if key not in _NO_STORE:
         statuses.append(503)
     return sorted(statuses)

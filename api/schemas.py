@@ -43,6 +43,9 @@ class ErrorDetail(Shape):
     detail: dict[str, Any] | None = Field(
         default=None, description="optional: e.g. embargo_id, lot_id, carats, fraction"
     )
+    request_id: str | None = Field(
+        default=None, description="the request's X-Request-ID, as the server's log names it"
+    )
 
 
 class ErrorBody(Shape):
@@ -77,6 +80,13 @@ class Health(Shape):
     checkpoint: PublishedCheckpoint | None = Field(
         default=None, description="what GET /checkpoint serves; null while it answers 503"
     )
+
+
+class Readiness(Shape):
+    status: Literal["ready", "not_ready"]
+    position: int | None = Field(description="the log's head position; null while away")
+    store: Literal["reachable", "unreachable"]
+    read_model: Literal["building", "ready", "failed"]
 
 
 class Accepted(Shape):
@@ -443,6 +453,7 @@ class Operator(Shape):
 
 RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/health"): Health,
+    ("get", "/health/ready"): Readiness,
     ("post", "/v1/events"): Accepted,
     ("get", "/v1/events"): LogPage,
     ("get", "/v1/lots/{lot_id}"): Lot,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import eventsourcing.persistence
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.utils import get_topic
 
 from ledger import documents as docs
 from ledger.actors import Actor, Role
@@ -34,12 +35,13 @@ from ledger.store import (
     check_reachable,
     select_aggregates_events,
     select_last,
+    select_originators_of_topic,
     select_sequence,
     store_config,
     store_timeout,
     tune_pool,
 )
-from ledger.tokens import ApiToken, new_token, token_digest
+from ledger.tokens import ApiToken, TokenState, new_token, token_digest
 
 __all__ = ["Capture", "Ledger"]
 
@@ -106,7 +108,8 @@ class Ledger(Application[UUID]):
     def __init__(self, config: StoreConfig) -> None:
         self.store = config
         super().__init__(env={**config.env, "CREATE_TABLE": "y"})
-        self._actors: dict[str, Actor] = {}
+        self._actors: dict[str, TokenState] = {}
+        self._used: dict[str, datetime] = {}  # digest: first use since the last note
         self._capturer = Capturer(self.recorder, self.mapper)
         timeout = store_timeout()
         tune_pool(self.recorder, timeout)
@@ -127,21 +130,44 @@ class Ledger(Application[UUID]):
 
     # ----------------------------------------------------------------- tokens
 
-    def create_token(self, role: Role, name: str, participant: str | None = None) -> str:
-        """Creates an API token and returns it; only its hash is stored."""
+    def create_token(
+        self,
+        role: Role,
+        name: str,
+        participant: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> str:
+        """Creates an API token and returns it; only its hash is stored. From `expires_at`
+        on (an aware instant), it is refused."""
         if role == "authority" and participant is None:
             raise ValueError("an authority token needs a participant")
         if role != "authority" and participant is not None:
             raise ValueError("only an authority token is bound to a participant")
         token = new_token()
         digest = token_digest(token)
+        record = ApiToken(digest=digest, role=role, name=name, participant=participant)
+        if expires_at is not None:
+            record.expire_at(expires_at=expires_at)
         with self.availability.guard():
-            self.save(ApiToken(digest=digest, role=role, name=name, participant=participant))
+            self.save(record)
         return token
 
     def known_actor(self, token: str) -> Actor | None:
-        """Who holds this token, if this process has met it before; never reads the store."""
-        return self._actors.get(token_digest(token))
+        """Who holds this token, if this process has met it before; never reads the store.
+        A revoked or expired token is 401 `unauthenticated`."""
+        digest = token_digest(token)
+        state = self._actors.get(digest)
+        if state is None:
+            return None
+        return self._valid(digest, state)
+
+    def _valid(self, digest: str, state: TokenState) -> Actor:
+        if state.revoked:
+            raise LedgerError("unauthenticated", "this token was revoked")
+        if not state.valid_at(datetime.now(UTC)):
+            raise LedgerError("unauthenticated", "this token has expired")
+        self._used.setdefault(digest, datetime.now(UTC))
+        return state.actor
 
     def actor_for_token(self, token: str) -> Actor | None:
         """Who holds this token, or None if no such token was created.
@@ -152,19 +178,64 @@ class Ledger(Application[UUID]):
         actor = self.known_actor(token)
         if actor is None:
             digest = token_digest(token)
-            with self.availability.guard():  # in one try, as `select_last` explains
-                stored = select_aggregates_events(self.recorder, [ApiToken.create_id(digest)])
-            if not stored:
+            found = self._load_tokens([digest])
+            if not found:
                 return None
-            record: Any = None
-            for row in stored:
-                event: Any = self.mapper.to_domain_event(row)
-                record = event.mutate(record)
-            assert isinstance(record, ApiToken)
-            role = cast(Role, record.role)
-            actor = Actor(role=role, name=record.name, participant=record.participant)
-            self._actors[digest] = actor
+            state = found[0].state
+            self._actors[digest] = state
+            actor = self._valid(digest, state)
         return actor
+
+    def _load_tokens(self, digests: Sequence[str]) -> list[ApiToken]:
+        """The stored tokens of these digests, in one query (one try, as `select_last`)."""
+        return self._load_tokens_by_id([ApiToken.create_id(digest) for digest in digests])
+
+    def refresh_tokens(self) -> None:
+        """Reads again every token this process met, so that a revocation by another
+        process holds here too (a serving process calls it every half second), and notes
+        when each was last used, at most once an hour per token."""
+        if not self._actors:
+            return
+        records = self._load_tokens(list(self._actors))
+        for record in records:
+            self._actors[record.digest] = record.state
+        used, self._used = self._used, {}
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        for record in records:
+            at = used.get(record.digest)
+            last = getattr(record, "last_used", None)
+            if at is not None and (last is None or last < hour_ago):
+                record.note_use(at=at)
+                try:
+                    with self.availability.guard():
+                        self.save(record)
+                except Exception as error:  # another process noted it first: no matter
+                    log.debug("the last use of a token was not noted: %s", error)
+
+    def tokens(self) -> list[ApiToken]:
+        """Every token ever created, in order of creation (a scan of the stored events)."""
+        with self.availability.guard():
+            ids = select_originators_of_topic(self.recorder, get_topic(ApiToken.Issued))
+        records = self._load_tokens_by_id(ids)
+        return sorted(records, key=lambda record: record.created_on)
+
+    def _load_tokens_by_id(self, ids: Sequence[UUID]) -> list[ApiToken]:
+        with self.availability.guard():
+            stored = select_aggregates_events(self.recorder, ids)
+        records: dict[Any, Any] = {}
+        for row in stored:
+            event: Any = self.mapper.to_domain_event(row)
+            records[row.originator_id] = event.mutate(records.get(row.originator_id))
+        return [record for record in records.values() if isinstance(record, ApiToken)]
+
+    def revoke_tokens(self, records: Sequence[ApiToken]) -> None:
+        """Revokes these tokens (from `tokens()`); every process refuses them within a second."""
+        now = datetime.now(UTC)
+        for record in records:
+            if getattr(record, "revoked_at", None) is None:
+                record.revoke(at=now)
+        with self.availability.guard():
+            self.save(*records)
 
     # --------------------------------------------------------------- the log
 

@@ -37,7 +37,6 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from eventsourcing.utils import get_topic
 from tqdm import tqdm
 
 from ledger.errors import LedgerError
@@ -50,7 +49,7 @@ from ledger.log import (
     read_entries,
     stored_events_digest,
 )
-from ledger.tokens import ApiToken
+from ledger.tokens import TOKEN_TOPICS
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -63,7 +62,6 @@ PAGE_SIZE = 2000
 IMPORT_BATCH = 1000
 """Entries replayed per atomic append on import."""
 
-_TOKEN_TOPIC = get_topic(ApiToken.Issued)
 _ENTRY_FIELDS = tuple(
     field.name
     for field in dataclasses.fields(EntryRecorded)
@@ -199,7 +197,7 @@ def verify(
     group: list[Notification] = []
     try:
         for row in _stored_rows(ledger.recorder, page_size):
-            if row.topic == _TOKEN_TOPIC:
+            if row.topic in TOKEN_TOPICS:  # tokens are no part of the log
                 continue
             if row.originator_id != JOURNAL_ID:
                 group.append(row)

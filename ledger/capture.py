@@ -357,6 +357,16 @@ class Capturer:
         self._aggregates = _kept(self._kept if assumed is not None else {}, work.known())
         return captures
 
+    @staticmethod
+    def _forbidden_after(stamps: list[Stamp], index: int, work: UnitOfWork) -> None:
+        """Raises the first 403 of the documents after `index`: it comes before a 409."""
+        for later, stamp in enumerate(stamps[index + 1 :], start=index + 1):
+            try:
+                check_signature(stamp.document, normalize(stamp.document), work)
+                HANDLING[type(stamp.document)].check_jurisdiction(stamp.document, work)
+            except LedgerError as forbidden:
+                raise forbidden.at(later) from None
+
     def _append_request(
         self,
         stamps: list[Stamp],
@@ -386,7 +396,12 @@ class Capturer:
                 if stored is not None:
                     claim = (stored.content_digest, stored.position)
             if claim is not None:
+                try:  # a re-post is judged by jurisdiction first, as a new post is (403 < 409)
+                    HANDLING[type(document)].check_jurisdiction(document, work)
+                except LedgerError as error:
+                    raise error.at(index) from None
                 if claim[0] != content_digest and not _same_as_legacy(claim[0], normalized):
+                    self._forbidden_after(stamps, index, work)
                     raise LedgerError(
                         "event_id_reused",
                         f"event_id {document.event_id} was accepted before with other content",
@@ -406,15 +421,8 @@ class Capturer:
                     handling.check_jurisdiction(document, work)
                     handling.handle(document, work)
                 except LedgerError as error:
-                    if error.status == 409:  # a 403 further on in the batch comes first
-                        for later, stamp in enumerate(stamps[index + 1 :], start=index + 1):
-                            try:
-                                check_signature(stamp.document, normalize(stamp.document), work)
-                                HANDLING[type(stamp.document)].check_jurisdiction(
-                                    stamp.document, work
-                                )
-                            except LedgerError as forbidden:
-                                raise forbidden.at(later) from None
+                    if error.status == 409:
+                        self._forbidden_after(stamps, index, work)
                     raise error.at(index) from None
                 claims[claim_id] = (content_digest, position)
                 stamp_encoding = self._stamp_encoding

@@ -37,7 +37,9 @@ __all__ = [
     "DOCUMENT_TYPES",
     "FAMILIES",
     "HANDLING",
+    "JSON_DECODER",
     "MAX_BATCH",
+    "POSTING_ROLES",
     "Document",
     "normalize",
     "parse_document",
@@ -68,6 +70,9 @@ DOCUMENT_TYPES: dict[str, type[DocumentModel]] = {
 }
 """Every document model by the protocol's name of its type."""
 
+POSTING_ROLES: frozenset[str] = frozenset().union(*(h.roles for h in HANDLING.values()))
+"""The roles that may post at least one type of document (an auditor posts none)."""
+
 _ADAPTER: TypeAdapter[DocumentModel] = TypeAdapter(
     Annotated[Union[tuple(DOCUMENT_TYPES.values())], Field(discriminator="type")]  # type: ignore[arg-type]  # noqa: UP007
 )
@@ -84,12 +89,10 @@ def parse_json(body: bytes | str) -> Any:
     ledger.errors.LedgerError: malformed JSON: the key 'carats' appears twice in one object
     """
     try:
-        return json.loads(
-            body,
-            parse_float=_exact_number,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_unique_keys,
-        )
+        text = body.decode("utf-8-sig") if isinstance(body, bytes) else body
+        return JSON_DECODER.decode(text)
+    except UnicodeDecodeError as error:
+        raise LedgerError("invalid", f"malformed JSON: the body is not UTF-8: {error}") from None
     except (ValueError, RecursionError) as error:
         raise LedgerError("invalid", f"malformed JSON: {error}") from None
 
@@ -109,6 +112,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+JSON_DECODER = json.JSONDecoder(
+    parse_float=_exact_number, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+)
+"""The one JSON decoder of documents, in bodies, files and CSV cells alike: exact
+decimals (an exponent marked, to be refused where an amount is expected), no NaN or
+Infinity, no key twice in one object."""
 
 
 def parse_document(raw: Any, index: int = 0) -> Document:

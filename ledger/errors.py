@@ -51,6 +51,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid": 422,
     "document_too_large": 422,  # its Merkle leaf exceeds an entry bundle's 65,535 bytes
     "too_large": 413,
+    "unsupported_media_type": 415,  # a body neither JSON nor CSV
+    "unsupported_charset": 415,  # a charset other than UTF-8 (CSV: Latin-1, Windows-1252)
     "internal": 500,
     "write_conflict": 503,
     "store_unavailable": 503,

@@ -26,7 +26,7 @@ from pydantic import (
 from ledger.protocol import MAX_CARATS, MAX_USD, PARTICIPANT_CODES
 
 _CENT = Decimal("0.01")
-_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+_DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")  # ASCII digits: \d takes others
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -34,7 +34,7 @@ class ScientificDecimal(Decimal):
     """A JSON number written with an exponent (`1e20`): refused where an amount is expected."""
 
 
-_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def _decimal(value: Any, limit: Decimal) -> Decimal:

@@ -34,15 +34,15 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from ledger.documents import DOCUMENT_TYPES
+from ledger.documents import DOCUMENT_TYPES, JSON_DECODER
 from ledger.errors import LedgerError
 
 __all__ = ["FORMATS", "Sourced", "read_csv", "read_documents", "read_json", "read_json_lines"]
 
 FORMATS = ("auto", "json", "jsonl", "csv")
 
-_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$")
-_INTEGER = re.compile(r"^\s*[-+]?\d+\s*$")
+_NUMBER = re.compile(r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$")
+_INTEGER = re.compile(r"^\s*[-+]?[0-9]+\s*$")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
@@ -107,11 +107,7 @@ def _utf8(data: bytes | str) -> str:
         raise _invalid(line, "the file is not UTF-8 text (save it as UTF-8)") from None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_DECODER = JSON_DECODER  # the bodies' rules: no key twice, exponents marked, no NaN
 
 
 class _Lines:

@@ -70,6 +70,20 @@ def store_config(url: str | None) -> StoreConfig:
     raise StoreError(f"bad database URL {url!r}: it must start with sqlite:/// or postgresql://")
 
 
+def require_existing(url: str | None) -> None:
+    """A StoreError unless the store `url` names exists: a SQLite file must be there (a
+    command that only reads must not leave an empty database behind a mistyped path);
+    a PostgreSQL database that does not exist fails on connecting anyway."""
+    config = store_config(url)
+    path = config.env.get("SQLITE_DBNAME")
+    if config.kind == "sqlite" and path and not Path(path).is_file():
+        raise StoreError(
+            f"no database at {path}: kpledger serve, demo, generate, import or token create "
+            "makes one; "
+            "or set KPLEDGER_DATABASE_URL to the store to use"
+        )
+
+
 def _sqlite(path: Path) -> StoreConfig:
     path = path.expanduser()
     folder = path.parent if str(path.parent) else Path(".")
@@ -336,6 +350,27 @@ def select_aggregates_events(
             for originator_id, version, topic, state in found
         )
     return rows
+
+
+def select_originators_of_topic(recorder: Any, topic: str) -> list[UUID]:
+    """The ids of the aggregates with an event of `topic`, in order of storing (a scan of
+    the events table: for rare questions such as `kpledger token list`)."""
+    if hasattr(recorder.datastore, "schema"):  # PostgreSQL
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT originator_id FROM {}.{} WHERE topic = %s ORDER BY notification_id"
+        ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as lent, lent.cursor() as cursor:
+            cursor.execute(statement, [topic])
+            return [UUID(str(row["originator_id"])) for row in cursor.fetchall()]
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            f"SELECT originator_id FROM {recorder.events_table_name} WHERE topic = ? "
+            "ORDER BY rowid",
+            [topic],
+        )
+        return [UUID(str(row[0])) for row in cursor.fetchall()]
 
 
 def select_sequence(

@@ -64,7 +64,7 @@ __all__ = [
 
 REPORT_KINDS = documents.REPORT_KINDS
 REPORT_STATES = ("submitted", "late", "overdue", "due")
-_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+_MONTH_DAY = re.compile(r"^([0-9]{2})-([0-9]{2})$")
 
 
 def month_day(text: str) -> tuple[int, int]:

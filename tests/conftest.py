@@ -23,8 +23,24 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from ledger.application import Ledger
+
+# A busy machine must never fail a correct build: no deadline anywhere, and in CI (CI set)
+# the same examples every run, so that a failure there is reproduced by running it again.
+hypothesis_settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 ADMIN_URL = os.environ.get(
     "KPLEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -161,8 +177,12 @@ class Server:
                 self.process.wait()
         self.process = None
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def client(self, token: str | None = None, *, json: bool = False) -> httpx.Client:
+        """A client of the server with `token`; `json` sends `Content-Type:
+        application/json` with every request (for bodies given as `content=`)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if json:
+            headers["Content-Type"] = "application/json"
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
 

@@ -74,6 +74,7 @@ __all__ = [
     "demo_authority_key",
     "demo_documents",
     "load_demo",
+    "shell_name",
     "welcome_text",
     "write_demo_key",
 ]
@@ -636,21 +637,26 @@ def write_demo_key(folder: str | os.PathLike[str] = ".") -> Path:
     return path
 
 
+def shell_name(token_name: str) -> str:
+    """The shell variable `kpledger demo` exports a token as: `demo-investigator` is
+    INVESTIGATOR, `demo-authority-GH` AUTHORITY_GH (the README's commands use them)."""
+    return token_name.removeprefix("demo-").replace("-", "_").upper()
+
+
 def welcome_text(result: DemoResult, base_url: str) -> str:
     """What `kpledger demo` prints: the tokens, and three commands that trace the suspect parcel."""
-    width = max(len(name) for name in result.tokens)
     lines = [
         f"kpledger demo: {result.appended} documents appended, log head at position "
         f"{result.head_position}.",
         "",
-        "Tokens (shown once; only their hashes are stored):",
-        *(f"  {name:<{width}}  {token}" for name, token in result.tokens.items()),
+        "Tokens (shown once; only their hashes are stored): paste these lines into your shell",
+        *(f"export {shell_name(name)}={token}" for name, token in result.tokens.items()),
         "",
         f"The suspect parcel {result.suspect_lot_id} left Accra for Dubai under "
         f"{result.suspect_certificate_id}. Trace it:",
         "",
     ]
-    auth = f'-H "Authorization: Bearer {result.tokens["demo-investigator"]}"'
+    auth = '-H "Authorization: Bearer $INVESTIGATOR"'
     lot = result.suspect_lot_id
     commands = [
         ("# where its carats came from: 45% from Séguéla, under embargo "
@@ -663,7 +669,7 @@ def welcome_text(result: DemoResult, base_url: str) -> str:
     for comment, url in commands:
         lines += [comment, f'curl -s {auth} "{url}"', ""]
     lines += [
-        f"Or see it: open {base_url}/ui#root={lot} and paste the demo-investigator token.",
+        f"Or see it: open {base_url}/ui#root={lot} and paste the token of INVESTIGATOR.",
         "",
         f"Ghana's authority signs what it posts, with the demo key {DEMO_KEY_FILE}:",
         f"  kpledger sign FILE --key {DEMO_KEY_FILE} --out signed.jsonl",

@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentActor, require_reader_of_everything
+from api.bodies import decode_csv, media_type_of, parsing_slot, read_body
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.capture import Capture
-from ledger.documents import MAX_BATCH, parse_json
+from ledger.documents import MAX_BATCH, POSTING_ROLES, parse_json
 from ledger.errors import LedgerError
 from ledger.files import read_csv
 
@@ -49,12 +50,15 @@ router = APIRouter(tags=["log"])
 
 
 def _capture(ledger: Ledger, body: bytes, actor: Actor) -> Capture:
-    return ledger.post(parse_json(body), actor)
+    with parsing_slot(len(body)):
+        payload = parse_json(body)
+    return ledger.post(payload, actor)
 
 
-def _capture_csv(ledger: Ledger, body: bytes | str, actor: Actor) -> Capture:
+def _capture_csv(ledger: Ledger, body: bytes, codec: str, actor: Actor) -> Capture:
     """A CSV body (ledger/files.py) is one atomic batch; errors name the row's line too."""
-    rows = read_csv(body)
+    with parsing_slot(len(body)):
+        rows = read_csv(decode_csv(body, codec))
     if len(rows) > MAX_BATCH:
         raise LedgerError(
             "invalid", f"a CSV batch holds 1 to {MAX_BATCH} rows; this one has {len(rows)}"
@@ -67,45 +71,10 @@ def _capture_csv(ledger: Ledger, body: bytes | str, actor: Actor) -> Capture:
         raise
 
 
-def _csv_body(request: Request, body: bytes) -> bytes | str | None:
-    """The body of a `text/csv` request (decoded when it names a charset other than
-    UTF-8), or None for any other content type: those are JSON."""
-    media_type, _, parameters = request.headers.get("content-type", "").partition(";")
-    if media_type.strip().lower() != "text/csv":
-        return None
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.partition("=")
-        charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8", ""):
-            try:
-                return body.decode(charset)
-            except (LookupError, UnicodeDecodeError):
-                raise LedgerError("invalid", f"the body is not {charset} text") from None
-    return body
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request's body, refused with 413 `too_large` as soon as it passes `limit` bytes
-    (at once when its Content-Length says so), so a huge body is never held whole."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> LedgerError:
-    return LedgerError(
-        "too_large",
-        f"the body is larger than {limit} bytes (KPLEDGER_MAX_BODY_BYTES); "
-        "send the documents in smaller batches",
-        detail={"limit": limit},
-    )
+def require_may_post(actor: Actor) -> None:
+    """403 for a role that may post no document at all (an auditor), before the body."""
+    if actor.role not in POSTING_ROLES:
+        raise LedgerError("forbidden", f"the {actor.role} role may not post documents")
 
 
 @router.post("/v1/events", status_code=201, openapi_extra={"requestBody": EVENTS_REQUEST_BODY})
@@ -115,14 +84,19 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     201 with the position of the last document appended; 200 when every document
     had been accepted before (same event_id, same content). With `Content-Type:
     text/csv`, the body is a CSV file of documents, one row each, as one batch. The
-    token is checked before the body is read; a body over KPLEDGER_MAX_BODY_BYTES is 413.
+    token, the role and the content type are checked before the body is read: 403 for
+    a role that posts nothing, 415 for a body neither JSON nor CSV (or a charset other
+    than UTF-8, and for CSV Latin-1 or Windows-1252); a body over KPLEDGER_MAX_BODY_BYTES
+    is 413. Parsing and decoding run in a worker thread.
     """
+    require_may_post(actor)
+    body_type = media_type_of(request)
     body = await read_body(request, request.app.state.settings.max_body_bytes)
-    csv_body = _csv_body(request, body)
-    if csv_body is not None:
-        capture = await run_in_threadpool(_capture_csv, request.app.state.ledger, csv_body, actor)
+    ledger = request.app.state.ledger
+    if body_type.kind == "csv":
+        capture = await run_in_threadpool(_capture_csv, ledger, body, body_type.codec, actor)
     else:
-        capture = await run_in_threadpool(_capture, request.app.state.ledger, body, actor)
+        capture = await run_in_threadpool(_capture, ledger, body, actor)
     request.app.state.metrics.observe_batch(capture.accepted)
     return JSONResponse(
         {"accepted": capture.accepted, "position": capture.position},

@@ -29,7 +29,7 @@ def _limit(limit: str | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     text = limit.strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise LedgerError(
             "invalid", f"limit must be an integer from 1 to {MAX_LIMIT}", detail={"field": "limit"}
         )

@@ -17,7 +17,7 @@ from projections.statistics import Statistics
 
 router = APIRouter(tags=["statistics"])
 
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"^[0-9]{4}$")
 _FORMATS = ("json", "csv")
 
 

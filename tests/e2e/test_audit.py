@@ -113,6 +113,8 @@ def test_an_entry_the_read_model_cannot_apply_stops_it_loudly(
         health = client.get("/health").json()
         assert health["status"] == "degraded"
         assert health["read_model"] == {"state": "failed", "position": 8, "error": "KeyError"}
+        ready = client.get("/health/ready")
+        assert (ready.status_code, ready.json()["read_model"]) == (503, "failed")
         verified = client.get("/v1/audit/verify").json()  # the audit reads the store itself
         assert (verified["ok"], verified["first_bad_position"]) == (False, 8)
         assert len(client.get("/v1/events", params={"limit": 100}).json()["events"]) == ENTRIES

@@ -179,6 +179,9 @@ def test_postgresql_restarted_and_stopped_under_load(tmp_path: Path) -> None:
             assert health.json() == {"status": "degraded", "position": None, "store": "unreachable"}
             took, health = _timed(lambda: anonymous.get("/health"))
             assert took < 0.5, "/health answers at once while the store is known to be away"
+            not_ready = anonymous.get("/health/ready")  # readiness: no traffic while away
+            assert not_ready.status_code == 503 and not_ready.headers["retry-after"] == "1"
+            assert not_ready.json()["status"] == "not_ready"
             stranger = _timed(
                 lambda: anonymous.get("/v1/events", headers={"Authorization": "Bearer x"})
             )
@@ -190,6 +193,7 @@ def test_postgresql_restarted_and_stopped_under_load(tmp_path: Path) -> None:
             while _timed(lambda: anonymous.get("/health"))[1].json()["store"] != "reachable":  # type: ignore[union-attr]
                 assert time.monotonic() < deadline, "the server did not recover"
                 time.sleep(0.1)
+            assert anonymous.get("/health/ready").json()["status"] == "ready"
             recovered = len(outcomes)
             deadline = time.monotonic() + 15  # posters first re-post what was unanswered
             while not any(status == 201 for _, _, status, _, _ in outcomes[recovered:]):

@@ -44,7 +44,7 @@ def test_odd_requests_are_clear_4xx_in_our_shape_and_append_nothing(server: Serv
     tokens = world(server)
     before = head(server)
     document = json.dumps(produced("AE-L2", "AE-M1", "10"))
-    with server.client(tokens["ae"]) as ae:
+    with server.client(tokens["ae"], json=True) as ae:
         for body in MALFORMED:
             answer = ae.post("/v1/events", content=body)
             assert answer.status_code == 422, (body, answer.text)
@@ -74,7 +74,7 @@ def test_an_oversized_body_is_413_before_it_is_read_and_a_bad_token_401_first(
     tokens = world(server)
     before = head(server)
     huge = b'{"events": [' + b"{}, " * (3 * 1024 * 1024) + b"{}]}"
-    with server.client(tokens["gh"]) as gh:
+    with server.client(tokens["gh"], json=True) as gh:
         answer = gh.post("/v1/events", content=huge)
     assert answer.status_code == 413
     assert answer.json()["error"]["code"] == "too_large"

@@ -86,7 +86,7 @@ def test_compose_runs_both_services_with_health_checks_and_secrets() -> None:
     assert compose.count("healthcheck:") == 3 and "condition: service_healthy" in compose
     assert "urlopen('http://127.0.0.1:8100/health'" in compose  # the witness
     assert "KPLEDGER_WITNESSES: /run/secrets/witnesses" in compose
-    assert "urlopen('http://127.0.0.1:8000/health'" in compose
+    assert "urlopen('http://127.0.0.1:8000/health/ready'" in compose  # readiness
     assert "KPLEDGER_SIGNING_KEY: /run/secrets/kpledger_signing_key" in compose
     assert "KPLEDGER_DATABASE_URL_FILE: /run/secrets/database_url" in compose
     assert "POSTGRES_PASSWORD_FILE: /run/secrets/postgres_password" in compose

@@ -46,6 +46,30 @@ def test_json_access_lines_name_the_token_never_show_it(sqlite_url: str, server_
     assert all(isinstance(a["ms"], float) and a["ms"] >= 0 for a in access)
     assert access[-4]["route"] == "/v1/lots/{lot_id}"
     assert not any('HTTP/1.1"' in line["message"] for line in lines)  # uvicorn's access log
+    assert all(a["client"].startswith("127.0.0.1:") for a in access)  # the client's address
+    assert len({a["request_id"] for a in access}) == len(access)  # one id each, made
+
+
+def test_access_lines_carry_the_request_id_given_as_text_and_json(
+    sqlite_url: str, server_factory: Any
+) -> None:
+    for log_format in ("text", "json"):
+        server = server_factory(sqlite_url, env={"KPLEDGER_LOG_FORMAT": log_format})
+        with server.client() as anonymous:
+            answer = anonymous.get("/v1/alerts", headers={"X-Request-ID": f"probe-{log_format}"})
+        assert answer.headers["x-request-id"] == f"probe-{log_format}"
+        assert answer.json()["error"]["request_id"] == f"probe-{log_format}"
+        server.stop()
+        (line,) = [row for row in server.stderr_text().splitlines() if f"probe-{log_format}" in row]
+        if log_format == "json":
+            fields = json.loads(line)
+            assert (fields["request_id"], fields["status"]) == ("probe-json", 401)
+            assert fields["client"].startswith("127.0.0.1:")
+        else:
+            assert (
+                "[probe-text] kpledger.access GET /v1/alerts 401" in line
+                and " from 127.0.0.1:" in line
+            )
 
 
 def test_text_lines_by_default_and_the_level_is_honoured(sqlite_url: str, server_factory: Any):

@@ -257,9 +257,10 @@ def test_a_csv_body_outside_the_jurisdiction_is_403_and_writes_nothing(server: S
 def test_a_csv_body_is_authenticated_before_it_is_parsed(server: Server) -> None:
     refused = csv_post(server, "not-a-token", '"not csv')
     assert refused.status_code == 401
-    with server.client(server.token("secretariat")) as client:  # JSON without a content type
+    with server.client(server.token("secretariat")) as client:
         answer = client.post(
             "/v1/events",
             content=json.dumps(doc("participant.admitted", participant="GH", name="Ghana")),
+            headers={"Content-Type": "application/json; charset=UTF-8"},
         )
     assert answer.status_code == 201, answer.text

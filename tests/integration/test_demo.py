@@ -96,7 +96,12 @@ def test_welcome_text_prints_tokens_and_three_traces(loaded: tuple[Ledger, DemoR
     _, result = loaded
     text = welcome_text(result, "http://127.0.0.1:8000")
     assert all(token in text for token in result.tokens.values())
+    exports = [line for line in text.splitlines() if line.startswith("export ")]
+    assert f"export INVESTIGATOR={result.tokens['demo-investigator']}" in exports
+    assert f"export AUTHORITY_GH={result.tokens['demo-authority-GH']}" in exports
+    assert {"SECRETARIAT", "AUDITOR"} <= {line[7:].split("=")[0] for line in exports}
     commands = [line for line in text.splitlines() if line.startswith("curl ")]
     assert len(commands) == 3
+    assert all('-H "Authorization: Bearer $INVESTIGATOR"' in command for command in commands)
     assert all(SUSPECT_LOT_ID in command for command in commands[:2])
     assert "/v1/alerts" in commands[2]
