@@ -58,6 +58,7 @@ def create_app(
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
         deadlines=settings.deadlines,
+        value_outliers=settings.value_outliers,
     )
     ledger.attach_alert_check(reads.alert_exists)  # the triage rule asks the read model
 

@@ -51,6 +51,7 @@ from ledger.protocol import (
     WITHDRAWN,
     in_force,
 )
+from projections.value_outliers import DEFAULT_RULE, ValueOutlierRule, ValueOutliers
 
 if TYPE_CHECKING:
     from projections.operators import Listing, Operator
@@ -533,7 +534,7 @@ def _edge(kind: str, position: int, carats: int | None) -> dict[str, Any]:
 class Custody:
     """The chain-of-custody state after the entries applied so far, and its graph."""
 
-    def __init__(self) -> None:
+    def __init__(self, value_outliers: ValueOutlierRule = DEFAULT_RULE) -> None:
         self.position = 0
         self.participants: dict[str, Participant] = {}
         self.sources: dict[str, Source] = {}
@@ -545,6 +546,7 @@ class Custody:
         self.compliance = compliance.Compliance()
         self.operators: dict[str, Operator] = {}
         self.listings: dict[str, Listing] = {}
+        self.value_outliers = ValueOutliers(value_outliers)
         self.reviews: dict[str, dict[str, Any]] = {}
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
         self.facts_position = 0
@@ -554,9 +556,11 @@ class Custody:
         most lots share their holders', many merged lots their sources'."""
 
     @classmethod
-    def replay(cls, entries: Iterable[LogEntry]) -> Custody:
+    def replay(
+        cls, entries: Iterable[LogEntry], value_outliers: ValueOutlierRule = DEFAULT_RULE
+    ) -> Custody:
         """A fresh state fed `entries` in order."""
-        state = cls()
+        state = cls(value_outliers)
         for entry in entries:
             state.apply(entry)
         return state
@@ -793,6 +797,14 @@ class Custody:
         if operator is not None:
             self.hold(lot, operator, entry.position)
         source.lots.append(lot.lot_id)
+        self.value_outliers.produced(
+            lot.lot_id,
+            source.source_id,
+            source.participant,
+            lot.carats,
+            lot.value_usd,
+            entry.position,
+        )
         year = entry.occurred_at.astimezone(UTC).year
         produced = source.produced.get(year, 0) + lot.carats
         source.produced[year] = produced

@@ -37,6 +37,7 @@ from projections.custody import Custody
 from projections.heap import long_lived_objects
 from projections.proofs import LogTree
 from projections.statistics import Statistics
+from projections.value_outliers import DEFAULT_RULE, ValueOutlierRule
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -95,6 +96,7 @@ class Reads:
         value_discrepancy: float = 0.20,
         rapid_reexport_days: int = 7,
         deadlines: monitoring.Deadlines = monitoring.DEFAULT_DEADLINES,
+        value_outliers: ValueOutlierRule = DEFAULT_RULE,
         clock: Callable[[], datetime] = _utc_now,
         replay_cache_size: int = 4,
         process_from: int = 50_000,
@@ -103,11 +105,12 @@ class Reads:
         self.value_discrepancy = value_discrepancy
         self.rapid_reexport_days = rapid_reexport_days
         self.deadlines = deadlines
+        self.value_outliers = value_outliers
         self.statistics = Statistics()
         self.directory = finding.Directory()  # mines' names, admission dates: for search
         self.proofs = LogTree()
         self._clock = clock
-        self._live = Custody()
+        self._live = Custody(value_outliers)
         self._lock = threading.RLock()
         # position -> recorded_at, as two parallel arrays: `proofs.positions` (one leaf
         # an entry) and `_recorded`, kept as the running maximum so that "recorded at or
@@ -233,7 +236,9 @@ class Reads:
             if state is not None:
                 self._replays.move_to_end(position)
                 return state
-            state = Custody.replay(read_entries(self.log, up_to=position, page=_PAGE))
+            state = Custody.replay(
+                read_entries(self.log, up_to=position, page=_PAGE), self.value_outliers
+            )
             self._replays[position] = state
             if len(self._replays) > self._replay_cache_size:
                 self._replays.popitem(last=False)
