@@ -25,6 +25,7 @@ from api.routes import (
     certificates,
     compliance,
     events,
+    exports,
     lots,
     operators,
     search,
@@ -137,6 +138,7 @@ def create_app(
         statistics,
         compliance,
         search,
+        exports,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)
