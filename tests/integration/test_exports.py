@@ -3,18 +3,20 @@ against GS1's schema) and the custody graph as FollowTheMoney entities."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from followthemoney import model
 
 from api.app import create_app
 from api.settings import Settings
 from ledger.application import Ledger
 from tests.epcis import epcis_errors
-from worlds.demo import SUSPECT_CERTIFICATE_ID, SUSPECT_LOT_ID, load_demo
+from worlds.demo import KADE_PARCEL, SUSPECT_CERTIFICATE_ID, SUSPECT_LOT_ID, load_demo
 
 CUSTODY_TYPES = {"lot.produced", "lot.split", "lots.merged", "export.certified", "import.confirmed"}
 
@@ -103,3 +105,54 @@ def test_only_readers_of_everything_export(api: Api) -> None:
     for bad in ({"limit": 0}, {"limit": 10_001}, {"after": -1}):
         answer = api.get("/v1/epcis/events", **bad)
         assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid"
+
+
+def ftm_lines_of(api: Api, **params: Any) -> list[dict[str, Any]]:
+    answer = api.get("/v1/graph", format="ftm", **params)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/x-ndjson")
+    found = [json.loads(line) for line in answer.text.splitlines()]
+    for data in found:  # each one read back by the library, unchanged
+        assert model.get_proxy(data).to_dict() == data
+    return found
+
+
+def test_the_kade_parcel_as_followthemoney_entities(api: Api) -> None:
+    found = {entity["id"]: entity for entity in ftm_lines_of(api, root=KADE_PARCEL)}
+    companies = {i for i, e in found.items() if e["schema"] == "Company"}
+    assert companies == {
+        "kpl-operator-GH-AKW-DIGGERS",
+        "kpl-operator-GH-KADE-BUYERS",
+        "kpl-operator-GH-ACCRA-EXPORTERS",
+        "kpl-operator-AE-DXB-ROUGH",
+    }
+    sanction = found["kpl-listing-UNSC-1572-2006-01"]
+    assert sanction["properties"]["entity"] == ["kpl-operator-GH-ACCRA-EXPORTERS"]
+    assert {"kpl-authority-GH", "kpl-authority-AE"} <= {
+        i for i, e in found.items() if e["schema"] == "PublicBody"
+    }
+    held = sorted(
+        (e["properties"]["startDate"][0], e["properties"]["owner"][0])
+        for e in found.values()
+        if e["schema"] == "Ownership" and e["properties"]["asset"] == [f"kpl-lot-{KADE_PARCEL}"]
+    )
+    assert held == [
+        ("2006-03-20", "kpl-operator-GH-KADE-BUYERS"),
+        ("2006-03-27", "kpl-operator-GH-ACCRA-EXPORTERS"),
+        ("2006-04-07", "kpl-operator-AE-DXB-ROUGH"),
+    ]
+
+
+def test_followthemoney_as_of_before_the_listing(api: Api) -> None:
+    history = api.get(f"/v1/lots/{KADE_PARCEL}/history").json()["events"]
+    shipped = next(event["position"] for event in history if event["type"] == "import.confirmed")
+    found = {e["id"]: e for e in ftm_lines_of(api, root=KADE_PARCEL, as_of=shipped)}
+    assert "kpl-listing-UNSC-1572-2006-01" not in found
+    assert f"kpl-lot-{KADE_PARCEL}" in found
+
+
+def test_followthemoney_of_an_unknown_root_is_404(api: Api) -> None:
+    answer = api.get("/v1/graph", root="NO-SUCH-LOT", format="ftm")
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+    answer = api.get("/v1/graph", root=KADE_PARCEL, format="ftm", token=api.authority)
+    assert answer.status_code == 403
