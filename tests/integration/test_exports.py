@@ -4,7 +4,10 @@ against GS1's schema) and the custody graph as FollowTheMoney entities."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,6 +144,23 @@ def test_the_kade_parcel_as_followthemoney_entities(api: Api) -> None:
         ("2006-03-27", "kpl-operator-GH-ACCRA-EXPORTERS"),
         ("2006-04-07", "kpl-operator-AE-DXB-ROUGH"),
     ]
+
+
+def test_the_ftm_command_reads_the_file(api: Api, tmp_path: Path) -> None:
+    answer = api.get("/v1/graph", root=SUSPECT_LOT_ID, format="ftm")
+    (tmp_path / "suspect.ftm.json").write_text(answer.text, encoding="utf-8")
+    ftm = Path(sys.executable).with_name("ftm")
+    for command in (["validate"], ["export-gexf"]):
+        done = subprocess.run(
+            [ftm, *command, "-i", "suspect.ftm.json", "-o", "out"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    assert "kpl-lot-AE-DXB-2006-0031" in (tmp_path / "out").read_text(encoding="utf-8")
 
 
 def test_followthemoney_as_of_before_the_listing(api: Api) -> None:
