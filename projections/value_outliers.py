@@ -90,23 +90,6 @@ class _Window:
         self.sorted: list[float] = []
         self.next = 0  # the ring's oldest value, once full
 
-    def median(self) -> float:
-        values, middle = self.sorted, len(self.sorted) // 2
-        if len(values) % 2:
-            return values[middle]
-        return (values[middle - 1] + values[middle]) / 2
-
-    def push(self, value: float, size: int) -> None:
-        """Adds a value, dropping the oldest once `size` are kept."""
-        if len(self.ring) < size:
-            self.ring.append(value)
-        else:
-            oldest = self.ring[self.next]
-            del self.sorted[bisect_left(self.sorted, oldest)]
-            self.ring[self.next] = value
-            self.next = (self.next + 1) % size
-        insort(self.sorted, value)
-
     def __reduce__(self) -> tuple[object, ...]:
         return _Window, (), (self.next, self.ring, self.sorted)
 
@@ -141,15 +124,23 @@ class ValueOutliers:
         window = self.windows.get(source_id)
         if window is None:
             window = self.windows[source_id] = _Window()
-        size = self.rule.window
-        if len(window.ring) == size:
-            median = window.median()
-            ratio = self.rule.ratio
-            if value > ratio * median or value * ratio < median:
-                self.found.append(
-                    ValueOutlier(lot_id, source_id, participant, position, value, median)
-                )
-        window.push(value, size)
+        ring, ordered = window.ring, window.sorted
+        rule = self.rule
+        size = rule.window
+        if len(ring) < size:
+            ring.append(value)
+            insort(ordered, value)
+            return
+        middle = size // 2  # the median, inlined: this runs once a lot produced
+        median = ordered[middle] if size % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        ratio = rule.ratio
+        if value > ratio * median or value * ratio < median:
+            self.found.append(ValueOutlier(lot_id, source_id, participant, position, value, median))
+        oldest = window.next
+        del ordered[bisect_left(ordered, ring[oldest])]
+        ring[oldest] = value
+        window.next = oldest + 1 if oldest + 1 < size else 0
+        insort(ordered, value)
 
     def __reduce__(self) -> tuple[object, ...]:
         return ValueOutliers, (self.rule,), (self.windows, self.found)
