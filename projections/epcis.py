@@ -23,7 +23,10 @@ are read from the custody state; the lots' carats never change once made.
 
 `eventID` is `urn:uuid:<event_id>`. A retracted document's event carries an
 `errorDeclaration` (reason `did_not_occur`: a retraction answers "as if never posted")
-declared when the retraction was recorded, its reason in `kpl:reason`.
+declared when the retraction was recorded, its reason in `kpl:reason`: where the event
+is served, when its retraction is known (`retracted`), and, as EPCIS declares errors, at
+the retraction's place in the log, as the event again (same `eventID`) with its
+declaration, when the retracted entry is given (`originals`) and not in the same page.
 """
 
 from __future__ import annotations
@@ -230,15 +233,43 @@ _EVENTS: dict[str, Callable[[_Mapper, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def _event(mapper: _Mapper, entry: LogEntry, recorded_at: datetime) -> dict[str, Any] | None:
+    """The event of a custody document, None for any other."""
+    build = _EVENTS.get(entry.type)
+    if build is None:
+        return None
+    occurred = entry.occurred_at
+    return {
+        "type": "",  # the first key; the build's sets it
+        "eventTime": _time(occurred),
+        "eventTimeZoneOffset": _offset(occurred),
+        "recordTime": _time(recorded_at.astimezone(UTC)),
+        "eventID": f"urn:uuid:{entry.event_id}",
+        **build(mapper, entry.document),
+    }
+
+
+def _declared(event: dict[str, Any], retraction: Retraction) -> dict[str, Any]:
+    """The event with the error declaration of its retraction."""
+    declaration = {
+        "declarationTime": _time(retraction.declared_at.astimezone(UTC)),
+        "reason": "did_not_occur",
+        "kpl:reason": retraction.reason,
+    }
+    return {**event, "errorDeclaration": declaration}
+
+
 def epcis_document(
     entries: Iterable[LogEntry],
     state: Custody,
     *,
     retracted: Mapping[str, Retraction] | None = None,
+    originals: Mapping[str, LogEntry] | None = None,
     created_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The EPCIS 2.0 document of the custody events among `entries`, in order; those whose
-    event id is in `retracted` carry an `errorDeclaration`.
+    event id is in `retracted` carry an `errorDeclaration`, and a retraction among
+    `entries` of a document in `originals` (by event id) declares its event's error there.
 
     >>> from projections.examples import example_entries
     >>> entries = example_entries()
@@ -254,28 +285,24 @@ def epcis_document(
     """
     mapper = _Mapper(state)
     retracted = retracted or {}
+    originals = originals or {}
+    entries = list(entries)
+    in_page = {entry.event_id for entry in entries}
     events = []
     for entry in entries:
-        build = _EVENTS.get(entry.type)
-        if build is None:
+        if entry.type == RETRACTED:
+            original = originals.get(entry.document["retracted_event_id"])
+            if original is None or original.event_id in in_page:
+                continue
+            event = _event(mapper, original, entry.recorded_at)
+            if event is not None:
+                events.append(_declared(event, retractions_in([entry])[original.event_id]))
             continue
-        occurred = entry.occurred_at
-        event: dict[str, Any] = {
-            "type": "",
-            "eventTime": _time(occurred),
-            "eventTimeZoneOffset": _offset(occurred),
-            "recordTime": _time(entry.recorded_at.astimezone(UTC)),
-            "eventID": f"urn:uuid:{entry.event_id}",
-            **build(mapper, entry.document),
-        }
+        event = _event(mapper, entry, entry.recorded_at)
+        if event is None:
+            continue
         retraction = retracted.get(entry.event_id)
-        if retraction is not None:
-            event["errorDeclaration"] = {
-                "declarationTime": _time(retraction.declared_at.astimezone(UTC)),
-                "reason": "did_not_occur",
-                "kpl:reason": retraction.reason,
-            }
-        events.append(event)
+        events.append(event if retraction is None else _declared(event, retraction))
     return {
         "@context": CONTEXT,
         "type": "EPCISDocument",

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from followthemoney import model
 
 from api.app import create_app
+from api.routes.exports import position_of
 from api.settings import Settings
 from ledger.application import Ledger
 from tests.epcis import epcis_errors
@@ -176,3 +177,9 @@ def test_followthemoney_of_an_unknown_root_is_404(api: Api) -> None:
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
     answer = api.get("/v1/graph", root=KADE_PARCEL, format="ftm", token=api.authority)
     assert answer.status_code == 403
+
+
+def test_the_position_of_a_retracted_documents_event_id_is_found_in_the_store(api: Api) -> None:
+    entry = api.ledger.read_log(50, 1)[0]
+    assert position_of(api.ledger, entry.event_id) == 51
+    assert position_of(api.ledger, "3f1c3a52-0000-4000-8000-000000000000") is None

@@ -155,3 +155,19 @@ def test_the_schema_refuses_what_breaks_it() -> None:
 
 def test_identifiers_are_uris_whatever_the_id() -> None:
     assert urn("lot", "GH/2005 #12") == "urn:kpledger:lot:GH%2F2005%20%2312"
+
+
+def test_a_retraction_in_a_later_page_declares_the_events_error_there() -> None:
+    entries = numbered(WORLD[:7])
+    wrong = entries[5]
+    later = [retraction(8, wrong, "posted twice")]
+    (declared,) = events_of(later, originals={wrong.event_id: wrong})
+    assert declared["eventID"] == f"urn:uuid:{wrong.event_id}"
+    assert declared["quantityList"] == events_of(entries)[0]["quantityList"]
+    assert declared["recordTime"] == "2026-03-01T12:00:00Z"
+    assert declared["errorDeclaration"]["reason"] == "did_not_occur"
+    assert events_of(later) == []  # the retracted entry not given: nothing to declare
+    # the original in the same page: declared once, where it stands
+    page = [*entries, *later]
+    events = events_of(page, retracted=retractions_in(page), originals={wrong.event_id: wrong})
+    assert [e["eventID"] for e in events].count(f"urn:uuid:{wrong.event_id}") == 1
