@@ -105,7 +105,7 @@ class Reads:
         self.value_discrepancy = value_discrepancy
         self.rapid_reexport_days = rapid_reexport_days
         self.deadlines = deadlines
-        self.value_outliers = value_outliers
+        self.value_outlier_rule = value_outliers
         self.statistics = Statistics()
         self.directory = finding.Directory()  # mines' names, admission dates: for search
         self.proofs = LogTree()
@@ -237,7 +237,7 @@ class Reads:
                 self._replays.move_to_end(position)
                 return state
             state = Custody.replay(
-                read_entries(self.log, up_to=position, page=_PAGE), self.value_outliers
+                read_entries(self.log, up_to=position, page=_PAGE), self.value_outlier_rule
             )
             self._replays[position] = state
             if len(self._replays) > self._replay_cache_size:

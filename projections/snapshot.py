@@ -462,7 +462,7 @@ class Snapshots:
                 "read-model snapshot %s not used (%s): replaying the log in full", path, why
             )
             return
-        if model.custody.value_outliers.rule != self.reads.value_outliers:
+        if model.custody.value_outliers.rule != self.reads.value_outlier_rule:
             log.warning(
                 "read-model snapshot %s not used (taken with other value-outlier settings): "
                 "replaying the log in full",
