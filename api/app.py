@@ -28,6 +28,7 @@ from api.routes import (
     certificates,
     compliance,
     events,
+    exports,
     keys,
     lots,
     operators,
@@ -65,6 +66,7 @@ def create_app(
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
         deadlines=settings.deadlines,
+        value_outliers=settings.value_outliers,
     )
     ledger.attach_alert_check(reads.alert_exists)  # the triage rule asks the read model
 
@@ -171,6 +173,7 @@ def create_app(
         statistics,
         compliance,
         search,
+        exports,
         keys,
         tiles,
     ):

@@ -334,6 +334,7 @@ def _replay(args: argparse.Namespace) -> int:
             value_discrepancy=settings.value_discrepancy,
             rapid_reexport_days=settings.rapid_reexport_days,
             deadlines=settings.deadlines,
+            value_outliers=settings.value_outliers,
             progress=bar.update,
         )
     print(f"as_of: {result.position}")

@@ -373,6 +373,9 @@ def _complete(method: str, path: str, operation: dict[str, Any], token: bool) ->
         answer["content"]["text/csv"] = {"schema": {"type": "string"}}
     if key == ("get", "/v1/graph"):
         answer["content"]["application/graphml+xml"] = {"schema": {"type": "string"}}
+        answer["content"]["application/x-ndjson"] = {"schema": {"type": "string"}}
+    if key == ("get", "/v1/epcis/events"):
+        answer["content"] = {"application/ld+json": answer["content"]["application/json"]}
     if key == ("post", "/v1/events"):
         responses["200"] = {
             "description": "Every document had been accepted before (same event_id, same "

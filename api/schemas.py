@@ -451,6 +451,20 @@ class Operator(Shape):
     lots_held: list[str]
 
 
+class EPCISBody(Open):
+    eventList: list[dict[str, Any]]
+
+
+class EPCISDocument(Open):
+    """GS1 EPCIS 2.0 JSON-LD (its JSON schema: https://gs1.github.io/EPCIS/); `@context`
+    too."""
+
+    type: Literal["EPCISDocument"]
+    schemaVersion: str
+    creationDate: str
+    epcisBody: EPCISBody
+
+
 RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/health"): Health,
     ("get", "/health/ready"): Readiness,
@@ -477,5 +491,6 @@ RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/v1/search"): SearchResults,
     ("get", "/v1/participants"): Participants,
     ("get", "/v1/keys"): AuthorityKeys,
+    ("get", "/v1/epcis/events"): EPCISDocument,
 }
 """The model of each operation's successful JSON answer, by (method, path template)."""

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from projections.alerts import RAPID_REEXPORT_DAYS, VALUE_DISCREPANCY
 from projections.compliance import Deadlines, month_day
+from projections.value_outliers import ValueOutlierRule
 
 
 class Settings(BaseSettings):
@@ -24,6 +25,15 @@ class Settings(BaseSettings):
     )
     value_discrepancy: float = Field(default=VALUE_DISCREPANCY, ge=0)
     rapid_reexport_days: int = Field(default=RAPID_REEXPORT_DAYS, ge=0)
+    value_outlier: float = Field(
+        default=3.0,
+        gt=1,
+        description="a lot produced at more than this many times (or less than its inverse "
+        "times) its source's median USD per carat is a production_value_outlier",
+    )
+    value_outlier_window: int = Field(
+        default=20, ge=1, description="how many of a source's previous lots that median is of"
+    )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,
@@ -108,6 +118,11 @@ class Settings(BaseSettings):
     def _a_day_of_every_year(cls, text: str) -> str:
         month_day(text)
         return text
+
+    @property
+    def value_outliers(self) -> ValueOutlierRule:
+        """The rule of alert production_value_outlier."""
+        return ValueOutlierRule(self.value_outlier, self.value_outlier_window)
 
     @property
     def deadlines(self) -> Deadlines:

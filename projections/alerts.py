@@ -46,6 +46,7 @@ SEVERITIES = {
     "capacity_exceeded": "medium",
     "report_overdue": "medium",
     "parcel_discrepancy": "medium",
+    "production_value_outlier": "medium",
     "unconfirmed_certificate": "low",
 }
 ALERT_TYPES = tuple(SEVERITIES)
@@ -260,6 +261,25 @@ def _sanctioned_parties(state: Custody, today: date) -> Iterator[dict[str, Any]]
         )
 
 
+def _production_value_outliers(state: Custody) -> Iterator[dict[str, Any]]:
+    """Lots produced at a value per carat far from their source's recent median (see
+    `projections.value_outliers`)."""
+    rule = state.value_outliers.rule
+    for outlier in state.value_outliers.found:
+        yield _alert(
+            "production_value_outlier",
+            outlier.lot_id,
+            outlier.participant,
+            outlier.position,
+            lot_id=outlier.lot_id,
+            source_id=outlier.source_id,
+            usd_per_carat=amount_text(Fraction(outlier.usd_per_carat)),
+            median_usd_per_carat=amount_text(Fraction(outlier.median_usd_per_carat)),
+            ratio=rule.ratio,
+            window=rule.window,
+        )
+
+
 def alerts(
     state: Custody,
     *,
@@ -289,6 +309,7 @@ def alerts(
         *_rapid_reexports(state, rapid_reexport_days),
         *_reports_overdue(state, today, deadlines),
         *_sanctioned_parties(state, today),
+        *_production_value_outliers(state),
     ]
     found.sort(key=lambda alert: (alert["position"], alert["type"], alert["subject"]))
     return found

@@ -43,6 +43,7 @@ from projections.records import (
 )
 from projections.records import parse_date as _date
 from projections.registry import Projection, applies
+from projections.value_outliers import DEFAULT_RULE, ValueOutlierRule, ValueOutliers
 
 __all__ = [
     "ALLUVIAL_SITE",
@@ -76,7 +77,7 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
         }
     )
 
-    def __init__(self) -> None:
+    def __init__(self, value_outliers: ValueOutlierRule = DEFAULT_RULE) -> None:
         self.position = 0
         self.participants: dict[str, Participant] = {}
         self.sources: dict[str, Source] = {}
@@ -89,6 +90,7 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
         self.operators: dict[str, Operator] = {}
         self.listings: dict[str, Listing] = {}
         self.authority_keys: dict[str, KeyRecord] = {}
+        self.value_outliers = ValueOutliers(value_outliers)
         self.reviews: dict[str, dict[str, Any]] = {}
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
         self.facts_position = 0
@@ -98,9 +100,11 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
         most lots share their holders', many merged lots their sources'."""
 
     @classmethod
-    def replay(cls, entries: Iterable[LogEntry]) -> Custody:
+    def replay(
+        cls, entries: Iterable[LogEntry], value_outliers: ValueOutlierRule = DEFAULT_RULE
+    ) -> Custody:
         """A fresh state fed `entries` in order."""
-        state = cls()
+        state = cls(value_outliers)
         for entry in entries:
             state.apply(entry)
         return state
@@ -214,6 +218,14 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
         if operator is not None:
             self.hold(lot, operator, entry.position)
         source.lots.append(lot.lot_id)
+        self.value_outliers.produced(
+            lot.lot_id,
+            source.source_id,
+            source.participant,
+            lot.carats,
+            lot.value_usd,
+            entry.position,
+        )
         year = entry.occurred_at.astimezone(UTC).year
         produced = source.produced.get(year, 0) + lot.carats
         source.produced[year] = produced

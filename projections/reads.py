@@ -41,6 +41,7 @@ from projections.heap import long_lived_objects
 from projections.proofs import LogTree
 from projections.registry import Projection, types_applied_by
 from projections.statistics import Statistics
+from projections.value_outliers import DEFAULT_RULE, ValueOutlierRule
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -169,6 +170,7 @@ class Reads:
         value_discrepancy: float = alert_rules.VALUE_DISCREPANCY,
         rapid_reexport_days: int = alert_rules.RAPID_REEXPORT_DAYS,
         deadlines: monitoring.Deadlines = monitoring.DEFAULT_DEADLINES,
+        value_outliers: ValueOutlierRule = DEFAULT_RULE,
         clock: Callable[[], datetime] = _utc_now,
         replay_cache_size: int = 4,
         process_from: int = 50_000,
@@ -177,11 +179,12 @@ class Reads:
         self.value_discrepancy = value_discrepancy
         self.rapid_reexport_days = rapid_reexport_days
         self.deadlines = deadlines
+        self.value_outlier_rule = value_outliers
         self.statistics = Statistics()
         self.directory = finding.Directory()  # mines' names, admission dates: for search
         self.proofs = LogTree()
         self._clock = clock
-        self._live = Custody()
+        self._live = Custody(value_outliers)
         self._lock = threading.RLock()
         # position -> recorded_at, as two parallel arrays: `proofs.positions` (one leaf
         # an entry) and `_recorded`, kept as the running maximum so that "recorded at or
@@ -313,7 +316,7 @@ class Reads:
             if state is not None:
                 self._replays.move_to_end(position)
                 return state
-            state = Custody()
+            state = Custody(self.value_outlier_rule)
             apply_all([state.apply], read_entries(self.log, up_to=position, page=_PAGE))
             self._replays[position] = state
             if len(self._replays) > self._replay_cache_size:

@@ -19,6 +19,7 @@ from projections import provenance as queries
 from projections.custody import Custody
 from projections.operators import operator_view
 from projections.reads import Reads, View
+from projections.value_outliers import DEFAULT_RULE, ValueOutlierRule
 
 __all__ = ["Replay", "replay"]
 
@@ -67,6 +68,7 @@ def replay(
     value_discrepancy: float = alert_rules.VALUE_DISCREPANCY,
     rapid_reexport_days: int = alert_rules.RAPID_REEXPORT_DAYS,
     deadlines: compliance.Deadlines = compliance.DEFAULT_DEADLINES,
+    value_outliers: ValueOutlierRule = DEFAULT_RULE,
     progress: Callable[[int], object] | None = None,
 ) -> Replay:
     """The digest of the projections as of position `as_of`, built both ways.
@@ -81,6 +83,7 @@ def replay(
         value_discrepancy=value_discrepancy,
         rapid_reexport_days=rapid_reexport_days,
         deadlines=deadlines,
+        value_outliers=value_outliers,
     )
     followed.catch_up()
 
@@ -110,7 +113,8 @@ def replay(
 
     view, incremental = followed.read(lambda view: (view, snapshot(view.custody, view)), as_of)
     scratch = snapshot(
-        Custody.replay(_counted(read_entries(log, up_to=view.position), progress)), view
+        Custody.replay(_counted(read_entries(log, up_to=view.position), progress), value_outliers),
+        view,
     )
     return Replay(
         position=view.position,

@@ -93,6 +93,7 @@ _READ_MODEL_MODULES = frozenset(
         "projections.proofs",
         "projections.search",
         "projections.statistics",
+        "projections.value_outliers",
     }
 )
 _STANDARD = frozenset(
@@ -465,6 +466,13 @@ class Snapshots:
         except SnapshotRefused as why:
             log.warning(
                 "read-model snapshot %s not used (%s): replaying the log in full", path, why
+            )
+            return
+        if model.custody.value_outliers.rule != self.reads.value_outlier_rule:
+            log.warning(
+                "read-model snapshot %s not used (taken with other value-outlier settings): "
+                "replaying the log in full",
+                path,
             )
             return
         self.reads.restore(model)

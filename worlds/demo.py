@@ -1,6 +1,6 @@
 """The demonstration world: rough diamond trade around the 2005 Moscow Plenary.
 
-Eight participants, five mines and three licensed alluvial sites, sorting at
+Eight participants, five mines and four licensed alluvial sites, sorting at
 Antwerp, Dubai and Surat, and the smuggling story the UN Group of Experts told
 in 2006: stones from Séguéla, in rebel-held northern Côte d'Ivoire, reach Ghana
 under a certificate issued days before the UN embargo (Security Council
@@ -27,6 +27,7 @@ Each of the eight alert types is raised at least once:
 | `report_overdue` | Côte d'Ivoire never submitted its statistics for 2005 (CI) |
 | `sanctioned_party` | Accra Rough Diamond Exporters, listed after it shipped the Kade parcel (GH) |
 | `parcel_discrepancy` | RU-2006-0027, 14 parcels certified, 13 counted in Antwerp (EU) |
+| `production_value_outlier` | GH-BON-2006-0021: $150/ct, Séguéla's price, at Bonsa ($30/ct) (GH) |
 
 The Participation Committee's 2005 picture (`GET /v1/compliance?year=2005`): every
 participant submitted its 2003 and 2004 reports on time; for 2005 the UAE's annual
@@ -70,6 +71,7 @@ __all__ = [
     "MAIN_PARTICIPANTS",
     "SUSPECT_CERTIFICATE_ID",
     "SUSPECT_LOT_ID",
+    "VALUE_OUTLIER_LOT_ID",
     "DemoResult",
     "demo_authority_key",
     "demo_documents",
@@ -536,12 +538,37 @@ def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]
              issuing_authority={"name": "Gokhran of Russia, Moscow"})  # fmt: skip
     w.confirm("EU", "RU-2006-0027", "3500.00", "315000.00", "2006-03-14", parcels=13)
     _monitoring(w, today or datetime.now(UTC).date())
+    _declared_as_ghanaian(w)
     return [
         (poster, sign_normal_form(normal_form(parse_document(document)), key))
         if poster == SIGNING_PARTICIPANT
         else (poster, document)
         for poster, document in w.steps
     ]
+
+
+BONSA = "GH-BONSA"
+VALUE_OUTLIER_LOT_ID = "GH-BON-2006-0021"
+
+
+def _declared_as_ghanaian(w: _World) -> None:
+    """Ivorian stones declared as a Ghanaian site's production: twenty lots of Bonsa's
+    industrial goods at $27.50 to $32.50 a carat (median $30), then one at $150 a carat,
+    the value of Séguéla's gem-quality stones (alert `production_value_outlier`). Appended
+    after the rest, so that the positions of the other documents stay as they were."""
+    bonsa = {
+        "number": "GH-MC-1998-044",
+        "holder": "Bonsa Diamond Fields Ltd",
+        "valid_until": "2010-12-31",
+    }
+    w.site(BONSA, "GH", "Western", 5.3170, -1.9830, bonsa)
+    for number in range(1, 21):
+        carats = 200 + 10 * number
+        usd_per_carat = Decimal("27.50") + Decimal("0.25") * (number - (number <= 10))
+        day = date(2006, 4, 3).toordinal() + 7 * (number - 1)
+        w.produce("GH", date.fromordinal(day).isoformat(), f"GH-BON-2006-{number:04d}", BONSA,
+                  f"{carats}.00", f"{carats * usd_per_carat:.2f}")  # fmt: skip
+    w.produce("GH", "2006-08-28", VALUE_OUTLIER_LOT_ID, BONSA, "310.00", "46500.00")
 
 
 def _monitoring(w: _World, today: date) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from api.asof import AsOfParameter
 from api.auth import CurrentActor, require_reader_of_everything
-from projections.provenance import check_selectors, graph_graphml, graph_json
-from projections.reads import Reads
+from projections import ftm
+from projections.provenance import check_selectors, graph_graphml, graph_json, subgraph
+from projections.reads import Reads, View
 
 router = APIRouter(prefix="/v1", tags=["trace"])
 
@@ -54,13 +57,25 @@ def get_graph(
     as_of: AsOfParameter,
     root: str,
     direction: Literal["up", "down", "both"] = "both",
-    output: Annotated[Literal["json", "graphml"], Query(alias="format")] = "json",
+    output: Annotated[Literal["json", "graphml", "ftm"], Query(alias="format")] = "json",
 ) -> Any:
     """The custody subgraph around a lot, source, certificate, participant or operator
-    (looked up in that order): node-link JSON, or GraphML (application/graphml+xml) that Gephi
-    opens."""
+    (looked up in that order): node-link JSON, GraphML (application/graphml+xml) that Gephi
+    opens, or FollowTheMoney entities (`ftm`: one JSON object a line, application/x-ndjson)
+    that Aleph loads."""
     require_reader_of_everything(actor)
     reads: Reads = request.app.state.reads
+    if output == "ftm":
+
+        def entities(view: View) -> str:
+            graph = subgraph(view.custody, root, direction)
+            return ftm.ftm_lines(ftm.ftm_entities(view.custody, graph, view.today, days))
+
+        def days(positions: Iterable[int]) -> dict[int, date]:
+            found = reads.entries(positions)
+            return {position: entry.occurred_at.date() for position, entry in found.items()}
+
+        return Response(reads.read(entities, as_of), media_type=ftm.MEDIA_TYPE)
     graph = reads.graph(root, direction, as_of)
     if output == "graphml":
         return Response(graph_graphml(graph), media_type="application/graphml+xml")

@@ -117,6 +117,7 @@ def test_the_other_media_types_served_are_documented(demo: Demo) -> None:
     token = demo.tokens["demo-investigator"]
     cases = [
         ("/v1/graph", {"root": "GH-KAD-2006-0201", "format": "graphml"}),
+        ("/v1/graph", {"root": "GH-KAD-2006-0201", "format": "ftm"}),
         ("/v1/statistics", {"year": 2005, "format": "csv"}),
         ("/v1/statistics/public", {"year": 2005, "format": "csv"}),
         ("/v1/compliance", {"year": 2005, "format": "csv"}),

@@ -13,6 +13,7 @@ from projections.reads import Reads
 from worlds.demo import (
     MAIN_PARTICIPANTS,
     SUSPECT_LOT_ID,
+    VALUE_OUTLIER_LOT_ID,
     DemoResult,
     demo_documents,
     load_demo,
@@ -67,6 +68,7 @@ def test_every_alert_type_is_raised(loaded: tuple[Ledger, DemoResult]) -> None:
     assert by_type[("unconfirmed_certificate", "ZA-2006-0019")] == "ZA"
     assert by_type[("embargoed_origin", "AE-DXB-2006-0031")] == "AE"
     assert by_type[("parcel_discrepancy", "RU-2006-0027")] == "EU"
+    assert by_type[("production_value_outlier", VALUE_OUTLIER_LOT_ID)] == "GH"
 
 
 def test_the_suspect_parcel_holds_an_embargoed_share(loaded: tuple[Ledger, DemoResult]) -> None:

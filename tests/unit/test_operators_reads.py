@@ -258,7 +258,7 @@ def test_the_operator_route(client: TestClient) -> None:
         ("gh", "AE-OP-1", 403),
         ("ae", "AE-OP-1", 200),
         ("ae", "GH-OP-2", 403),
-        ("gh", "GH-OP-9", 404),
+        ("gh", "GH-OP-9", 403),  # unknown and foreign alike: no existence oracle
         ("sec", "AE-OP-1", 200),
         ("inv", "GH-OP-1", 200),
     ],
