@@ -214,6 +214,8 @@ def _cosigned(samples: int) -> Result:
                 "KPLEDGER_SIGNING_KEY": str(key),
                 "KPLEDGER_WITNESSES": str(workdir / "witnesses"),
                 "KPLEDGER_CHECKPOINT_INTERVAL": "1",
+                "KPLEDGER_SNAPSHOT": "off",
+                "KPLEDGER_LOG_LEVEL": "warning",
             }
             latencies = []
             with (
@@ -265,7 +267,13 @@ def run(url: str, samples: int = 20) -> list[Result]:
     """The three figures on the world at `url` (cosigned: on a fresh store)."""
     token = secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory() as files:
-        env = {_TOKEN_VARIABLE: token, _FILES_VARIABLE: files}
+        env = {
+            _TOKEN_VARIABLE: token,
+            _FILES_VARIABLE: files,
+            "KPLEDGER_SNAPSHOT": "off",
+            "KPLEDGER_LOG_LEVEL": "warning",
+            "KPLEDGER_SIGNING_KEY": f"{files}.pem",
+        }
         with running_server(url, env=env, module="bench.tlog") as base:
             headers = {"Authorization": f"Bearer {token}"}
             size = httpx.get(f"{base}/v1/audit/checkpoint", headers=headers, timeout=600).json()[
