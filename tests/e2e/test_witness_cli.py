@@ -23,7 +23,7 @@ def test_vkey_creates_the_key_once_and_prints_the_same_vkey(tmp_path: Path) -> N
     first = witness_vkey(key, "witness.example/w")
     assert key.stat().st_mode & 0o777 == 0o600
     assert witness_vkey(key, "witness.example/w") == first
-    assert first.startswith("witness.example/w+") and first.split("+")[2].startswith("B")
+    assert first.startswith("witness.example/w+") and first.split("+", 2)[2].startswith("B")
     bad = _run("vkey", "--key", str(key), "--name", "two words")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 

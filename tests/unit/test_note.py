@@ -119,7 +119,7 @@ def test_a_cosignature_verifies_under_type_4_only() -> None:
     as_log = Verifier.of("witness.example/w1", ED25519, key.public_bytes)
     assert witness.verifier.key_id == key_id("witness.example/w1", 0x04, key.public_bytes)
     assert witness.verifier.key_id != as_log.key_id
-    assert base64.b64decode(witness.verifier.vkey.split("+")[2]) == b"\x04" + key.public_bytes
+    assert base64.b64decode(witness.verifier.vkey.split("+", 2)[2]) == b"\x04" + key.public_bytes
     cosignature = witness.sign(SOFA, timestamp=1700000000)
     assert cosignature.timestamp == 1700000000
     assert witness.verifier.verify(SOFA, cosignature)
