@@ -55,6 +55,8 @@ def _verify_log(args: argparse.Namespace) -> int:
         print(f"kpledger: the log does not verify: {error}", file=sys.stderr)
         return 1
     print(f"ok: {checked.entries} entries, head {checked.head}, root {checked.root.hex()}")
+    if checked.signatures is not None:
+        print(f"signatures: {json.dumps(checked.signatures)}")
     if checked.checkpoint_size is not None:
         signed = "signature checked" if log_key else "signature not checked (no --log-key)"
         print(f"the checkpoint at size {checked.checkpoint_size} has the log's root ({signed})")

@@ -1,16 +1,17 @@
 """Checking an exported log with nothing but the file: `kpledger audit verify-log`.
 
-The hash chain, entry by entry (as `kpledger import` checks it), the Merkle tree of the
-entries as `GET /v1/events` serves them, and, given a c2sp checkpoint, that the tree at
-its size has its root, its signature checked when the log's vkey is given. No store and
-no service are opened. (Document signatures join the check once the log holds
-authority keys: see PROTOCOL.md, "Authorities sign what they post".)
+The hash chain, entry by entry, as `kpledger verify` and `kpledger import` check it
+(`ledger.audit`'s chain: where it checks the documents' signatures against the keys
+registered in the log, so does this), the Merkle tree of the entries as `GET /v1/events`
+serves them, and, given a c2sp checkpoint, that the tree at its size has its root, its
+signature checked when the log's vkey is given. No store and no service are opened.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.audit import AuditError, _Chain, _file_entries
 from ledger.merkle import MerkleTree, entry_leaf
@@ -31,6 +32,8 @@ class LogCheck:
     head: str
     root: bytes
     checkpoint_size: int | None
+    signatures: dict[str, Any] | None = None
+    """The signatures' counts, where the chain's check counts them."""
 
 
 def check_exported_log(
@@ -55,6 +58,11 @@ def check_exported_log(
             tree.append_leaf(entry_leaf(entry))
     except AuditError as error:
         raise OfflineError(str(error)) from None
+    verification = chain.result()
+    if not verification.ok:
+        raise OfflineError(f"the log does not verify at {verification.reason}")
+    counts = getattr(verification, "signatures", None)
+    signatures = counts.to_json() if counts is not None else None
     size = None
     if checkpoint is not None:
         try:
@@ -80,4 +88,4 @@ def check_exported_log(
                 f"the file's first {claimed.size} entries do not have the checkpoint's root"
             )
         size = claimed.size
-    return LogCheck(chain.events, chain.head, tree.root(), size)
+    return LogCheck(chain.events, chain.head, tree.root(), size, signatures)

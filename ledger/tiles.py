@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,7 @@ __all__ = [
     "MAX_LEAF",
     "TILE_HEIGHT",
     "TILE_WIDTH",
+    "BundleCache",
     "TilePath",
     "check_leaf_size",
     "encode_index",
@@ -161,6 +164,42 @@ def entry_bundle(leaves: Iterable[bytes]) -> bytes:
         parts.append(struct.pack(">H", len(leaf)))
         parts.append(leaf)
     return b"".join(parts)
+
+
+class BundleCache:
+    """Full entry bundles, gzip-compressed, the least recently read dropped first beyond
+    `budget` bytes. A full bundle never changes, so it is read from the store once.
+
+    >>> cache = BundleCache(budget=10)
+    >>> cache.put(0, b"12345678"); cache.put(1, b"abcd")
+    >>> cache.get(0), cache.get(1)
+    (None, b'abcd')
+    """
+
+    def __init__(self, budget: int = 128 * 2**20) -> None:
+        self.budget = budget
+        self._bundles: OrderedDict[int, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, index: int) -> bytes | None:
+        """The compressed bundle `index`, if kept."""
+        with self._lock:
+            found = self._bundles.get(index)
+            if found is not None:
+                self._bundles.move_to_end(index)
+            return found
+
+    def put(self, index: int, compressed: bytes) -> None:
+        """Keeps bundle `index`, dropping the least recently read beyond the budget."""
+        with self._lock:
+            if index in self._bundles or len(compressed) > self.budget:
+                return
+            self._bundles[index] = compressed
+            self._size += len(compressed)
+            while self._size > self.budget:
+                _, dropped = self._bundles.popitem(last=False)
+                self._size -= len(dropped)
 
 
 def parse_entry_bundle(data: bytes) -> list[bytes]:

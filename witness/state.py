@@ -49,6 +49,9 @@ class StateFolder:
             raise StateError(
                 f"another witness process uses the state folder {self.folder}"
             ) from None
+        for left in self.folder.glob(".*.tmp"):  # a write cut short by a crash: never renamed
+            with contextlib.suppress(OSError):
+                left.unlink()
 
     def close(self) -> None:
         """Releases the folder."""

@@ -9,15 +9,23 @@ tiles never change (cached a year, `immutable`); partial ones are cached 10 seco
 from __future__ import annotations
 
 import gzip
+import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Request, Response
 
 from api.auth import CurrentActor, require_reader_of_everything
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
 from ledger.merkle import entry_leaf
-from ledger.tiles import TILE_WIDTH, TilePath, entry_bundle, hash_tile, parse_tile_path
+from ledger.tiles import (
+    TILE_WIDTH,
+    BundleCache,
+    TilePath,
+    entry_bundle,
+    hash_tile,
+    parse_tile_path,
+)
 from projections.proofs import LogTree
 from projections.reads import Reads
 
@@ -30,7 +38,7 @@ PARTIAL_CACHE = "public, max-age=10"
 _PRIVATE_FULL = "private, max-age=31536000, immutable"
 _PRIVATE_PARTIAL = "private, max-age=10"
 _OCTETS = "application/octet-stream"
-_GZIP_FROM = 1024  # bytes: smaller bundles travel as they are
+_cache_lock = threading.Lock()
 
 TilePathText = Annotated[
     str,
@@ -57,10 +65,38 @@ def get_entry_bundle(path: TilePathText, request: Request, actor: CurrentActor) 
     """An entry bundle of c2sp.org/tlog-tiles: the leaves of entries N*256 to N*256+W-1
     (each entry's RFC 8785 JSON as `GET /v1/events` serves it), each after its length as
     a big-endian uint16; gzip-encoded when the client accepts it. A token that reads
-    everything; 404 for a bundle the log does not hold yet."""
+    everything; 404 for a bundle the log does not hold yet. Full bundles never change:
+    each is read from the store once and kept, compressed, while memory allows."""
     require_reader_of_everything(actor)
     tile = _tile_path(f"entries/{path}")
     reads: Reads = request.app.state.reads
+    cache = _bundle_cache(request.app)
+    compressed = cache.get(tile.index) if tile.width is None else None
+    if compressed is None:
+        body = _read_bundle(reads, tile)
+        compressed = gzip.compress(body, compresslevel=1, mtime=0)
+        if tile.width is None:
+            cache.put(tile.index, compressed)
+    headers = {
+        "Cache-Control": _PRIVATE_FULL if tile.width is None else _PRIVATE_PARTIAL,
+        "Vary": "Accept-Encoding, Authorization",
+    }
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(compressed, media_type=_OCTETS, headers=headers)
+    return Response(gzip.decompress(compressed), media_type=_OCTETS, headers=headers)
+
+
+def _bundle_cache(app: FastAPI) -> BundleCache:
+    with _cache_lock:
+        cache: BundleCache | None = getattr(app.state, "bundle_cache", None)
+        if cache is None:
+            cache = app.state.bundle_cache = BundleCache()
+        return cache
+
+
+def _read_bundle(reads: Reads, tile: TilePath) -> bytes:
+    """The bundle's bytes, its entries read from the log by position range."""
     first, count = tile.index * TILE_WIDTH, tile.hashes
     positions = _positions(reads.proofs, first, count)
     if positions is None:
@@ -71,17 +107,9 @@ def get_entry_bundle(path: TilePathText, request: Request, actor: CurrentActor) 
     if [entry.position for entry in entries] != positions:
         raise LedgerError("not_found", f"the log no longer holds every entry of {tile}")
     try:
-        body = entry_bundle(_leaf(entry) for entry in entries)
+        return entry_bundle(_leaf(entry) for entry in entries)
     except ValueError as error:
         raise LedgerError("document_too_large", f"{tile}: {error}") from None
-    headers = {
-        "Cache-Control": _PRIVATE_FULL if tile.width is None else _PRIVATE_PARTIAL,
-        "Vary": "Accept-Encoding, Authorization",
-    }
-    if len(body) >= _GZIP_FROM and "gzip" in request.headers.get("accept-encoding", ""):
-        body = gzip.compress(body, compresslevel=1, mtime=0)
-        headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type=_OCTETS, headers=headers)
 
 
 @router.get(

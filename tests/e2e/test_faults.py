@@ -176,7 +176,8 @@ def test_postgresql_restarted_and_stopped_under_load(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "/health did not notice the outage"
                 took, health = _timed(lambda: anonymous.get("/health"))
             assert health is not None and took < BOUND
-            assert health.json() == {"status": "degraded", "position": None, "store": "unreachable"}
+            degraded = {"status": "degraded", "position": None, "store": "unreachable"}
+            assert health.json().items() >= degraded.items()
             took, health = _timed(lambda: anonymous.get("/health"))
             assert took < 0.5, "/health answers at once while the store is known to be away"
             not_ready = anonymous.get("/health/ready")  # readiness: no traffic while away

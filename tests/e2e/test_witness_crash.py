@@ -4,6 +4,7 @@ a second log with the same key and one entry rewritten is refused."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -13,7 +14,16 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.merkle import MerkleTree
-from ledger.note import Checkpoint, NoteSigner, SignedNote, parse_signature_lines, parse_vkey
+from ledger.note import (
+    Checkpoint,
+    NoteSigner,
+    SignedNote,
+    parse_checkpoint,
+    parse_note,
+    parse_signature_lines,
+    parse_vkey,
+    verify_note,
+)
 from ledger.signing import SigningKey
 from ledger.witnessing import add_checkpoint_body
 from tests.e2e.witnesses import WitnessProcess
@@ -106,6 +116,13 @@ def test_a_witness_killed_during_add_checkpoint_never_cosigns_a_fork(tmp_path: P
         assert (from_zero.status_code, from_zero.text) == (409, f"{size}\n")
         with httpx.Client(timeout=5) as client:
             honest = _submit(client, witness.url, log, size, log.tree.size)
-        assert honest.status_code == 200, honest.text
+            assert honest.status_code == 200, honest.text
+            origin_hash = hashlib.sha256(ORIGIN.encode()).hexdigest()
+            monitored = client.get(f"{witness.url}/{origin_hash}/checkpoint")
+            assert client.get(f"{witness.url}/{'0' * 64}/checkpoint").status_code == 404
+        note = parse_note(monitored.text)  # the log's signature and the witness's
+        assert parse_checkpoint(note.text).size == log.tree.size
+        assert verify_note(note, [signer.verifier]) and verify_note(note, [verifier])
+        assert not list((tmp_path / "w" / "state").glob(".*.tmp"))
     finally:
         witness.stop()

@@ -169,3 +169,14 @@ def test_the_specs_request_example_is_read(parts: tuple[WitnessCore, Log, NoteSi
     ).encode()
     assert core.add_checkpoint(body).status == 404  # well formed; not a log it knows
     assert base64.b64decode("PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=")
+
+
+def test_a_write_cut_short_leaves_nothing_behind(tmp_path: Path) -> None:
+    state = StateFolder(tmp_path)
+    state.save("o", "a note\n")
+    state.close()
+    left = tmp_path / f".{state.path('o').name}.12345.tmp"
+    left.write_text("half a no")  # what a kill -9 between write and rename leaves
+    reopened = StateFolder(tmp_path)
+    assert not left.exists() and reopened.load("o") == "a note\n"
+    reopened.close()
