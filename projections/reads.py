@@ -41,6 +41,8 @@ from projections.statistics import Statistics
 if TYPE_CHECKING:
     import networkx as nx
 
+    from projections.screening import Screening
+
 log = logging.getLogger(__name__)
 
 __all__ = ["AsOf", "ReadModel", "Reads", "View"]
@@ -118,7 +120,9 @@ class Reads:
         self._replay_cache_size = replay_cache_size
         self._process_from = process_from
         """Entries behind from which a catch-up reads the log in a process of its own."""
-        self._alerts_cache: tuple[tuple[int, date], list[dict[str, Any]]] | None = None
+        self._alerts_cache: tuple[tuple[int, date, int], list[dict[str, Any]]] | None = None
+        self.screening: Screening | None = None
+        """Sanctions screening (`projections.screening`): told of each document applied."""
 
     # -- following the log -------------------------------------------------------------------
 
@@ -169,6 +173,8 @@ class Reads:
     def _apply(self, entry: LogEntry, hashed: bytes | None = None) -> None:
         """Applies the next entry to every projection (`hashed`: its leaf hash, if known)."""
         self._live.apply(entry)
+        if self.screening is not None:
+            self.screening.observe_state(self._live, entry.document)
         try:
             self.statistics.apply(entry)
         except Exception:  # only a log altered behind the ledger's back gets here
@@ -386,7 +392,8 @@ class Reads:
     def _all_alerts(self, view: View) -> list[dict[str, Any]]:
         """The alerts of the view, without reviews; kept for the last (facts, date) read,
         since reviews change no alert."""
-        key = (view.custody.facts_position, view.today)
+        generation = self.screening.generation if self.screening is not None else 0
+        key = (view.custody.facts_position, view.today, generation)
         cached = self._alerts_cache
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -396,6 +403,7 @@ class Reads:
             value_discrepancy=self.value_discrepancy,
             rapid_reexport_days=self.rapid_reexport_days,
             deadlines=self.deadlines,
+            screening=self.screening,
         )
         self._alerts_cache = (key, found)
         return found

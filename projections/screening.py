@@ -55,6 +55,7 @@ __all__ = [
     "load_list",
     "screen",
     "screen_naively",
+    "subjects",
 ]
 
 DEFAULT_THRESHOLD = 0.7
@@ -670,14 +671,6 @@ class Screening:
         current = self._current
         return [current.lists[name].summary() for name in sorted(current.lists)]
 
-    def matches(self, operator_id: str, name: str, participant: str) -> tuple[Match, ...]:
-        """The operator's matches, if it was screened under that name and participant."""
-        screened = self._current.matches.get(operator_id)
-        if screened is None:
-            return ()
-        subject, found = screened
-        return found if (subject.name, subject.participant) == (name, participant) else ()
-
     def possible_matches(self, operator_id: str) -> list[dict[str, Any]]:
         """The operator's possible matches, best first: each the alert's `detail` (empty
         when none, or when it was never screened). For risk marks (`possible_sanctions_match`)."""
@@ -686,14 +679,23 @@ class Screening:
 
     def alerts_of(self, state: Custody) -> Iterator[tuple[Any, Match]]:
         """(operator, match) of every operator of the state with possible matches."""
-        current = self._current
-        if not current.matches:
+        screened = self._current.matches
+        if not screened:
             return
         for operator in state.operators.values():
-            yield from (
-                (operator, match)
-                for match in self.matches(operator.operator_id, operator.name, operator.participant)
-            )
+            subject, found = screened.get(operator.operator_id, (None, ()))
+            if found and subject == Subject(
+                operator.operator_id, operator.name, operator.participant
+            ):
+                yield from ((operator, match) for match in found)
+
+
+def subjects(state: Custody) -> list[Subject]:
+    """Every operator of a read model's state, as screened."""
+    return [
+        Subject(operator.operator_id, operator.name, operator.participant)
+        for operator in state.operators.values()
+    ]
 
 
 def _screen_all(

@@ -10,7 +10,7 @@ Akwatia diggers sell to licensed buyers at Kade, whose parcel an Accra exporter 
 to a Dubai importer; the exporter is then designated by the UN sanctions committee.
 
 Every document has a fixed `event_id`, so loading the world again appends
-nothing. Each of the eight alert types is raised at least once:
+nothing. Each alert type is raised at least once:
 
 | alert | where |
 |---|---|
@@ -24,6 +24,7 @@ nothing. Each of the eight alert types is raised at least once:
 | `report_overdue` | Côte d'Ivoire never submitted its statistics for 2005 (CI) |
 | `sanctioned_party` | Accra Rough Diamond Exporters, listed after it shipped the Kade parcel (GH) |
 | `parcel_discrepancy` | RU-2006-0027, 14 parcels certified, 13 counted in Antwerp (EU) |
+| `possible_sanctions_match` | the Accra exporter, in the UN list of `worlds/sanctions/` (GH) |
 
 The Participation Committee's 2005 picture (`GET /v1/compliance?year=2005`): every
 participant submitted its 2003 and 2004 reports on time; for 2005 the UAE's annual
