@@ -67,6 +67,8 @@ COMMON_SHARE = 0.005
 """A blocking key shared by more than this share of the entries (and by more than
 `COMMON_FLOOR`) is too common to block on, unless a name has no other."""
 COMMON_FLOOR = 40
+MIN_SOUND = 4
+"""Phonetic keys shorter than this find too many names to block on."""
 
 
 class ListProblem(Exception):
@@ -418,12 +420,16 @@ def matcher() -> _Matcher:
 # -- the index -----------------------------------------------------------------------------
 
 _SKIPPED_SYMBOLS = frozenset({"INITIAL", "SYMBOL", "ORG_CLASS", "NUMERIC", "ORDINAL"})
+_WORD_SYMBOLS = frozenset({"SYMBOL", "DOMAIN"})
+"""Symbols that stand for a word in a whole-name key: "Intl" and "International" alike."""
 
 
 def blocking_keys(proxy: Any) -> list[set[str]]:
     """The keys each name of an entity is found by: each name part (company-form and stop
-    words left out) and its phonetic key, each `rigour` name symbol (a place, a given name
-    in any script...), and the whole name with its parts sorted (word order left out)."""
+    words left out) and its phonetic key (when long enough to tell names apart), each
+    `rigour` name symbol (a place, a given name in any script...), and the whole name with
+    its parts sorted (word order left out), as written and with words that have a
+    symbol as that symbol (so "Intl" is "International")."""
     from followthemoney.names import entity_names
     from rigour.names import NamePartTag
 
@@ -438,14 +444,18 @@ def blocking_keys(proxy: Any) -> list[set[str]]:
             parts.append(part.comparable)
             if len(part.comparable) > 1:
                 keys.add(f"p:{part.comparable}")
-            if part.metaphone and len(part.metaphone) > 1:
+            if part.metaphone and len(part.metaphone) >= MIN_SOUND:
                 keys.add(f"m:{part.metaphone}")
+        words = {part.comparable: part.comparable for part in name.parts}
         for span in name.spans:
             category = str(span.symbol.category).rpartition(".")[2]
             if category not in _SKIPPED_SYMBOLS:
                 keys.add(f"s:{category}:{span.symbol.id}")
+            if len(span.parts) == 1 and category in _WORD_SYMBOLS:
+                words[span.parts[0].comparable] = f"{category}:{span.symbol.id}"
         if parts:
-            keys.add("n:" + " ".join(sorted(parts)))
+            keys.add("n:" + " ".join(sorted(parts)))  # word order left out
+            keys.add("n:" + " ".join(sorted(words[part] for part in parts)))  # and "Intl"
         if keys:
             found.append(keys)
     return found
@@ -485,17 +495,17 @@ class Index:
 
     def candidates(self, proxy: Any) -> list[int]:
         """The entries sharing with one of the entity's names a key that is not common or,
-        for a name whose parts are all common or unknown to the lists, its least common
-        key; in index order."""
+        for a name made only of common words, its least common key; in index order."""
         found: set[int] = set()
         postings = self.postings
         for keys in blocking_keys(proxy):
-            known = [key for key in keys if key in postings]
-            used = [key for key in known if key not in self.common]
-            if known and all(key.startswith("n:") for key in used):
-                used.append(min(known, key=lambda key: len(postings[key])))
+            used = [key for key in keys if key not in self.common]
+            if all(key.startswith("n:") for key in used):  # only common words
+                known = [key for key in keys if key in postings]
+                if known:
+                    used.append(min(known, key=lambda key: len(postings[key])))
             for key in used:
-                found.update(postings[key])
+                found.update(postings.get(key, ()))
         return sorted(found)
 
 
