@@ -13,9 +13,9 @@ company-form words (Ltd/Limited, SARL, S.A.), case and punctuation, transliterat
 Cyrillic and other scripts, word order, typos, and aliases; a country on both sides that
 differs lowers the score (country is supporting evidence, never enough alone). Scoring
 every operator against every entry is quadratic, so an `Index` first blocks candidates:
-only entries that share with the operator a name part, its phonetic key, a `rigour`
-name symbol or the whole name are scored, and parts too common in a list ("diamond",
-"trading") are not used to block.
+only entries that share with the operator a name part (or one a typo away), its
+phonetic key, a `rigour` name symbol or the whole name are scored, and parts too common
+in a list ("diamond", "trading") are not used to block.
 
 Nothing here does I/O but reading list files; the service wires `Screening` to its read
 model (`projections.reads`) and to SIGHUP (`api.app`).
@@ -69,6 +69,8 @@ COMMON_SHARE = 0.005
 COMMON_FLOOR = 40
 MIN_SOUND = 4
 """Phonetic keys shorter than this find too many names to block on."""
+MIN_TYPO = 5
+"""Words this long are also found one typo away (by their forms with a letter left out)."""
 
 
 class ListProblem(Exception):
@@ -426,7 +428,8 @@ _WORD_SYMBOLS = frozenset({"SYMBOL", "DOMAIN"})
 
 def blocking_keys(proxy: Any) -> list[set[str]]:
     """The keys each name of an entity is found by: each name part (company-form and stop
-    words left out) and its phonetic key (when long enough to tell names apart), each
+    words left out), its phonetic key (when long enough to tell names apart) and its forms
+    with one letter left out (so that "Lengu" meets "Bengu", one typo apart), each
     `rigour` name symbol (a place, a given name in any script...), and the whole name with
     its parts sorted (word order left out), as written and with words that have a
     symbol as that symbol (so "Intl" is "International")."""
@@ -446,6 +449,10 @@ def blocking_keys(proxy: Any) -> list[set[str]]:
                 keys.add(f"p:{part.comparable}")
             if part.metaphone and len(part.metaphone) >= MIN_SOUND:
                 keys.add(f"m:{part.metaphone}")
+            word = part.comparable
+            if len(word) >= MIN_TYPO:  # one letter left out: words one typo apart meet
+                keys.add(f"d:{word}")
+                keys.update(f"d:{word[:i]}{word[i + 1 :]}" for i in range(len(word)))
         words = {part.comparable: part.comparable for part in name.parts}
         for span in name.spans:
             category = str(span.symbol.category).rpartition(".")[2]

@@ -300,7 +300,9 @@ def test_words_common_in_a_list_do_not_block_but_a_whole_name_still_finds(tmp_pa
     assert [m.entry.entry_id for m in screen([subject], index, THRESHOLD)] == ["COMMON"]
     assert len(index.candidates(subject_proxy(subject))) < 210
     first = subject_proxy(Subject("OP", entries[0].name, "CD"))
-    assert index.candidates(first) == [0]  # by its rare part: none of the common ones
+    found = index.candidates(first)  # by its rare part or one a typo away from it
+    assert found[0] == 0 and len(found) < 5
+    assert all(entries[n].name[:6] == entries[0].name[:6] for n in found)
     unknown = subject_proxy(Subject("OP", "Zyxwvu Diamond Trading", "CD"))
     assert index.candidates(unknown) == []
 
