@@ -4,7 +4,9 @@
 FROM python:3.11.13-slim-bookworm AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nodejs npm \
+        pkg-config libicu-dev g++ \
     && rm -rf /var/lib/apt/lists/*
+# (ICU: PyICU, which rigour's name matching needs, is built against it)
 WORKDIR /src
 COPY ui/package.json ui/package-lock.json ui/
 RUN cd ui && npm ci --no-audit --no-fund --loglevel=error
@@ -20,6 +22,9 @@ RUN scripts/copy-assets \
     && /opt/kpledger/bin/pip install --no-cache-dir /src
 
 FROM python:3.11.13-slim-bookworm
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libicu72 \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/kpledger kpledger
 COPY --from=build /opt/kpledger /opt/kpledger
 COPY --from=build /src/scripts/docker-entrypoint /usr/local/bin/kpledger-entrypoint

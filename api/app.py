@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,6 +34,7 @@ from api.routes import (
     keys,
     lots,
     operators,
+    sanctions,
     search,
     statistics,
     tiles,
@@ -46,7 +49,18 @@ from ledger.errors import LedgerError
 from ledger.signing import SigningKey
 from projections.follower import Follower
 from projections.reads import Reads
+from projections.screening import Screening, subjects
 from projections.snapshot import Snapshots, snapshot_path
+
+
+def _on_hangup(callback: Callable[[], None]) -> bool:
+    """Calls `callback` on each SIGHUP; False where signals cannot be handled (a loop
+    outside the main thread, as in tests' clients, or Windows)."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, callback)
+    except (ValueError, RuntimeError, NotImplementedError, AttributeError):
+        return False
+    return True
 
 
 def create_app(
@@ -69,6 +83,12 @@ def create_app(
         value_outliers=settings.value_outliers,
     )
     ledger.attach_alert_check(reads.alert_exists)  # the triage rule asks the read model
+    screening = Screening(
+        settings.sanctions_lists,
+        settings.screening_threshold,
+        operators=lambda: reads.read(lambda view: subjects(view.custody)),
+    )
+    reads.screening = screening  # screens each operator licensed, as it is applied
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +96,9 @@ def create_app(
         path = snapshot_path(settings.snapshot, ledger.store)
         snapshots = Snapshots(reads, ledger.store, path, every=settings.snapshot_every)
         await run_in_threadpool(snapshots.start)
+        await run_in_threadpool(screening.load)  # the lists, and every operator screened
+        # SIGHUP reloads them; reads go on meanwhile, the new lists swapped in once screened
+        hangs_up = _on_hangup(screening.reload_in_background)
         follower = Follower(reads.catch_up, ledger.store)
         follower.start()
         watcher = availability.watcher(ledger)  # notices the store going away and back
@@ -90,6 +113,8 @@ def create_app(
             app.state.read_model_ready = False
             refresher.stop()
             witnessing.stop()
+            if hangs_up:
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             follower.stop()
             if watcher is not None:
                 watcher.stop()
@@ -106,6 +131,7 @@ def create_app(
     app.state.settings = settings
     app.state.ledger = ledger
     app.state.reads = reads
+    app.state.screening = screening
     app.state.signing_key = signing_key
 
     @app.exception_handler(LedgerError)
@@ -176,6 +202,7 @@ def create_app(
         exports,
         keys,
         tiles,
+        sanctions,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)

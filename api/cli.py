@@ -151,8 +151,11 @@ def _demo(args: argparse.Namespace) -> int:
     from api.settings import Settings
     from ledger.signing import load_or_create
     from worlds.demo import load_demo, welcome_text, write_demo_key
+    from worlds.sanctions_lists import DEMO_LISTS
 
     settings = Settings()
+    if settings.sanctions_lists is None:  # the demo's lists name its Accra exporter
+        settings = settings.model_copy(update={"sanctions_lists": DEMO_LISTS})
     key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
     listener = listen(args.host, args.port)
     if listener is None:

@@ -213,6 +213,16 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
             }
         ]
     },
+    ("get", "/v1/sanctions/lists"): {
+        "lists": [
+            {
+                "list": "un_sc_sanctions",
+                "entries": 3,
+                "published": "2006-05-02T23:00:04.811Z",
+                "loaded_at": "2026-12-07T19:30:00Z",
+            }
+        ]
+    },
     ("get", "/v1/operators/{operator_id}"): {
         "operator_id": "GH-ACCRA-EXPORTERS",
         "participant": "GH",

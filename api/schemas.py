@@ -465,6 +465,17 @@ class EPCISDocument(Open):
     epcisBody: EPCISBody
 
 
+class SanctionsList(Shape):
+    list: str = Field(description="the list's file name up to its first dot")
+    entries: int = Field(description="its companies, screened against")
+    published: str | None = Field(description="when its publisher generated it, if it says")
+    loaded_at: str = Field(description="when this service loaded it (UTC)")
+
+
+class SanctionsLists(Shape):
+    lists: list[SanctionsList]
+
+
 RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/health"): Health,
     ("get", "/health/ready"): Readiness,
@@ -492,5 +503,6 @@ RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/v1/participants"): Participants,
     ("get", "/v1/keys"): AuthorityKeys,
     ("get", "/v1/epcis/events"): EPCISDocument,
+    ("get", "/v1/sanctions/lists"): SanctionsLists,
 }
 """The model of each operation's successful JSON answer, by (method, path template)."""

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         ge=1,
         description="entries applied since the last snapshot that make a new one",
     )
+    sanctions_lists: Path | None = Field(
+        default=None,
+        description="folder of sanctions list files screened against (UN Security Council "
+        "Consolidated List XML, FollowTheMoney entity files), read at start and on SIGHUP; "
+        "unset means no screening (kpledger demo: the demo's lists)",
+    )
+    screening_threshold: float = Field(
+        default=0.7,
+        gt=0,
+        le=1,
+        description="the least name-matching score that raises possible_sanctions_match",
+    )
     statistics_due: str = Field(
         default="03-31", description="MM-DD of year Y+1 when the statistics of Y are due"
     )

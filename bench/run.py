@@ -2,13 +2,15 @@
 and writes bench/results/latest.json.
 
     .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page
-                               |tlog] [--lots N] [--seed S] [--quick] [--rebuild]
+                               |tlog|screening] [--lots N] [--seed S] [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
 20,000 with `--quick`), cached between runs as a PostgreSQL database (see `bench.world`);
 `deepmix` on the deep-mixing world (`bench.deepmix`: 150,000 lots, 10,000 with `--quick`;
 `--lots` sets its size when it runs alone).
+`screening` screens 10,000 generated operators against a generated list of 20,000
+companies (1,000 and 2,000 with `--quick`; see `bench.screening`).
 `history` (not part of `all`) is `bench.history`, the KP's whole history: 10,000,000 lots
 over 20 years by default (`--quick`: 20,000 lots).
 Ratios are "x of the baseline" for throughputs and "x faster" for latencies.
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild, tlog
+from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild, screening, tlog
 from bench.common import Result, ratio, results_dir, table
 from bench.world import world_facts, world_url
 
@@ -40,6 +42,7 @@ BENCHMARKS = (
     "deepmix",
     "page",
     "tlog",
+    "screening",
 )
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
@@ -51,6 +54,8 @@ FULL = {
     "deep_lots": 150_000,
     "history_lots": 10_000_000,
     "history_years": 20,
+    "listed_companies": 20_000,
+    "screened_operators": 10_000,
 }
 QUICK = {
     "lots": 20_000,
@@ -61,6 +66,8 @@ QUICK = {
     "deep_lots": 10_000,
     "history_lots": 20_000,
     "history_years": 20,
+    "listed_companies": 2_000,
+    "screened_operators": 1_000,
 }
 
 
@@ -139,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         "deepmix": lambda: deepmix.run(deep_url(), samples=sizes["samples"], seed=args.seed),
         "page": lambda: page.run(url(), seed=args.seed),
         "tlog": lambda: tlog.run(url()),
+        "screening": lambda: screening.run(
+            sizes["listed_companies"], sizes["screened_operators"], seed=args.seed
+        ),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],

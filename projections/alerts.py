@@ -11,12 +11,15 @@ import hashlib
 from collections.abc import Iterator
 from datetime import date
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.amounts import amount_text, fraction_number, in_units
 from projections import compliance
 from projections.custody import CONSUMED, Custody
 from projections.operators import sanctioned_parties
+
+if TYPE_CHECKING:
+    from projections.screening import Screening
 
 __all__ = [
     "ALERT_TYPES",
@@ -40,6 +43,7 @@ SEVERITIES = {
     "embargoed_origin": "high",
     "round_trip": "high",
     "sanctioned_party": "high",
+    "possible_sanctions_match": "high",
     "value_discrepancy": "medium",
     "carat_discrepancy": "medium",
     "rapid_reexport": "medium",
@@ -280,6 +284,23 @@ def _production_value_outliers(state: Custody) -> Iterator[dict[str, Any]]:
         )
 
 
+def _possible_sanctions_matches(
+    state: Custody, screening: Screening | None
+) -> Iterator[dict[str, Any]]:
+    """Operators whose name scores at least the threshold against a company of a sanctions
+    list (`projections.screening`); subject `OPERATOR/LIST/ENTRY`."""
+    if screening is None:
+        return
+    for operator, match in screening.alerts_of(state):
+        yield _alert(
+            "possible_sanctions_match",
+            f"{operator.operator_id}/{match.entry.key}",
+            operator.participant,
+            operator.position,
+            **match.detail(),
+        )
+
+
 def alerts(
     state: Custody,
     *,
@@ -287,6 +308,7 @@ def alerts(
     value_discrepancy: float = VALUE_DISCREPANCY,
     rapid_reexport_days: int = RAPID_REEXPORT_DAYS,
     deadlines: compliance.Deadlines = compliance.DEFAULT_DEADLINES,
+    screening: Screening | None = None,
 ) -> list[dict[str, Any]]:
     """Every alert of the state read on `today`, ordered by position, type and subject.
 
@@ -310,6 +332,7 @@ def alerts(
         *_reports_overdue(state, today, deadlines),
         *_sanctioned_parties(state, today),
         *_production_value_outliers(state),
+        *_possible_sanctions_matches(state, screening),
     ]
     found.sort(key=lambda alert: (alert["position"], alert["type"], alert["subject"]))
     return found

@@ -46,6 +46,8 @@ from projections.value_outliers import DEFAULT_RULE, ValueOutlierRule
 if TYPE_CHECKING:
     import networkx as nx
 
+    from projections.screening import Screening
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -195,9 +197,11 @@ class Reads:
         self._replay_cache_size = replay_cache_size
         self._process_from = process_from
         """Entries behind from which a catch-up reads the log in a process of its own."""
-        self._alerts_cache: tuple[tuple[int, date], list[dict[str, Any]]] | None = None
+        self._alerts_cache: tuple[tuple[int, date, int], list[dict[str, Any]]] | None = None
         self.failure: ReadModelFailure | None = None
         """The entry the live state could not apply, if any: then it answers nothing."""
+        self.screening: Screening | None = None
+        """Sanctions screening (`projections.screening`): told of each document applied."""
 
     # -- following the log -------------------------------------------------------------------
 
@@ -255,6 +259,8 @@ class Reads:
         `read_model_failed` from then on, never a silently wrong answer."""
         try:
             apply_all((self._live.apply, self.statistics.apply, self.directory.apply), [entry])
+            if self.screening is not None:
+                self.screening.observe_state(self._live, entry.document)
         except ReadModelFailed as failed:
             self.failure = failed.failure
             raise
@@ -470,7 +476,8 @@ class Reads:
     def _all_alerts(self, view: View) -> list[dict[str, Any]]:
         """The alerts of the view, without reviews; kept for the last (facts, date) read,
         since reviews change no alert."""
-        key = (view.custody.facts_position, view.today)
+        generation = self.screening.generation if self.screening is not None else 0
+        key = (view.custody.facts_position, view.today, generation)
         cached = self._alerts_cache
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -480,6 +487,7 @@ class Reads:
             value_discrepancy=self.value_discrepancy,
             rapid_reexport_days=self.rapid_reexport_days,
             deadlines=self.deadlines,
+            screening=self.screening,
         )
         self._alerts_cache = (key, found)
         return found

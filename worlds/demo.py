@@ -13,7 +13,7 @@ Every document has a fixed `event_id`, so loading the world again appends
 nothing. The secretariat registers a key for Ghana's authority first, and Ghana signs
 every document it posts with it (`demo_authority_key`, derived from a fixed text, so
 the signatures are the same every time); the other participants post unsigned.
-Each of the eight alert types is raised at least once:
+Each alert type is raised at least once:
 
 | alert | where |
 |---|---|
@@ -28,6 +28,7 @@ Each of the eight alert types is raised at least once:
 | `sanctioned_party` | Accra Rough Diamond Exporters, listed after it shipped the Kade parcel (GH) |
 | `parcel_discrepancy` | RU-2006-0027, 14 parcels certified, 13 counted in Antwerp (EU) |
 | `production_value_outlier` | GH-BON-2006-0021: $150/ct, Séguéla's price, at Bonsa ($30/ct) (GH) |
+| `possible_sanctions_match` | the Accra exporter, in the UN list of `worlds/sanctions/` (GH) |
 
 The Participation Committee's 2005 picture (`GET /v1/compliance?year=2005`): every
 participant submitted its 2003 and 2004 reports on time; for 2005 the UAE's annual

@@ -10,6 +10,7 @@ import pytest
 from ledger.application import Ledger
 from projections.alerts import ALERT_TYPES
 from projections.reads import Reads
+from projections.screening import Screening, subjects
 from worlds.demo import (
     MAIN_PARTICIPANTS,
     SUSPECT_LOT_ID,
@@ -19,6 +20,7 @@ from worlds.demo import (
     load_demo,
     welcome_text,
 )
+from worlds.sanctions_lists import DEMO_LISTS
 
 
 @pytest.fixture
@@ -57,7 +59,13 @@ def test_tokens_name_their_roles(loaded: tuple[Ledger, DemoResult]) -> None:
 
 def test_every_alert_type_is_raised(loaded: tuple[Ledger, DemoResult]) -> None:
     ledger, _ = loaded
-    found = Reads(ledger).alerts()
+    reads = Reads(ledger)  # screening against the demo's lists, as `kpledger demo` does
+    reads.screening = Screening(
+        DEMO_LISTS, operators=lambda: reads.read(lambda view: subjects(view.custody))
+    )
+    reads.catch_up()
+    reads.screening.load()
+    found = reads.alerts()
     assert set(Counter(alert["type"] for alert in found)) == set(ALERT_TYPES)
     by_type = {(alert["type"], alert["subject"]): alert["participant"] for alert in found}
     assert by_type[("rapid_reexport", "GH-2005-0412")] == "GH"
@@ -69,6 +77,8 @@ def test_every_alert_type_is_raised(loaded: tuple[Ledger, DemoResult]) -> None:
     assert by_type[("embargoed_origin", "AE-DXB-2006-0031")] == "AE"
     assert by_type[("parcel_discrepancy", "RU-2006-0027")] == "EU"
     assert by_type[("production_value_outlier", VALUE_OUTLIER_LOT_ID)] == "GH"
+    match = "GH-ACCRA-EXPORTERS/un_sc_sanctions/CIe.901"
+    assert by_type[("possible_sanctions_match", match)] == "GH"
 
 
 def test_the_suspect_parcel_holds_an_embargoed_share(loaded: tuple[Ledger, DemoResult]) -> None:
