@@ -63,19 +63,14 @@ _AMOUNT_FIELDS = frozenset({"carats", "value_usd", "annual_capacity_carats"})
 def every_type() -> list[tuple[Actor, dict[str, Any]]]:
     """A world that posts one document (at least) of every type, in an order it accepts."""
     public_key = public_key_text(KEY)
+    registration = doc(
+        "authority_key.registered", participant="GH", public_key=public_key, name="Ghana 2026"
+    )
     world: list[tuple[Actor, dict[str, Any]]] = [
         (SECRETARIAT, admitted("GH")),
         (SECRETARIAT, admitted("AE")),
         (SECRETARIAT, admitted("CI")),
-        (
-            SECRETARIAT,
-            doc(
-                "authority_key.registered",
-                participant="GH",
-                public_key=public_key,
-                name="Ghana 2026",
-            ),
-        ),  # fmt: skip
+        (SECRETARIAT, registration),
         (GH, mine("GH-M1", "GH", annual_capacity_carats="5000")),
         (GH, site("GH-S1", "GH", valid_until="2030-12-31")),
         (GH, licensed("GH-OP1", "miner", "buyer")),
