@@ -1,8 +1,8 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page]
-                              [--lots N] [--seed S] [--quick] [--rebuild]
+    .venv/bin/python -m bench [all|capture|signed|queries|rebuild|memory|coldstart|proofs|
+                               deepmix|page] [--lots N] [--seed S] [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -30,12 +30,23 @@ from bench import bench_proofs, capture, deepmix, history, page, queries, rebuil
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix", "page")
+BENCHMARKS = (
+    "capture",
+    "signed",
+    "queries",
+    "rebuild",
+    "memory",
+    "coldstart",
+    "proofs",
+    "deepmix",
+    "page",
+)
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
     "lots": 1_000_000,
     "batch": 100_000,
     "single": 20_000,
+    "signed": 50_000,
     "samples": 1000,
     "leaves": 1_000_000,
     "deep_lots": 150_000,
@@ -46,6 +57,7 @@ QUICK = {
     "lots": 20_000,
     "batch": 10_000,
     "single": 2_000,
+    "signed": 10_000,
     "samples": 1000,
     "leaves": 100_000,
     "deep_lots": 10_000,
@@ -159,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             capture.batch_capture(sizes["batch"]),
             capture.single_capture(sizes["single"]),
         ],
+        "signed": lambda: [capture.signed_capture(sizes["signed"])],
         "queries": lambda: queries.run(url(), samples=sizes["samples"], seed=args.seed),
         "rebuild": lambda: [rebuild.rebuild(url())],
         "memory": lambda: [rebuild.memory(url())],
