@@ -24,7 +24,9 @@ it, and it is then checked the same way (403, nothing appended):
 A replay (`kpledger import`) takes signatures as checked when first appended, as it does
 roles; `SignatureAudit` checks every stored one again for `kpledger verify`, against the
 keys as they stood at its position. Public keys are parsed once and kept
-(`public_key`): a key id names its bytes for ever.
+(`public_key`): a key id names its bytes for ever. The signatures of a large request are
+checked ahead in another process (`ledger.verifier`); capture still decides, in order,
+whether each key may sign.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from ledger.fields import DocumentModel, ParticipantCode, Text
 from ledger.handling import SECRETARIAT, UnitOfWork, handles
 from ledger.normal import SIGNATURE, signing_input
 from ledger.participants import Participant, find_participant
+from ledger.verifier import KNOWN_PUBLIC_KEYS
 
 __all__ = [
     "AuthorityKey",
@@ -171,6 +174,7 @@ def authority_key_registered(doc: AuthorityKeyRegistered, work: UnitOfWork) -> N
             "duplicate_id", f"key {key_id} is registered already", detail={"key_id": key_id}
         )
     work.add(AuthorityKey(key_id=key_id, participant=doc.participant, public_key=doc.public_key))
+    KNOWN_PUBLIC_KEYS.setdefault(key_id, doc.public_key)
     participant.register_authority_key(key_id)
 
 
@@ -223,7 +227,12 @@ def check_signature(document: DocumentModel, normal: dict[str, Any], work: UnitO
             f"the signature's key {signature.key_id} {why}",
             detail={"key_id": signature.key_id},
         )
-    if not signature_verifies(key.public_key, signature.value, normal):
+    KNOWN_PUBLIC_KEYS.setdefault(key.key_id, key.public_key)
+    prefetched = work.verdicts
+    verdict = None if prefetched is None else prefetched.verdict(document, key.public_key)
+    if verdict is None:
+        verdict = signature_verifies(key.public_key, signature.value, normal)
+    if not verdict:
         raise LedgerError(
             "bad_signature",
             f"the signature by key {signature.key_id} does not verify over the document's "

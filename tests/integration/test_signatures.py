@@ -241,3 +241,38 @@ def test_an_exported_log_whose_signature_was_altered_fails_verify(
     assert verification.signatures.first_invalid_position == entries[first]["position"]
     assert verification.to_json()["signatures"]["first_invalid_position"] == first + 1
     assert verification.to_json()["ok"] is False
+
+
+# ------------------------------------------------ signatures checked ahead, in a process
+
+
+def test_a_large_batch_is_checked_ahead_with_the_same_verdicts(world: Ledger) -> None:
+    world.verifier.workers, world.verifier.threshold = 1, 8
+    lots = [signed(produced(f"GH-B{i}", "GH-M1", "1"), GH_KEY) for i in range(40)]
+    tampered = [*lots[:25], {**lots[25], "value_usd": "1.00"}, *lots[26:]]
+    before = world.head_position()
+    with pytest.raises(LedgerError) as caught:
+        world.post(batch(*tampered), GH)
+    assert (caught.value.code, caught.value.index) == ("bad_signature", 25)
+    assert world.head_position() == before
+    assert world.verifier._worker is not None  # the batch was checked ahead
+    capture = world.post(batch(*lots), GH)
+    assert capture.accepted == 40
+    # a batch signed with a revoked key, checked ahead: the ledger's state decides
+    accept(world, key_revoked(GH_KEY), SECRETARIAT)
+    refused(world, batch(*[signed(flagged(f"GH-B{i}"), GH_KEY) for i in range(10)]), GH,
+            "unknown_key")  # fmt: skip
+
+
+def test_a_lost_checking_process_leaves_the_checks_in_line(world: Ledger) -> None:
+    world.verifier.workers, world.verifier.threshold = 1, 8
+    accept(world, batch(*[signed(produced(f"GH-B{i}", "GH-M1", "1"), GH_KEY) for i in range(9)]),
+           GH)  # fmt: skip
+    worker = world.verifier._worker
+    assert worker is not None
+    worker._process.kill()
+    worker._process.wait()
+    lots = [signed(produced(f"GH-C{i}", "GH-M1", "1"), GH_KEY) for i in range(20)]
+    refused(world, batch(*lots[:5], {**lots[5], "carats": "2.00"}, *lots[6:]), GH,
+            "bad_signature")  # fmt: skip
+    assert world.post(batch(*lots), GH).accepted == 20
