@@ -86,6 +86,7 @@ _READ_MODEL_MODULES = frozenset(
         "ledger.merkle",
         "projections.compliance",
         "projections.custody",
+        "projections.keys",
         "projections.operators",
         "projections.proofs",
         "projections.search",

@@ -19,6 +19,8 @@ from ledger.documents import parse_document
 from ledger.errors import LedgerError
 from ledger.keys import key_id_of, public_key_text, sign_normal_form
 from ledger.normal import normal_form
+from projections import snapshot
+from projections.reads import Reads
 from tests.support import (
     INVESTIGATOR,
     SECRETARIAT,
@@ -276,3 +278,23 @@ def test_a_lost_checking_process_leaves_the_checks_in_line(world: Ledger) -> Non
     refused(world, batch(*lots[:5], {**lots[5], "carats": "2.00"}, *lots[6:]), GH,
             "bad_signature")  # fmt: skip
     assert world.post(batch(*lots), GH).accepted == 20
+
+
+def test_the_keys_are_read_from_the_log_and_kept_in_a_snapshot(
+    world: Ledger, tmp_path: Any
+) -> None:
+    accept(world, batch(registered("GH", GH_NEXT, "2027"), key_revoked(GH_KEY)), SECRETARIAT)
+    reads = Reads(world)
+    listed = reads.keys()["keys"]
+    assert [(k["key_id"], k["participant"], k["name"]) for k in listed] == [
+        (key_id_of(public_key_text(GH_KEY)), "GH", "key"),
+        (key_id_of(public_key_text(GH_NEXT)), "GH", "2027"),
+    ]
+    assert listed[0]["revoked_position"] == listed[1]["registered_position"] + 1
+    assert listed[1]["revoked_position"] is None
+    assert reads.keys("CI") == {"keys": []}
+    path = tmp_path / "read-model.snapshot"
+    assert snapshot.save(reads, path, world.store.description) is not None
+    restored = Reads(world)
+    restored.restore(snapshot.load(path, world, world.store.description))
+    assert restored.keys() == reads.keys()
