@@ -298,3 +298,11 @@ def test_the_keys_are_read_from_the_log_and_kept_in_a_snapshot(
     restored = Reads(world)
     restored.restore(snapshot.load(path, world, world.store.description))
     assert restored.keys() == reads.keys()
+
+
+def test_revoking_a_revoked_key_changes_nothing(world: Ledger) -> None:
+    first = accept(world, key_revoked(GH_KEY), SECRETARIAT)
+    accept(world, key_revoked(GH_KEY, "again"), SECRETARIAT)
+    (listed,) = Reads(world).keys("GH")["keys"]
+    assert listed["revoked_position"] == first
+    refused(world, signed(produced("GH-L1", "GH-M1", "10"), GH_KEY), GH, "unknown_key")
