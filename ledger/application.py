@@ -225,8 +225,7 @@ class Ledger(Application[UUID]):
                 if document.signature is not None
                 and (public_key := KNOWN_PUBLIC_KEYS.get(document.signature.key_id)) is not None
             ]
-            if sum(document.signature is not None for document in documents)
-            >= self.verifier.threshold
+            if self.verifier.worth(sum(document.signature is not None for document in documents))
             else []
         )
 

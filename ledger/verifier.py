@@ -200,10 +200,14 @@ class Verifier:
         self._worker: _Worker | None = None
         self._lock = threading.Lock()
 
+    def worth(self, signed: int) -> bool:
+        """Whether a request with `signed` signed documents is worth checking ahead."""
+        return self.workers > 0 and signed >= self.threshold
+
     def prefetch(self, items: Sequence[tuple[Any, str, str, bytes]]) -> Prefetched | None:
         """Starts checking (document, public key, signature, signed bytes) items; None when
         there are too few to be worth it or no process to check them in."""
-        if self.workers <= 0 or len(items) < self.threshold:
+        if not self.worth(len(items)):
             return None
         prefetched = Prefetched()
         try:
