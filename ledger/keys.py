@@ -125,6 +125,8 @@ def signature_verifies(public_key_base64: str, value: str, normal: dict[str, Any
 class AuthorityKey(LedgerAggregate):
     """One registered key of a participant's authorities."""
 
+    STORED_MODULE = "ledger.keys"  # its stored topics, wherever the class moves
+
     @staticmethod
     def create_id(key_id: str) -> UUID:
         return aggregate_id("authority_key", key_id)
