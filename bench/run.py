@@ -1,8 +1,9 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page
-                               |tlog|screening] [--lots N] [--seed S] [--quick] [--rebuild]
+    .venv/bin/python -m bench [all|capture|signed|queries|rebuild|memory|coldstart|proofs|
+                               deepmix|page|tlog|screening] [--lots N] [--seed S] [--quick]
+                              [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -34,6 +35,7 @@ from bench.world import world_facts, world_url
 
 BENCHMARKS = (
     "capture",
+    "signed",
     "queries",
     "rebuild",
     "memory",
@@ -49,6 +51,7 @@ FULL = {
     "lots": 1_000_000,
     "batch": 100_000,
     "single": 20_000,
+    "signed": 50_000,
     "samples": 1000,
     "leaves": 1_000_000,
     "deep_lots": 150_000,
@@ -61,6 +64,7 @@ QUICK = {
     "lots": 20_000,
     "batch": 10_000,
     "single": 2_000,
+    "signed": 10_000,
     "samples": 1000,
     "leaves": 100_000,
     "deep_lots": 10_000,
@@ -138,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             capture.batch_capture(sizes["batch"]),
             capture.single_capture(sizes["single"]),
         ],
+        "signed": lambda: [capture.signed_capture(sizes["signed"])],
         "queries": lambda: queries.run(url(), samples=sizes["samples"], seed=args.seed),
         "rebuild": lambda: [rebuild.rebuild(url())],
         "memory": lambda: [rebuild.memory(url())],

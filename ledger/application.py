@@ -28,7 +28,7 @@ from ledger.errors import LedgerError
 from ledger.handling import AlertCheck
 from ledger.journal import JOURNAL_ID, decode_row
 from ledger.log import LogEntry
-from ledger.normal import is_stored_form
+from ledger.normal import is_stored_form, normal_form, signing_input
 from ledger.store import (
     StoreConfig,
     WriteOutcomeUnknown,
@@ -42,6 +42,7 @@ from ledger.store import (
     tune_pool,
 )
 from ledger.tokens import ApiToken, TokenState, new_token, token_digest
+from ledger.verifier import KNOWN_PUBLIC_KEYS, Verifier
 
 __all__ = ["Capture", "Ledger"]
 
@@ -116,9 +117,13 @@ class Ledger(Application[UUID]):
         self.availability = Availability(config, timeout=timeout)
         self._capturer.ready = self.availability.check
         """Whether the store answers; every use of it below goes through its guard."""
+        self.verifier = Verifier()
+        """Checks the signatures of large requests ahead, in a process of its own."""
 
     def close(self) -> None:
-        """Closes the store, after the capturer gives back the connection it keeps."""
+        """Closes the store, after the capturer gives back the connection it keeps (and
+        the signatures' checking process stops)."""
+        self.verifier.close()
         self._capturer.close()
         super().close()
 
@@ -283,20 +288,40 @@ class Ledger(Application[UUID]):
             except LedgerError as error:
                 raise error.at(index) from None
 
+        normals = [normal_form(document) for document in documents]
+        verdicts = self.verifier.prefetch(
+            [
+                (document, public_key, document.signature.value, signing_input(normal))
+                for document, normal in zip(documents, normals, strict=True)
+                if document.signature is not None
+                and (public_key := KNOWN_PUBLIC_KEYS.get(document.signature.key_id)) is not None
+            ]
+            if self.verifier.worth(sum(document.signature is not None for document in documents))
+            else []
+        )
+
         def stamp() -> list[Stamp]:
             now = datetime.now(UTC)
-            return [Stamp(document, now, actor.name) for document in documents]
+            return [
+                Stamp(document, now, actor.name, None, normal)
+                for document, normal in zip(documents, normals, strict=True)
+            ]
 
-        return self._append(stamp, actor, monotonic=True)
+        return self._append(stamp, actor, monotonic=True, verdicts=verdicts)
 
     def _append(
-        self, stamp: Callable[[], list[Stamp]], actor: Actor | None, *, monotonic: bool
+        self,
+        stamp: Callable[[], list[Stamp]],
+        actor: Actor | None,
+        *,
+        monotonic: bool,
+        verdicts: Any = None,
     ) -> Capture:
         """The capturer's append under the store's guard: `StoreUnavailable` when nothing
         was appended, `OutcomeUnknown` when the insert was sent and the answer lost."""
         with self.availability.guard():
             try:
-                return self._capturer.append(stamp, actor, monotonic=monotonic)
+                return self._capturer.append(stamp, actor, monotonic=monotonic, verdicts=verdicts)
             except WriteOutcomeUnknown as error:
                 self.availability.mark_unreachable(error)
                 raise self.availability.outcome_unknown() from error

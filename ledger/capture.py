@@ -101,6 +101,7 @@ class _Request:
     stamp: Callable[[], list[Stamp]]
     actor: Actor | None
     monotonic: bool
+    verdicts: Any = None  # its signatures checked ahead (`ledger.verifier.Prefetched`)
     capture: Capture | None = None
     error: BaseException | None = None
 
@@ -179,14 +180,20 @@ class Capturer:
         """Raises when the store is known to be away, before a group is appended."""
 
     def append(
-        self, stamp: Callable[[], list[Stamp]], actor: Actor | None, *, monotonic: bool = True
+        self,
+        stamp: Callable[[], list[Stamp]],
+        actor: Actor | None,
+        *,
+        monotonic: bool = True,
+        verdicts: Any = None,
     ) -> Capture:
         """Appends one request's documents, in one insert with whatever queued behind it.
 
         `stamp` makes the request's stamped documents when its turn comes; `monotonic`
-        keeps `recorded_at` from going back (false for a replay of another log).
+        keeps `recorded_at` from going back (false for a replay of another log);
+        `verdicts` are its signatures checked ahead (`ledger.verifier.Prefetched`).
         """
-        request = _Request(stamp, actor, monotonic)
+        request = _Request(stamp, actor, monotonic, verdicts)
         with self._queue_lock:
             self._queue.append(request)
         with self._append_lock:
@@ -341,8 +348,11 @@ class Capturer:
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
         work.alerts = self.alert_check
-        batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
-        documents = [stamp.document for stamps, _, _ in batches for stamp in stamps]
+        batches = [
+            (request.stamp(), request.actor, request.monotonic, request.verdicts)
+            for request in requests
+        ]
+        documents = [stamp.document for stamps, _, _, _ in batches for stamp in stamps]
         work.preload(
             aggregate_id for document in documents for aggregate_id in referenced_ids(document)
         )
@@ -351,10 +361,12 @@ class Capturer:
         claims: dict[UUID, tuple[str, int]] = {}
         assumed = self._assumed
         try:
-            captures = [
-                self._append_request(stamps, actor, monotonic, head, work, rows, claims)
-                for stamps, actor, monotonic in batches
-            ]
+            captures = []
+            for stamps, actor, monotonic, verdicts in batches:
+                work.verdicts = verdicts
+                captures.append(
+                    self._append_request(stamps, actor, monotonic, head, work, rows, claims)
+                )
         except LedgerError:
             if assumed is not None:
                 raise _Unverified from None

@@ -71,6 +71,8 @@ class UnitOfWork:
         """Facts that never change once recorded (where a source is), kept across batches."""
         self.alerts: AlertCheck | None = None
         """The read side's alerts, for the rules that name one (see `AlertCheck`)."""
+        self.verdicts: Any = None
+        """The current request's signatures checked ahead (`ledger.verifier.Prefetched`)."""
 
     @property
     def acting(self) -> str | None:

@@ -24,7 +24,9 @@ it, and it is then checked the same way (403, nothing appended):
 A replay (`kpledger import`) takes signatures as checked when first appended, as it does
 roles; `SignatureAudit` checks every stored one again for `kpledger verify`, against the
 keys as they stood at its position. Public keys are parsed once and kept
-(`public_key`): a key id names its bytes for ever.
+(`ledger.verifier.verify_chunk`): a key id names its bytes for ever. The signatures of a
+large request are checked ahead in another process (`ledger.verifier`); capture still
+decides, in order, whether each key may sign.
 """
 
 from __future__ import annotations
@@ -32,14 +34,12 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.domain import event
 from pydantic import BeforeValidator, StringConstraints
@@ -50,6 +50,7 @@ from ledger.fields import DocumentModel, ParticipantCode, Text
 from ledger.handling import SECRETARIAT, UnitOfWork, handles
 from ledger.normal import SIGNATURE, signing_input
 from ledger.participants import Participant, find_participant
+from ledger.verifier import KNOWN_PUBLIC_KEYS, verify_chunk
 
 __all__ = [
     "AuthorityKey",
@@ -59,9 +60,9 @@ __all__ = [
     "SignatureCounts",
     "check_signature",
     "key_id_of",
-    "public_key",
     "public_key_text",
     "sign_normal_form",
+    "signature_verifies",
 ]
 
 KEY_ID_PATTERN = r"^[0-9a-f]{64}$"
@@ -100,12 +101,6 @@ def key_id_of(public_key_base64: str) -> str:
     return hashlib.sha256(base64.b64decode(public_key_base64)).hexdigest()
 
 
-@functools.lru_cache(maxsize=4096)
-def public_key(public_key_base64: str) -> Ed25519PublicKey:
-    """The public key object of base64 raw bytes, parsed once."""
-    return Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_base64))
-
-
 def public_key_text(private_key: Ed25519PrivateKey) -> str:
     """The base64 of a private key's 32 raw public bytes, as `authority_key.registered` has it."""
     raw = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -121,11 +116,7 @@ def sign_normal_form(normal: dict[str, Any], private_key: Ed25519PrivateKey) -> 
 
 def signature_verifies(public_key_base64: str, value: str, normal: dict[str, Any]) -> bool:
     """Whether `value` (base64) is the key's Ed25519 signature of the normal form."""
-    try:
-        public_key(public_key_base64).verify(base64.b64decode(value), signing_input(normal))
-    except (InvalidSignature, ValueError, binascii.Error):
-        return False
-    return True
+    return verify_chunk([(public_key_base64, value, signing_input(normal))])[0]
 
 
 # -- aggregates --------------------------------------------------------------------------
@@ -133,6 +124,8 @@ def signature_verifies(public_key_base64: str, value: str, normal: dict[str, Any
 
 class AuthorityKey(LedgerAggregate):
     """One registered key of a participant's authorities."""
+
+    STORED_MODULE = "ledger.keys"  # its stored topics, wherever the class moves
 
     @staticmethod
     def create_id(key_id: str) -> UUID:
@@ -171,6 +164,7 @@ def authority_key_registered(doc: AuthorityKeyRegistered, work: UnitOfWork) -> N
             "duplicate_id", f"key {key_id} is registered already", detail={"key_id": key_id}
         )
     work.add(AuthorityKey(key_id=key_id, participant=doc.participant, public_key=doc.public_key))
+    KNOWN_PUBLIC_KEYS.setdefault(key_id, doc.public_key)
     participant.register_authority_key(key_id)
 
 
@@ -223,7 +217,12 @@ def check_signature(document: DocumentModel, normal: dict[str, Any], work: UnitO
             f"the signature's key {signature.key_id} {why}",
             detail={"key_id": signature.key_id},
         )
-    if not signature_verifies(key.public_key, signature.value, normal):
+    KNOWN_PUBLIC_KEYS.setdefault(key.key_id, key.public_key)
+    prefetched = work.verdicts
+    verdict = None if prefetched is None else prefetched.verdict(document, key.public_key)
+    if verdict is None:
+        verdict = signature_verifies(key.public_key, signature.value, normal)
+    if not verdict:
         raise LedgerError(
             "bad_signature",
             f"the signature by key {signature.key_id} does not verify over the document's "

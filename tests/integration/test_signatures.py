@@ -19,6 +19,8 @@ from ledger.documents import parse_document
 from ledger.errors import LedgerError
 from ledger.keys import key_id_of, public_key_text, sign_normal_form
 from ledger.normal import normal_form
+from projections import snapshot
+from projections.reads import Reads
 from tests.support import (
     INVESTIGATOR,
     SECRETARIAT,
@@ -241,3 +243,66 @@ def test_an_exported_log_whose_signature_was_altered_fails_verify(
     assert verification.signatures.first_invalid_position == entries[first]["position"]
     assert verification.to_json()["signatures"]["first_invalid_position"] == first + 1
     assert verification.to_json()["ok"] is False
+
+
+# ------------------------------------------------ signatures checked ahead, in a process
+
+
+def test_a_large_batch_is_checked_ahead_with_the_same_verdicts(world: Ledger) -> None:
+    world.verifier.workers, world.verifier.threshold = 1, 8
+    lots = [signed(produced(f"GH-B{i}", "GH-M1", "1"), GH_KEY) for i in range(40)]
+    tampered = [*lots[:25], {**lots[25], "value_usd": "1.00"}, *lots[26:]]
+    before = world.head_position()
+    with pytest.raises(LedgerError) as caught:
+        world.post(batch(*tampered), GH)
+    assert (caught.value.code, caught.value.index) == ("bad_signature", 25)
+    assert world.head_position() == before
+    assert world.verifier._worker is not None  # the batch was checked ahead
+    capture = world.post(batch(*lots), GH)
+    assert capture.accepted == 40
+    # a batch signed with a revoked key, checked ahead: the ledger's state decides
+    accept(world, key_revoked(GH_KEY), SECRETARIAT)
+    refused(world, batch(*[signed(flagged(f"GH-B{i}"), GH_KEY) for i in range(10)]), GH,
+            "unknown_key")  # fmt: skip
+
+
+def test_a_lost_checking_process_leaves_the_checks_in_line(world: Ledger) -> None:
+    world.verifier.workers, world.verifier.threshold = 1, 8
+    accept(world, batch(*[signed(produced(f"GH-B{i}", "GH-M1", "1"), GH_KEY) for i in range(9)]),
+           GH)  # fmt: skip
+    worker = world.verifier._worker
+    assert worker is not None
+    worker._process.kill()
+    worker._process.wait()
+    lots = [signed(produced(f"GH-C{i}", "GH-M1", "1"), GH_KEY) for i in range(20)]
+    refused(world, batch(*lots[:5], {**lots[5], "carats": "2.00"}, *lots[6:]), GH,
+            "bad_signature")  # fmt: skip
+    assert world.post(batch(*lots), GH).accepted == 20
+
+
+def test_the_keys_are_read_from_the_log_and_kept_in_a_snapshot(
+    world: Ledger, tmp_path: Any
+) -> None:
+    accept(world, batch(registered("GH", GH_NEXT, "2027"), key_revoked(GH_KEY)), SECRETARIAT)
+    reads = Reads(world)
+    listed = reads.keys()["keys"]
+    assert [(k["key_id"], k["participant"], k["name"]) for k in listed] == [
+        (key_id_of(public_key_text(GH_KEY)), "GH", "key"),
+        (key_id_of(public_key_text(GH_NEXT)), "GH", "2027"),
+    ]
+    assert listed[0]["revoked_position"] == listed[1]["registered_position"] + 1
+    assert listed[1]["revoked_position"] is None
+    assert reads.keys("CI") == {"keys": []}
+    path = tmp_path / "read-model.snapshot"
+    assert snapshot.save(reads, path, world.store.description) is not None
+    restored = Reads(world)
+    restored.restore(snapshot.load(path, world, world.store.description))
+    assert restored.keys() == reads.keys()
+
+
+def test_revoking_a_revoked_key_changes_nothing(world: Ledger) -> None:
+    first = accept(world, key_revoked(GH_KEY), SECRETARIAT)
+    accept(world, key_revoked(GH_KEY, "again"), SECRETARIAT)
+    (listed,) = Reads(world).keys("GH")["keys"]
+    assert listed["revoked_position"] == first
+    refused(world, signed(produced("GH-L1", "GH-M1", "10"), GH_KEY), GH, "unknown_key")
