@@ -25,7 +25,7 @@ from ledger.availability import Availability
 from ledger.capture import Capture, Capturer, Stamp
 from ledger.errors import LedgerError
 from ledger.handling import AlertCheck
-from ledger.journal import JOURNAL_ID, decode_row
+from ledger.journal import JOURNAL_ID, EventIdClaim, decode_row
 from ledger.log import LogEntry
 from ledger.store import (
     StoreConfig,
@@ -172,6 +172,15 @@ class Ledger(Application[UUID]):
         with self.availability.guard():
             last = select_last(self.recorder, JOURNAL_ID)
         return last[0] if last is not None else 0
+
+    def position_of(self, event_id: str) -> int | None:
+        """The position of the document accepted with that `event_id` (None: none was)."""
+        with self.availability.guard():
+            stored = select_aggregates_events(self.recorder, [EventIdClaim.create_id(event_id)])
+        for row in stored:
+            claim: Any = self.mapper.to_domain_event(row)
+            return int(claim.position)
+        return None
 
     def read_log(self, after: int, limit: int) -> list[LogEntry]:
         """Up to `limit` entries after position `after`; undecodable entries are skipped."""

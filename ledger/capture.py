@@ -46,13 +46,20 @@ from ledger.journal import (
     decode_row,
     entry_row,
 )
-from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
+from ledger.log import (
+    GENESIS_HASH,
+    LogEntry,
+    document_digest,
+    entry_hash,
+    stored_events_digest,
+)
 from ledger.store import (
     KeptConnection,
     WriteOutcomeUnknown,
     insert_rows,
     select_aggregates_events,
     select_last,
+    select_sequence,
 )
 
 __all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
@@ -214,6 +221,15 @@ class Capturer:
             loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
         return loaded
 
+    def _entries(self, after: int, limit: int) -> list[LogEntry]:
+        """Stored log entries after `after`, on the append's connection."""
+        rows = self._read(
+            lambda: select_sequence(
+                self._recorder, JOURNAL_ID, after, limit, connection=self._connection
+            )
+        )
+        return [decode_row(*row) for row in rows]
+
     def _head(self) -> _Head:
         last = self._read(select_last, self._recorder, JOURNAL_ID, self._connection)
         if last is None:
@@ -315,6 +331,7 @@ class Capturer:
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
         work.alerts = self.alert_check
+        work.entries = self._entries
         batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
         documents = [stamp.document for stamps, _, _ in batches for stamp in stamps]
         work.preload(
@@ -461,6 +478,9 @@ class Capturer:
                     hash=chained,
                 )
                 rows.append(self._mapper.to_stored_event(entry))
+            work.appended.append(
+                LogEntry(position, recorded_at, recorded_by, normalized, events_digest, "", "")
+            )
             head.position, head.hash, head.recorded_at = position, chained, recorded_at
             accepted, last_position = accepted + 1, position
         return Capture(accepted=accepted, position=last_position, appended=accepted > 0)

@@ -17,7 +17,16 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from ledger import certificates, compliance, lots, operators, participants, sources, triage
+from ledger import (
+    certificates,
+    compliance,
+    lots,
+    operators,
+    participants,
+    retractions,
+    sources,
+    triage,
+)
 from ledger.errors import LedgerError
 from ledger.fields import DocumentModel, ScientificDecimal
 from ledger.handling import DocumentType, document_types
@@ -43,6 +52,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     operators,
     compliance,
     triage,
+    retractions,
 )
 """The modules that declare the document types, in the protocol's order."""
 

@@ -35,7 +35,7 @@ from fractions import Fraction
 from math import gcd, lcm
 from typing import TYPE_CHECKING, Any
 
-from ledger import certificates, lots, participants, sources, triage
+from ledger import certificates, lots, participants, retractions, sources, triage
 from ledger.amounts import cents
 from ledger.fields import DocumentModel
 from ledger.log import LogEntry
@@ -51,6 +51,7 @@ from ledger.protocol import (
     WITHDRAWN,
     in_force,
 )
+from projections.retractions import Retracted
 
 if TYPE_CHECKING:
     from projections.operators import Listing, Operator
@@ -549,6 +550,8 @@ class Custody:
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
         self.facts_position = 0
         """The position of the last entry that may change alerts (every one but reviews)."""
+        self.retracted = Retracted()
+        """The retractions read so far (see `projections.retractions`)."""
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         """One tuple object for each sequence of holders or of a composition's sources:
         most lots share their holders', many merged lots their sources'."""
@@ -685,6 +688,10 @@ class Custody:
                 yield node_id("certificate", certificate.certificate_id)
 
     # -- participants and embargoes --------------------------------------------------------
+
+    @applies(retractions.DocumentRetracted)
+    def _document_retracted(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        """Nothing: the reads are rebuilt without the retracted document (`Reads`)."""
 
     @applies(participants.ParticipantAdmitted)
     def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from projections import compliance as monitoring
 from projections import operators as operator_queries
 from projections import provenance as queries
 from projections import reader as log_reader
+from projections import retractions
 from projections import search as finding
 from projections.custody import Custody
 from projections.heap import long_lived_objects
@@ -53,6 +54,21 @@ T = TypeVar("T")
 _PAGE = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def _apply_to(
+    custody: Custody, statistics: Statistics, directory: finding.Directory, entry: LogEntry
+) -> None:
+    """Applies one entry to the projections that follow documents."""
+    custody.apply(entry)
+    try:
+        statistics.apply(entry)
+    except Exception:  # only a log altered behind the ledger's back gets here
+        log.exception("entry %s cannot be counted; the audit will report it", entry.position)
+    try:
+        directory.apply(entry)
+    except Exception:  # as above
+        log.exception("entry %s cannot be listed; the audit will report it", entry.position)
 
 
 def _utc_now() -> datetime:
@@ -119,6 +135,8 @@ class Reads:
         self._process_from = process_from
         """Entries behind from which a catch-up reads the log in a process of its own."""
         self._alerts_cache: tuple[tuple[int, date], list[dict[str, Any]]] | None = None
+        self._stale = False
+        """A retraction was read: the live state is rebuilt at the end of the catch-up."""
 
     # -- following the log -------------------------------------------------------------------
 
@@ -128,6 +146,15 @@ class Reads:
         return self._live.position
 
     def catch_up(self) -> int:
+        """Applies every entry up to the log's head; returns the position reached. After a
+        retraction, the live state is rebuilt without what it retracted (see `_rebuild`)."""
+        with self._lock:
+            self._follow()
+            if self._stale:
+                self._rebuild()
+            return self._live.position
+
+    def _follow(self) -> int:
         """Applies every entry up to the log's head; returns the position reached.
 
         More than a page behind, the next page is read in a thread while this one is
@@ -167,21 +194,29 @@ class Reads:
             return self._live.position
 
     def _apply(self, entry: LogEntry, hashed: bytes | None = None) -> None:
-        """Applies the next entry to every projection (`hashed`: its leaf hash, if known)."""
-        self._live.apply(entry)
-        try:
-            self.statistics.apply(entry)
-        except Exception:  # only a log altered behind the ledger's back gets here
-            log.exception("entry %s cannot be counted; the audit will report it", entry.position)
-        try:
-            self.directory.apply(entry)
-        except Exception:  # as above
-            log.exception("entry %s cannot be listed; the audit will report it", entry.position)
+        """Applies the next entry to every projection (`hashed`: its leaf hash, if known);
+        once a retraction made them stale, only to the log's own (position, proofs)."""
+        if self._stale:
+            self._live.position = self.statistics.position = entry.position
+        else:
+            _apply_to(self._live, self.statistics, self.directory, entry)
+        if entry.type == retractions.RETRACTION:
+            self._stale |= retractions.record(self._live, self.log, entry)
         self.proofs.apply(entry, hashed)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])
         self._recorded.append(recorded)
+
+    def _rebuild(self) -> None:
+        """The live state replayed from the log without the retracted documents."""
+        position = self._live.position
+        with long_lived_objects():
+            self._live, self.statistics, self.directory = retractions.rebuilt(
+                self.log, position, self._live.retracted, _apply_to
+            )
+        self._stale = False
+        self._alerts_cache = None
 
     # -- snapshots (see projections.snapshot) -------------------------------------------------
 
@@ -233,7 +268,9 @@ class Reads:
             if state is not None:
                 self._replays.move_to_end(position)
                 return state
-            state = Custody.replay(read_entries(self.log, up_to=position, page=_PAGE))
+            state = retractions.without_retracted(
+                read_entries(self.log, up_to=position, page=_PAGE), self._live.retracted, position
+            )
             self._replays[position] = state
             if len(self._replays) > self._replay_cache_size:
                 self._replays.popitem(last=False)
@@ -306,8 +343,7 @@ class Reads:
         """GET /v1/lots/{lot_id}/history."""
 
         def events(view: View) -> dict[str, Any]:
-            lot = queries.find_lot(view.custody, lot_id)
-            return queries.history(lot, self.entries(lot.history))
+            return retractions.history(view.custody, lot_id, view.position, self.entries)
 
         return self.read(events, as_of)
 

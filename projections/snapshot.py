@@ -88,6 +88,7 @@ _READ_MODEL_MODULES = frozenset(
         "projections.custody",
         "projections.operators",
         "projections.proofs",
+        "projections.retractions",
         "projections.search",
         "projections.statistics",
     }

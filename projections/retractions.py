@@ -1,0 +1,233 @@
+"""Retractions on the read side: every read answers as if a retracted document had never
+been accepted, while the log keeps it.
+
+The read models are not taught to un-apply anything. They are fed the log through one
+filter, `Retracted.masked`: an entry retracted at or before the position being read
+passes as an entry of no type (it only advances the position), so each projection
+builds, from the same code that applies documents, the state of a ledger into which
+the retracted document was never posted. `Reads` follows the log as before; when a
+retraction arrives it rebuilds its live state through the filter (`rebuilt`), and every
+`as_of` replay goes through the same filter, for the retractions made up to its
+position only, so that `as_of` before a retraction answers as before it.
+
+What the filter hides is still served where the protocol says so: the log
+(`GET /v1/events`, the Merkle tree) is never filtered; a lot's history lists the
+retracted documents that named it, with `retracted_by`, and the retractions
+(`history`); a certificate whose export was retracted reads `cancelled`
+(`cancelled_certificate`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ledger.errors import LedgerError
+from ledger.log import LogEntry, LogReader, read_entries
+
+if TYPE_CHECKING:
+    from projections.custody import Certificate, Custody
+    from projections.search import Directory
+    from projections.statistics import Statistics
+
+__all__ = [
+    "CANCELLED",
+    "RETRACTION",
+    "Retracted",
+    "history",
+    "position_of",
+    "rebuilt",
+    "without_retracted",
+]
+
+_log = logging.getLogger(__name__)
+
+RETRACTION = "document.retracted"
+CANCELLED = "cancelled"
+HIDDEN = "document.hidden"
+"""The type a retracted entry passes the filter as: no projection applies it."""
+
+
+def _lots_named(document: Mapping[str, Any]) -> set[str]:
+    """Every lot id a document names (the lots a retracted one is listed in the history of)."""
+    named: set[str] = set()
+    for field in ("lot_id", "lot_ids", "into"):
+        value = document.get(field)
+        for item in value if isinstance(value, list) else [value]:
+            key = item.get("lot_id") if isinstance(item, dict) else item
+            if isinstance(key, str):
+                named.add(key)
+    return named
+
+
+class Retracted:
+    """The retractions of the log up to the live position, as the reads need them."""
+
+    def __init__(self) -> None:
+        self.retracted_by: dict[int, int] = {}
+        """The position of each retracted document -> the position of its retraction."""
+        self.by_lot: dict[str, list[tuple[int, int]]] = {}
+        """Lot id -> (position of a retracted document naming it, of its retraction)."""
+        self.cancelled: dict[str, tuple[dict[str, Any], int, int]] = {}
+        """Certificate id -> (its export's document, the export's position, the
+        retraction's position)."""
+
+    def add(self, retracted: LogEntry, retraction: int) -> None:
+        """Takes the retraction at position `retraction` of the `retracted` entry."""
+        self.retracted_by[retracted.position] = retraction
+        for lot_id in _lots_named(retracted.document):
+            self.by_lot.setdefault(lot_id, []).append((retracted.position, retraction))
+        if retracted.type == "export.certified":
+            certificate_id = retracted.document["certificate_id"]
+            self.cancelled[certificate_id] = (retracted.document, retracted.position, retraction)
+
+    def hidden(self, position: int, up_to: int) -> bool:
+        """Whether the entry at `position` is retracted by a retraction at or before `up_to`."""
+        retraction = self.retracted_by.get(position)
+        return retraction is not None and retraction <= up_to
+
+    def masked(self, entries: Iterable[LogEntry], up_to: int) -> Iterator[LogEntry]:
+        """The entries as a ledger without the documents retracted up to `up_to` has them:
+        a retracted one passes as an entry of no type, at its position."""
+        if not self.retracted_by:
+            yield from entries
+            return
+        for entry in entries:
+            if self.hidden(entry.position, up_to):
+                yield replace(
+                    entry,
+                    document={
+                        "type": HIDDEN,
+                        "event_id": entry.event_id,
+                        "occurred_at": entry.document["occurred_at"],
+                    },
+                )
+            else:
+                yield entry
+
+    def cancelled_certificate(self, certificate_id: str, up_to: int) -> Certificate | None:
+        """The certificate as it was issued, if its export was retracted up to `up_to`."""
+        found = self.cancelled.get(certificate_id)
+        if found is None or found[2] > up_to:
+            return None
+        from projections.custody import Certificate
+
+        document, position, _ = found
+        return Certificate(document, position)
+
+    def lot_entries(self, lot_id: str, up_to: int) -> dict[int, int | None]:
+        """The positions the history of the lot lists besides the live ones: each retracted
+        document naming it (-> its retraction's position) and each retraction (-> None)."""
+        found: dict[int, int | None] = {}
+        for retracted, retraction in self.by_lot.get(lot_id, ()):
+            if retraction <= up_to:
+                found[retracted] = retraction
+                found[retraction] = None
+        return found
+
+
+def retracted_of(state: Custody) -> Retracted:
+    """The retractions a state knows (the live state's, shared by its `as_of` replays)."""
+    found = getattr(state, "retracted", None)
+    return found if isinstance(found, Retracted) else Retracted()
+
+
+def position_of(log: LogReader, event_id: str, before: int) -> LogEntry | None:
+    """The entry of the document with that `event_id`, before position `before`: asked of
+    the ledger's claims when the log is a `Ledger`, else looked for in the log."""
+    find = getattr(log, "position_of", None)
+    if callable(find):
+        position = find(event_id)
+        if position is None or position >= before:
+            return None
+        page = log.read_log(after=position - 1, limit=1)
+        return page[0] if page else None
+    for entry in read_entries(log, up_to=before - 1):
+        if entry.event_id == event_id:
+            return entry
+    return None
+
+
+def record(state: Custody, log: LogReader, entry: LogEntry) -> bool:
+    """Records the retraction `entry` in the state's `Retracted`; whether it named a
+    document of the log (an altered log may not: the audit reports it)."""
+    retracted = position_of(log, entry.document["retracted_event_id"], entry.position)
+    if retracted is None:
+        _log.warning("retraction %s names no earlier document", entry.position)
+        return False
+    state.retracted.add(retracted, entry.position)
+    return True
+
+
+def rebuilt(
+    log: LogReader,
+    up_to: int,
+    retracted: Retracted,
+    apply: Callable[[Custody, Statistics, Directory, LogEntry], None],
+) -> tuple[Custody, Statistics, Directory]:
+    """Fresh projections fed entries 1..up_to through the filter, by `apply`."""
+    from projections.custody import Custody
+    from projections.search import Directory
+    from projections.statistics import Statistics
+
+    custody, statistics, directory = Custody(), Statistics(), Directory()
+    custody.retracted = retracted
+    for entry in retracted.masked(read_entries(log, up_to=up_to, page=1000), up_to):
+        apply(custody, statistics, directory, entry)
+    return custody, statistics, directory
+
+
+def without_retracted(entries: Iterable[LogEntry], retracted: Retracted, up_to: int) -> Custody:
+    """A custody state fed the entries (1..up_to) through the filter (`as_of` replays)."""
+    from projections.custody import Custody
+
+    state = Custody.replay(retracted.masked(entries, up_to))
+    state.retracted = retracted
+    return state
+
+
+def from_scratch(log: LogReader, up_to: int, counted: LogReader | None = None) -> Custody:
+    """A custody state as of `up_to` from the log alone: a first pass finds the
+    retractions, a second (over `counted`, the same log, if given) applies the rest
+    (`kpledger replay`'s from-scratch digest)."""
+    retracted = Retracted()
+    positions: dict[str, LogEntry] = {}
+    for entry in read_entries(log, up_to=up_to):
+        if entry.type == RETRACTION:
+            target = positions.get(entry.document["retracted_event_id"])
+            if target is not None:
+                retracted.add(target, entry.position)
+        else:
+            positions[entry.event_id] = replace(entry, document=_kept_fields(entry.document))
+    return without_retracted(read_entries(counted or log, up_to=up_to), retracted, up_to)
+
+
+def _kept_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """What `Retracted.add` reads of a document (the rest need not stay in memory)."""
+    if document["type"] == "export.certified":
+        return document
+    kept = ("type", "event_id", "lot_id", "lot_ids", "into")
+    return {key: document[key] for key in kept if key in document}
+
+
+def history(
+    state: Custody, lot_id: str, up_to: int, entries: Callable[[Iterable[int]], dict[int, LogEntry]]
+) -> dict[str, Any]:
+    """GET /v1/lots/{lot_id}/history: the lot's entries, the retracted documents that named
+    it (each with `retracted_by`) and their retractions, in order of position."""
+    lot = state.lots.get(lot_id)
+    extra = retracted_of(state).lot_entries(lot_id, up_to)
+    if lot is None and not extra:
+        raise LedgerError("not_found", f"no lot {lot_id!r}")
+    positions = sorted({*(lot.history if lot is not None else ()), *extra})
+    found = entries(positions)
+    events = []
+    for position in positions:
+        shown = found[position].to_json()
+        retraction = extra.get(position)
+        if retraction is not None:
+            shown["retracted_by"] = retraction
+        events.append(shown)
+    return {"lot_id": lot_id, "events": events}
