@@ -444,3 +444,23 @@ def test_a_snapshot_keeps_the_retractions_and_replay_agrees(ledger: Ledger, tmp_
         restored.lot("GH-L9")
     assert replay(ledger, ledger.head_position()).same
     assert replay(ledger, ledger.head_position() - 1).same
+
+
+def test_the_demo_world_has_a_correction_and_a_cancelled_certificate(ledger: Ledger) -> None:
+    from worlds.demo import CANCELLED_CERTIFICATE_ID, ORAPA_LOT_ID, VENETIA_LOT_ID, load_demo
+
+    load_demo(ledger)
+    reads = reads_of(ledger)
+    assert reads.lot(ORAPA_LOT_ID)["carats"] == "160.00"
+    history = reads.history(ORAPA_LOT_ID)["events"]
+    assert [(e["type"], "retracted_by" in e) for e in history] == [
+        ("lot.produced", True),
+        ("document.retracted", False),
+        ("lot.produced", False),
+    ]
+    assert history[0]["document"]["carats"] == "1600.00"
+    assert history[0]["retracted_by"] == history[1]["position"]
+    assert certificate_status(reads, CANCELLED_CERTIFICATE_ID) == "cancelled"
+    assert reads.lot(VENETIA_LOT_ID)["holder"] == "ZA"
+    assert reads.lot(VENETIA_LOT_ID)["status"] == "held"
+    assert load_demo(ledger).appended == 0  # the retractions too are recognised as posted
