@@ -1,7 +1,8 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page]
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page|
+                               retraction]
                               [--lots N] [--seed S] [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
@@ -26,11 +27,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild
+from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild, retraction
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix", "page")
+BENCHMARKS = (
+    "capture",
+    "queries",
+    "rebuild",
+    "memory",
+    "coldstart",
+    "proofs",
+    "deepmix",
+    "page",
+    "retraction",
+)
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
     "lots": 1_000_000,
@@ -41,6 +52,7 @@ FULL = {
     "deep_lots": 150_000,
     "history_lots": 10_000_000,
     "history_years": 20,
+    "retraction_lots": 100_000,
 }
 QUICK = {
     "lots": 20_000,
@@ -51,6 +63,7 @@ QUICK = {
     "deep_lots": 10_000,
     "history_lots": 20_000,
     "history_years": 20,
+    "retraction_lots": 5_000,
 }
 
 
@@ -124,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = {**(QUICK if args.quick else FULL)}
     if args.lots:
-        alone = {"deepmix": "deep_lots", "history": "history_lots"}
+        alone = {
+            "deepmix": "deep_lots",
+            "history": "history_lots",
+            "retraction": "retraction_lots",
+        }
         sizes[alone.get(args.benchmark, "lots")] = args.lots
     if args.years:
         sizes["history_years"] = args.years
@@ -166,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
         "deepmix": lambda: deepmix.run(deep_url(), samples=sizes["samples"], seed=args.seed),
         "page": lambda: page.run(url(), seed=args.seed),
+        "retraction": lambda: retraction.run(sizes["retraction_lots"], seed=args.seed),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],
