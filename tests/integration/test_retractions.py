@@ -464,3 +464,30 @@ def test_the_demo_world_has_a_correction_and_a_cancelled_certificate(ledger: Led
     assert reads.lot(VENETIA_LOT_ID)["holder"] == "ZA"
     assert reads.lot(VENETIA_LOT_ID)["status"] == "held"
     assert load_demo(ledger).appended == 0  # the retractions too are recognised as posted
+
+
+def test_a_retracted_review_and_a_seizure_in_transit_by_the_importer(ledger: Ledger) -> None:
+    """alert.reviewed is retracted by the investigator of the same name; a seizure in
+    transit by the importing authority, by that authority."""
+    from projections.alerts import alert_id
+
+    world = base()
+    post_all(ledger, world)
+    reads = reads_of(ledger)
+    ledger.attach_alert_check(reads.alert_exists)
+    raised = alert_id("unconfirmed_certificate", "CI-C1")
+    assert any(alert["alert_id"] == raised for alert in reads.alerts())
+    review = doc("alert.reviewed", alert_id=raised, status="confirmed", note="checked")
+    ledger.post(review, INVESTIGATOR)
+    reviewed = {alert["alert_id"]: alert["review"] for alert in reads.alerts()}
+    assert reviewed[raised]["status"] == "confirmed"
+    refuse(ledger, retraction(review), SECRETARIAT, "forbidden")
+    ledger.post(retraction(review), INVESTIGATOR)
+    assert {alert["alert_id"]: alert["review"] for alert in reads.alerts()}[raised] is None
+    seizure = seized("CI-L1")  # in transit to GH: the importer seizes it
+    ledger.post(seizure, GH)
+    refuse(ledger, retraction(seizure), AE, "forbidden")
+    ledger.post(retraction(seizure), GH)
+    assert reads.lot("CI-L1")["status"] == "in_transit"
+    ledger.post(confirmed("CI-C1", "60"), GH)
+    assert reads.lot("CI-L1")["holder"] == "GH"
