@@ -27,6 +27,7 @@ from ledger.errors import LedgerError
 from ledger.handling import AlertCheck
 from ledger.journal import JOURNAL_ID, EventIdClaim, decode_row
 from ledger.log import LogEntry
+from ledger.retractions import RetractionRegister
 from ledger.store import (
     StoreConfig,
     WriteOutcomeUnknown,
@@ -181,6 +182,16 @@ class Ledger(Application[UUID]):
             claim: Any = self.mapper.to_domain_event(row)
             return int(claim.position)
         return None
+
+    def retractions(self) -> list[tuple[int, int]]:
+        """Every retraction of the log: (position retracted, position of the retraction)."""
+        with self.availability.guard():
+            stored = select_aggregates_events(self.recorder, [RetractionRegister.create_id()])
+        register: Any = None
+        for row in stored:
+            added: Any = self.mapper.to_domain_event(row)
+            register = added.mutate(register)
+        return list(register.retractions) if register is not None else []
 
     def read_log(self, after: int, limit: int) -> list[LogEntry]:
         """Up to `limit` entries after position `after`; undecodable entries are skipped."""

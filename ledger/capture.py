@@ -402,6 +402,7 @@ class Capturer:
                     last_position = claim[1]
                 continue
             position = head.position + 1
+            work.position = position
             with recording_clock(recorded_at):
                 handling = HANDLING[type(document)]
                 try:

@@ -79,6 +79,8 @@ class UnitOfWork:
         self.entries: EntryReader | None = None
         """Reads stored log entries (after a position, up to a number), for the rules
         that judge a document by what the log holds after it (`ledger.retractions`)."""
+        self.position = 0
+        """The log position the document being handled will take."""
         self.appended: list[LogEntry] = []
         """The entries this insert appends, so far, in order (their hashes left empty)."""
 

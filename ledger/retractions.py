@@ -43,6 +43,7 @@ __all__ = [
     "RETRACTABLE",
     "DocumentRetracted",
     "Retraction",
+    "RetractionRegister",
     "dependent",
     "find_retracted",
 ]
@@ -117,6 +118,41 @@ class Retraction(LedgerAggregate):
     @event(Recorded)
     def __init__(self, event_id: str) -> None:
         self.event_id = event_id
+
+
+class RetractionRegister(LedgerAggregate):
+    """Every retraction of the log, in order: (position retracted, position of the
+    retraction), so that a read model catching up knows them before it meets them."""
+
+    STORED_MODULE = "ledger.retraction"
+
+    @staticmethod
+    def create_id() -> UUID:
+        return aggregate_id("retractions", "register")
+
+    class Opened(LedgerAggregate.Created):
+        pass
+
+    @event(Opened)
+    def __init__(self) -> None:
+        self.retractions: list[tuple[int, int]] = []
+
+    class Added(LedgerAggregate.Event):
+        retracted: int
+        retraction: int
+
+    @event(Added)
+    def add(self, retracted: int, retraction: int) -> None:
+        self.retractions.append((retracted, retraction))
+
+
+def register(work: UnitOfWork) -> RetractionRegister:
+    """The register of retractions, opened on the first."""
+    found = work.get(RetractionRegister, RetractionRegister.create_id())
+    if found is None:
+        found = RetractionRegister()
+        work.add(found)
+    return found
 
 
 # -- the retracted document ----------------------------------------------------------------
@@ -332,6 +368,7 @@ def _undo(document: dict[str, Any], work: UnitOfWork) -> None:
 
 def _retraction_reads(doc: DocumentRetracted, work: UnitOfWork) -> Iterator[UUID]:
     yield Retraction.create_id(doc.retracted_event_id)
+    yield RetractionRegister.create_id()
 
 
 @handles(
@@ -363,3 +400,4 @@ def document_retracted(doc: DocumentRetracted, work: UnitOfWork) -> None:
         )
     _undo(entry.document, work)
     work.add(Retraction(event_id=event_id))
+    register(work).add(retracted=entry.position, retraction=work.position)

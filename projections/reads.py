@@ -137,6 +137,9 @@ class Reads:
         self._alerts_cache: tuple[tuple[int, date], list[dict[str, Any]]] | None = None
         self._stale = False
         """A retraction was read: the live state is rebuilt at the end of the catch-up."""
+        self.checkpoint: Callable[[], ReadModel | None] | None = None
+        """The last read model saved (`projections.snapshot`), if any: a rebuild after a
+        retraction starts from it when it can (see `_rebuild`)."""
 
     # -- following the log -------------------------------------------------------------------
 
@@ -149,13 +152,16 @@ class Reads:
         """Applies every entry up to the log's head; returns the position reached. After a
         retraction, the live state is rebuilt without what it retracted (see `_rebuild`)."""
         with self._lock:
-            self._follow()
+            head = self.log.head_position()
+            if head - self._live.position > _PAGE:  # a long catch-up: a cold start, say
+                self._stale |= retractions.foresee(self._live, self.log, head)
+            self._follow(head)
             if self._stale:
                 self._rebuild()
             return self._live.position
 
-    def _follow(self) -> int:
-        """Applies every entry up to the log's head; returns the position reached.
+    def _follow(self, head: int) -> int:
+        """Applies every entry up to `head`; returns the position reached.
 
         More than a page behind, the next page is read in a thread while this one is
         applied, so that the store's work overlaps the projections', and the garbage
@@ -163,7 +169,6 @@ class Reads:
         own reads the log and works out the Merkle leaves (`projections.reader`).
         """
         with self._lock:
-            head = self.log.head_position()
             store = getattr(self.log, "store", None)  # a `Ledger`'s
             if isinstance(store, StoreConfig) and head - self._live.position >= self._process_from:
                 with long_lived_objects():
@@ -198,6 +203,9 @@ class Reads:
         once a retraction made them stale, only to the log's own (position, proofs)."""
         if self._stale:
             self._live.position = self.statistics.position = entry.position
+        elif entry.position in self._live.retracted.retracted_by:  # foreseen (`foresee`)
+            retracted = retractions.Retracted.mask(entry)
+            _apply_to(self._live, self.statistics, self.directory, retracted)
         else:
             _apply_to(self._live, self.statistics, self.directory, entry)
         if entry.type == retractions.RETRACTION:
@@ -209,11 +217,17 @@ class Reads:
         self._recorded.append(recorded)
 
     def _rebuild(self) -> None:
-        """The live state replayed from the log without the retracted documents."""
-        position = self._live.position
+        """The live state replayed from the log without the retracted documents: from the
+        last snapshot (`checkpoint`) when no document before it was retracted since, else
+        from the start."""
+        position, retracted = self._live.position, self._live.retracted
+        start = None
+        saved = self.checkpoint() if self.checkpoint is not None else None
+        if saved is not None and retractions.usable(retracted, saved.custody.position):
+            start = (saved.custody, saved.statistics, saved.directory)
         with long_lived_objects():
             self._live, self.statistics, self.directory = retractions.rebuilt(
-                self.log, position, self._live.retracted, _apply_to
+                self.log, position, retracted, _apply_to, start
             )
         self._stale = False
         self._alerts_cache = None

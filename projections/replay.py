@@ -54,6 +54,11 @@ class _LogUpTo:
         find = getattr(self._log, "position_of", None)
         return find(event_id) if callable(find) else None
 
+    def retractions(self) -> list[tuple[int, int]]:
+        listed = getattr(self._log, "retractions", None)
+        found = listed() if callable(listed) else []
+        return [(p, r) for p, r in found if r <= self._position]
+
     def read_log(self, after: int, limit: int) -> list[LogEntry]:
         if after >= self._position:
             return []

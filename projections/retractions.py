@@ -74,14 +74,18 @@ class Retracted:
         """Certificate id -> (its export's document, the export's position, the
         retraction's position)."""
 
-    def add(self, retracted: LogEntry, retraction: int) -> None:
-        """Takes the retraction at position `retraction` of the `retracted` entry."""
+    def add(self, retracted: LogEntry, retraction: int) -> bool:
+        """Takes the retraction at position `retraction` of the `retracted` entry; whether
+        it was new."""
+        if retracted.position in self.retracted_by:
+            return False
         self.retracted_by[retracted.position] = retraction
         for lot_id in _lots_named(retracted.document):
             self.by_lot.setdefault(lot_id, []).append((retracted.position, retraction))
         if retracted.type == "export.certified":
             certificate_id = retracted.document["certificate_id"]
             self.cancelled[certificate_id] = (retracted.document, retracted.position, retraction)
+        return True
 
     def hidden(self, position: int, up_to: int) -> bool:
         """Whether the entry at `position` is retracted by a retraction at or before `up_to`."""
@@ -95,17 +99,17 @@ class Retracted:
             yield from entries
             return
         for entry in entries:
-            if self.hidden(entry.position, up_to):
-                yield replace(
-                    entry,
-                    document={
-                        "type": HIDDEN,
-                        "event_id": entry.event_id,
-                        "occurred_at": entry.document["occurred_at"],
-                    },
-                )
-            else:
-                yield entry
+            yield self.mask(entry) if self.hidden(entry.position, up_to) else entry
+
+    @staticmethod
+    def mask(entry: LogEntry) -> LogEntry:
+        """The entry as it passes the filter when retracted: of no type, at its position."""
+        document = {
+            "type": HIDDEN,
+            "event_id": entry.event_id,
+            "occurred_at": entry.document["occurred_at"],
+        }
+        return replace(entry, document=document)
 
     def cancelled_certificate(self, certificate_id: str, up_to: int) -> Certificate | None:
         """The certificate as it was issued, if its export was retracted up to `up_to`."""
@@ -151,14 +155,46 @@ def position_of(log: LogReader, event_id: str, before: int) -> LogEntry | None:
 
 
 def record(state: Custody, log: LogReader, entry: LogEntry) -> bool:
-    """Records the retraction `entry` in the state's `Retracted`; whether it named a
-    document of the log (an altered log may not: the audit reports it)."""
+    """Records the retraction `entry` in the state's `Retracted`; whether the state must be
+    rebuilt: it was not known before (`foresee`) and named a document of the log (an
+    altered log may not: the audit reports it)."""
+    if entry.position in state.retracted.retracted_by.values():
+        return False  # foreseen: the document was filtered out when applied
     retracted = position_of(log, entry.document["retracted_event_id"], entry.position)
     if retracted is None:
         _log.warning("retraction %s names no earlier document", entry.position)
         return False
-    state.retracted.add(retracted, entry.position)
-    return True
+    return state.retracted.add(retracted, entry.position)
+
+
+def foresee(state: Custody, log: LogReader, head: int) -> bool:
+    """Records the retractions the log holds after the state's position, up to `head`,
+    before the catch-up meets them (when the log can list them, as a `Ledger` does), so
+    that documents they retract are filtered out as they are applied; whether one of
+    them retracts a document applied already (the state must then be rebuilt)."""
+    listed = getattr(log, "retractions", None)
+    if not callable(listed):
+        return False
+    stale = False
+    known = state.retracted.retracted_by
+    for retracted, retraction in listed():
+        if state.position < retraction <= head and retracted not in known:
+            page = log.read_log(after=retracted - 1, limit=1)
+            if page:
+                state.retracted.add(page[0], retraction)
+                stale |= retracted <= state.position
+    return stale
+
+
+Projections = tuple["Custody", "Statistics", "Directory"]
+
+
+def usable(retracted: Retracted, position: int) -> bool:
+    """Whether projections saved at `position` may be fed the rest of the log through the
+    filter: no document up to it was retracted after it."""
+    return not any(
+        document <= position < retraction for document, retraction in retracted.retracted_by.items()
+    )
 
 
 def rebuilt(
@@ -166,17 +202,26 @@ def rebuilt(
     up_to: int,
     retracted: Retracted,
     apply: Callable[[Custody, Statistics, Directory, LogEntry], None],
-) -> tuple[Custody, Statistics, Directory]:
-    """Fresh projections fed entries 1..up_to through the filter, by `apply`."""
+    start: Projections | None = None,
+) -> Projections:
+    """Projections fed entries 1..up_to through the filter, by `apply`: fresh ones, or
+    `start` (saved at a position `usable` for it) fed the entries after it."""
     from projections.custody import Custody
     from projections.search import Directory
     from projections.statistics import Statistics
 
-    custody, statistics, directory = Custody(), Statistics(), Directory()
+    custody, statistics, directory = start or (Custody(), Statistics(), Directory())
     custody.retracted = retracted
-    for entry in retracted.masked(read_entries(log, up_to=up_to, page=1000), up_to):
+    after = custody.position
+    for entry in retracted.masked(_entries_after(log, after, up_to), up_to):
         apply(custody, statistics, directory, entry)
     return custody, statistics, directory
+
+
+def _entries_after(log: LogReader, after: int, up_to: int) -> Iterator[LogEntry]:
+    while after < up_to and (page := log.read_log(after, min(1000, up_to - after))):
+        yield from (entry for entry in page if entry.position <= up_to)
+        after = page[-1].position
 
 
 def without_retracted(entries: Iterable[LogEntry], retracted: Retracted, up_to: int) -> Custody:

@@ -491,3 +491,44 @@ def test_a_retracted_review_and_a_seizure_in_transit_by_the_importer(ledger: Led
     assert reads.lot("CI-L1")["status"] == "in_transit"
     ledger.post(confirmed("CI-C1", "60"), GH)
     assert reads.lot("CI-L1")["holder"] == "GH"
+
+
+def test_a_rebuild_starts_from_the_last_snapshot_when_it_can(
+    ledger: Ledger, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retraction of a document posted after the last snapshot replays from the
+    snapshot; one of a document before it, from the start. Both answer as a fresh model."""
+    from projections import reads as reads_module
+    from projections import retractions
+    from projections.snapshot import Snapshots
+
+    starts: list[int] = []
+    rebuilt = retractions.rebuilt
+
+    def spied(*args: Any) -> Any:
+        start = args[4] if len(args) > 4 else None
+        starts.append(start[0].position if start is not None else 0)
+        return rebuilt(*args)
+
+    monkeypatch.setattr(retractions, "rebuilt", spied)
+    world = base()
+    post_all(ledger, world)
+    reads = reads_of(ledger)
+    snapshots = Snapshots(reads, ledger.store, tmp_path / "read.snapshot")
+    snapshots.start()
+    saved = snapshots.save()
+    assert saved is not None
+    wrong = produced("GH-L9", "GH-M1", "1600.00")
+    ledger.post(wrong, GH)
+    ledger.post(batch(retraction(wrong), produced("GH-L9", "GH-M1", "160.00")), GH)
+    named = names(ledger)
+    assert answers(reads, named) == answers(reads_of(ledger), named)
+    assert starts == [saved.position, 0]  # and a fresh model, caught up in one page
+    ledger.post(retraction(world[12][0]), GH)  # the review invited before the snapshot
+    assert answers(reads, named) == answers(reads_of(ledger), named)
+    assert starts == [saved.position, 0, 0, 0]
+    snapshots.stop()
+    # A long catch-up knows the retractions before it meets them: no rebuild at all.
+    monkeypatch.setattr(reads_module, "_PAGE", 2)
+    assert answers(reads_of(ledger), named) == answers(reads, named)
+    assert starts == [saved.position, 0, 0, 0]
