@@ -4,11 +4,13 @@ On a generated world of its own (a fresh PostgreSQL database: the retractions ap
 it, so the cached worlds of the other benchmarks are never touched):
 
 - full replay: `Reads.catch_up` from empty, the cost of a cold start without snapshot;
-- for a recent document and for the oldest that may be retracted (a lot produced and
-  never used since, the last and the first of the log): the retraction's POST (the
-  write side reads the log after the retracted document, looking for one that depends
-  on it) and the catch-up of the read model that follows it (`Reads` rebuilds its
-  state without the retracted document: a replay of the log through the filter).
+- a correction: a production posted after the last read-model snapshot, then its
+  retraction and the corrected production in one batch: the POST (the write side reads
+  the log after the retracted document, looking for one that depends on it) and the
+  catch-up after it (`Reads` rebuilds its state from the snapshot, through the filter);
+- the retraction of the oldest production nothing used since (before the snapshot): the
+  write side reads the whole log after it, the read side replays from the start;
+- a cold start of the log holding them (the retractions known before they are met).
 
     .venv/bin/python -m bench retraction [--lots N] [--quick]
 """
@@ -16,14 +18,17 @@ it, so the cached worlds of the other benchmarks are never touched):
 from __future__ import annotations
 
 import gc
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from bench.common import Result, fresh_postgres
 from ledger.actors import Actor
 from ledger.application import Ledger
 from projections.reads import Reads
+from projections.snapshot import Snapshots
 from worlds.generate import generate
 
 
@@ -42,18 +47,20 @@ def _unused_productions(ledger: Ledger, reads: Reads) -> list[tuple[int, dict[st
     return [(first.position, first.document), (last.position, last.document)]
 
 
-def _retract(
-    ledger: Ledger, reads: Reads, document: dict[str, Any], actor: Actor
-) -> dict[str, float]:
-    retraction = {
+def _retraction(document: dict[str, Any]) -> dict[str, Any]:
+    return {
         "event_id": str(uuid.uuid4()),
         "type": "document.retracted",
         "occurred_at": document["occurred_at"],
         "retracted_event_id": document["event_id"],
         "reason": "benchmark",
     }
+
+
+def _timed(ledger: Ledger, reads: Reads, payload: Any, actor: Actor) -> dict[str, float]:
+    """Seconds of the POST, and of the read model's catch-up after it."""
     started = time.perf_counter()
-    ledger.post(retraction, actor)
+    ledger.post(payload, actor)
     posted = time.perf_counter() - started
     started = time.perf_counter()
     reads.catch_up()
@@ -61,10 +68,24 @@ def _retract(
     return {"post_s": posted, "read_s": caught_up, "total_s": posted + caught_up}
 
 
+def _result(name: str, cost: dict[str, float], full: float, **notes: Any) -> Result:
+    return Result(
+        name=name,
+        unit="s",
+        ours=cost["total_s"],
+        baseline=full,
+        target="no full replay",
+        met=cost["total_s"] < 0.1 * full,  # a tenth: not a replay of any kind
+        notes={**cost, "full_replay_s": full, "speedup": full / cost["total_s"], **notes},
+    )
+
+
 def run(lots: int, seed: int = 0) -> list[Result]:
-    """A retraction's cost (its POST and the read model's catch-up after it), for the last
-    and for the first lot produced that nothing used since, against a full replay."""
-    with fresh_postgres() as url:
+    """The cost of a correction (a production posted after the last read-model snapshot,
+    retracted and posted again corrected in one batch), of the retraction of the oldest
+    production nothing used (before the snapshot), and of a cold start of the log holding
+    them, against a full replay."""
+    with fresh_postgres() as url, tempfile.TemporaryDirectory(prefix="kpl-bench-") as folder:
         ledger = Ledger.open(url)
         started = time.perf_counter()
         generate(ledger, lots=lots, seed=seed, progress=False)
@@ -73,33 +94,57 @@ def run(lots: int, seed: int = 0) -> list[Result]:
         started = time.perf_counter()
         reads.catch_up()
         full = time.perf_counter() - started
-        entries = reads.position
-        unused = _unused_productions(ledger, reads)
-        results = []
-        for which, (position, document) in (("recent", unused[-1]), ("oldest", unused[0])):
-            participant = reads.lot(document["lot_id"])["holder"]
-            actor = Actor("authority", f"bench-{participant}", participant)
-            cost = _retract(ledger, reads, document, actor)
-            results.append(
-                Result(
-                    name=f"retraction of the {which} unused production",
-                    unit="s",
-                    ours=cost["total_s"],
-                    baseline=full,
-                    target="no full replay",
-                    met=cost["total_s"] < 0.1 * full,  # a tenth: not a replay of any kind
-                    notes={
-                        **cost,
-                        "full_replay_s": full,
-                        "retracted_position": position,
-                        "entries": entries,
-                        "entries_after_it": entries - position,
-                        "lots": lots,
-                        "generated_s": generated,
-                        "speedup": full / cost["total_s"],
-                    },
-                )
+        world = {"lots": lots, "entries": reads.position, "generated_s": generated}
+        snapshots = Snapshots(reads, ledger.store, Path(folder) / "read.snapshot")
+        saved = snapshots.save()
+        assert saved is not None
+        (oldest, first), (_, last) = _unused_productions(ledger, reads)
+        participant = reads.lot(last["lot_id"])["holder"]
+        actor = Actor("authority", f"bench-{participant}", participant)
+        wrong = {**last, "event_id": str(uuid.uuid4()), "lot_id": "BENCH-MISTYPED"}
+        ledger.post(wrong, actor)
+        reads.catch_up()
+        corrected = {**wrong, "event_id": str(uuid.uuid4()), "carats": "1.00"}
+        correction = _timed(ledger, reads, {"events": [_retraction(wrong), corrected]}, actor)
+        results = [
+            _result(
+                "correction after the last snapshot",
+                correction,
+                full,
+                snapshot_at=saved.position,
+                **world,
             )
-            gc.collect()
+        ]
+        gc.collect()
+        participant = reads.lot(first["lot_id"])["holder"]
+        actor = Actor("authority", f"bench-{participant}", participant)
+        cost = _timed(ledger, reads, _retraction(first), actor)
+        results.append(
+            _result(
+                "retraction of the oldest unused production",
+                cost,
+                full,
+                retracted_position=oldest,
+                entries_after_it=reads.position - oldest,
+                **world,
+            )
+        )
+        del reads
+        gc.collect()
+        started = time.perf_counter()
+        cold = Reads(ledger)
+        cold.catch_up()
+        seconds = time.perf_counter() - started
+        results.append(
+            Result(
+                name="cold start of a log holding retractions",
+                unit="s",
+                ours=seconds,
+                baseline=full,
+                target="one replay",
+                met=seconds < 1.5 * full,
+                notes={"full_replay_s": full, "speedup": full / seconds, **world},
+            )
+        )
         ledger.close()
     return results

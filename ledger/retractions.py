@@ -243,9 +243,15 @@ def _first_dependent(entry: LogEntry, work: UnitOfWork) -> int | None:
     candidates: list[tuple[int, str]] = []
     retracted: set[str] = set()
     document = entry.document
+    if document["type"] in ALWAYS - {"review.invited"}:
+        return None
+    changed = _lots_changed(document, work) if document["type"] in LOT_CHANGES else set()
     for later in _later_entries(work, entry.position):
         if later.type == DocumentRetracted.type_name:
             retracted.add(later.document["retracted_event_id"])
+        elif changed:
+            if later.type in LOT_USES and not changed.isdisjoint(_lots_named(later.document)):
+                candidates.append((later.position, later.event_id))
         elif dependent(document, later.document, work):
             candidates.append((later.position, later.event_id))
     return next((position for position, event_id in candidates if event_id not in retracted), None)
