@@ -234,10 +234,18 @@ def without_retracted(entries: Iterable[LogEntry], retracted: Retracted, up_to: 
 
 
 def from_scratch(log: LogReader, up_to: int, counted: LogReader | None = None) -> Custody:
-    """A custody state as of `up_to` from the log alone: a first pass finds the
-    retractions, a second (over `counted`, the same log, if given) applies the rest
-    (`kpledger replay`'s from-scratch digest)."""
+    """A custody state as of `up_to` from the log alone (`kpledger replay`'s from-scratch
+    digest): the retractions listed by the ledger's register, or found by a first pass
+    over the log; then the entries (read from `counted`, the same log, if given) through
+    the filter."""
     retracted = Retracted()
+    listed = getattr(log, "retractions", None)
+    if callable(listed):  # a `Ledger`: its register lists them
+        for position, retraction in listed():
+            page = log.read_log(after=position - 1, limit=1)
+            if retraction <= up_to and page:
+                retracted.add(page[0], retraction)
+        return without_retracted(read_entries(counted or log, up_to=up_to), retracted, up_to)
     positions: dict[str, LogEntry] = {}
     for entry in read_entries(log, up_to=up_to):
         if entry.type == RETRACTION:
