@@ -223,12 +223,15 @@ class Capturer:
 
     def _entries(self, after: int, limit: int) -> list[LogEntry]:
         """Stored log entries after `after`, on the append's connection."""
-        rows = self._read(
+        return [decode_row(*row) for row in self._rows(after, limit)]
+
+    def _rows(self, after: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """Stored journal rows after `after`, on the append's connection."""
+        return self._read(
             lambda: select_sequence(
                 self._recorder, JOURNAL_ID, after, limit, connection=self._connection
             )
         )
-        return [decode_row(*row) for row in rows]
 
     def _head(self) -> _Head:
         last = self._read(select_last, self._recorder, JOURNAL_ID, self._connection)
@@ -331,7 +334,7 @@ class Capturer:
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
         work.alerts = self.alert_check
-        work.entries = self._entries
+        work.entries, work.rows = self._entries, self._rows
         batches = [(request.stamp(), request.actor, request.monotonic) for request in requests]
         documents = [stamp.document for stamps, _, _ in batches for stamp in stamps]
         work.preload(

@@ -34,6 +34,7 @@ __all__ = [
     "DocumentType",
     "EntryReader",
     "Loader",
+    "RowReader",
     "UnitOfWork",
     "authority_of",
     "document_types",
@@ -51,6 +52,8 @@ Loader = Callable[[Iterable[UUID]], Mapping[UUID, Aggregate | None]]
 
 EntryReader = Callable[[int, int], list[LogEntry]]
 """Up to `limit` stored log entries after position `after`: `read(after, limit)`."""
+RowReader = Callable[[int, int], list[tuple[int, str, bytes]]]
+"""Up to `limit` stored journal rows after position `after`: `read(after, limit)`."""
 
 AlertCheck = Callable[[str, date], bool]
 """Whether an alert (by `alert_id`) is raised by the ledger as stored, read on a date.
@@ -79,6 +82,8 @@ class UnitOfWork:
         self.entries: EntryReader | None = None
         """Reads stored log entries (after a position, up to a number), for the rules
         that judge a document by what the log holds after it (`ledger.retractions`)."""
+        self.rows: RowReader | None = None
+        """The same, as the journal's stored rows `(position, topic, state)`, undecoded."""
         self.position = 0
         """The log position the document being handled will take."""
         self.appended: list[LogEntry] = []

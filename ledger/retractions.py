@@ -33,7 +33,7 @@ from ledger.compliance import ParticipantReports, Review
 from ledger.errors import LedgerError
 from ledger.fields import DocumentModel, EventId, Text
 from ledger.handling import UnitOfWork, document_types, handles
-from ledger.journal import EventIdClaim
+from ledger.journal import EventIdClaim, decode_row
 from ledger.log import LogEntry
 from ledger.lots import Lot
 from ledger.operators import Operator
@@ -50,6 +50,8 @@ __all__ = [
 
 PAGE = 1000
 """Log entries read at a time while looking for a document that depends on another."""
+RETRACTION_TOKEN = b'"document.retracted"'
+"""What the stored row of a retraction holds (its type, as a JSON string)."""
 
 LOT_CHANGES = frozenset(
     {
@@ -171,19 +173,34 @@ def find_retracted(work: UnitOfWork, event_id: str) -> LogEntry | None:
     return found[0] if found else None
 
 
-def _later_entries(work: UnitOfWork, position: int) -> Iterator[LogEntry]:
-    """Every entry after `position`: the stored ones, then those of this insert."""
-    if work.entries is not None:
+def _later_entries(work: UnitOfWork, position: int, watched: set[str]) -> Iterator[LogEntry]:
+    """The entries after `position` that may name one of the `watched` ids, or be a
+    retraction: the stored ones (a row that holds none of them as a JSON string is not
+    decoded), then those of this insert."""
+    if work.rows is not None:
+        tokens = [RETRACTION_TOKEN, *(f'"{key}"'.encode() for key in watched)]
         after = position
-        while True:
-            page = work.entries(after, PAGE)
-            if not page:
-                break
-            yield from page
-            after = page[-1].position
+        while page := work.rows(after, PAGE):
+            for row in page:
+                state = row[2]
+                if any(token in state for token in tokens):
+                    yield decode_row(*row)
+            after = page[-1][0]
     for entry in work.appended:
         if entry.position > position:
             yield entry
+
+
+def _watched(document: dict[str, Any], work: UnitOfWork) -> set[str]:
+    """The ids a document depending on `document` names (see `dependent`)."""
+    kind = document["type"]
+    if kind in LOT_CHANGES:
+        return _lots_changed(document, work)
+    if kind == "export.certified":
+        return {document["certificate_id"], *document["lot_ids"]}
+    if kind in REGISTRATIONS:
+        return {document.get("mine_id") or document.get("site_id") or document["operator_id"]}
+    return {document["review_id"]} if kind == "review.invited" else set()
 
 
 def _names(document: dict[str, Any], fields: tuple[str, ...]) -> set[str]:
@@ -246,7 +263,7 @@ def _first_dependent(entry: LogEntry, work: UnitOfWork) -> int | None:
     if document["type"] in ALWAYS - {"review.invited"}:
         return None
     changed = _lots_changed(document, work) if document["type"] in LOT_CHANGES else set()
-    for later in _later_entries(work, entry.position):
+    for later in _later_entries(work, entry.position, _watched(document, work)):
         if later.type == DocumentRetracted.type_name:
             retracted.add(later.document["retracted_event_id"])
         elif changed:

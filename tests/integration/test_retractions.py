@@ -549,3 +549,32 @@ def test_a_log_with_retractions_imports_with_the_same_hashes(ledger: Ledger, oth
     assert [e.hash for e in other.read_log(0, 1000)] == [e.hash for e in entries]
     named = names(ledger)
     assert answers(reads_of(other), named) == answers(reads_of(ledger), named)
+
+
+def test_each_kind_of_dependency_blocks_at_the_first_dependent(ledger: Ledger) -> None:
+    """A registration is blocked by the first document naming its source or operator, an
+    export by a seizure of its lot, a confirmation by a use of its lot, a review's
+    invitation by its visit; each refusal names that document's position."""
+    world = base()
+    post_all(ledger, world)
+    mine_gh, operator_1, certified = world[3][0], world[5][0], world[10][0]
+    for retracted, actor, blocking in (
+        (mine_gh, GH, "GH-L1"),  # produced at GH-M1
+        (world[4][0], CI, "CI-L1"),  # produced at the site CI-S1
+    ):
+        error = refuse(ledger, retraction(retracted), actor, "retraction_blocked")
+        produced_at = next(
+            p
+            for p, (d, _) in enumerate(world, start=1)
+            if d["type"] == "lot.produced" and d["lot_id"] == blocking
+        )
+        assert error.detail == {"blocking_position": produced_at}
+    ledger.post(produced("GH-L5", "GH-M1", "10", operator="GH-OP1"), GH)
+    error = refuse(ledger, retraction(operator_1), GH, "retraction_blocked")
+    assert error.detail == {"blocking_position": ledger.head_position()}
+    ledger.post(seized("CI-L1"), GH)  # in transit to GH
+    error = refuse(ledger, retraction(certified), CI, "retraction_blocked")
+    assert error.detail == {"blocking_position": ledger.head_position()}
+    ledger.post(visited("R-GH-1", "REC-1"), SECRETARIAT)
+    error = refuse(ledger, retraction(world[12][0]), GH, "retraction_blocked")
+    assert error.detail == {"blocking_position": ledger.head_position()}
