@@ -165,9 +165,16 @@ class Custody(Shape):
     steps: list[CustodyStep]
 
 
+class HistoryEntry(LogEntry):
+    retracted_by: int | None = Field(
+        default=None,
+        description="the position of the retraction of this document (absent: not retracted)",
+    )
+
+
 class History(Shape):
     lot_id: str
-    events: list[LogEntry]
+    events: list[HistoryEntry]
 
 
 class DownstreamLot(Shape):
@@ -398,7 +405,7 @@ class Certificate(Shape):
     issued_on: str
     expires_on: str
     lot_ids: list[str]
-    status: Literal["in_transit", "confirmed", "expired", "seized"]
+    status: Literal["in_transit", "confirmed", "expired", "seized", "cancelled"]
     confirmation: Confirmation | None
     positions: dict[str, int | None]
 
@@ -406,7 +413,7 @@ class Certificate(Shape):
 class CertificateCheck(Shape):
     certificate_id: str
     genuine: bool
-    status: Literal["in_transit", "confirmed", "expired", "seized"] | None
+    status: Literal["in_transit", "confirmed", "expired", "seized", "cancelled"] | None
 
 
 class SearchResult(Shape):

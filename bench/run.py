@@ -2,8 +2,8 @@
 and writes bench/results/latest.json.
 
     .venv/bin/python -m bench [all|capture|signed|queries|rebuild|memory|coldstart|proofs|
-                               deepmix|page|tlog|screening] [--lots N] [--seed S] [--quick]
-                              [--rebuild]
+                               deepmix|page|tlog|screening|retraction] [--lots N] [--seed S]
+                              [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -29,7 +29,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild, screening, tlog
+from bench import (
+    bench_proofs,
+    capture,
+    deepmix,
+    history,
+    page,
+    queries,
+    rebuild,
+    retraction,
+    screening,
+    tlog,
+)
 from bench.common import Result, ratio, results_dir, table
 from bench.world import world_facts, world_url
 
@@ -45,6 +56,7 @@ BENCHMARKS = (
     "page",
     "tlog",
     "screening",
+    "retraction",
 )
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
@@ -59,6 +71,7 @@ FULL = {
     "history_years": 20,
     "listed_companies": 20_000,
     "screened_operators": 10_000,
+    "retraction_lots": 100_000,
 }
 QUICK = {
     "lots": 20_000,
@@ -72,6 +85,7 @@ QUICK = {
     "history_years": 20,
     "listed_companies": 2_000,
     "screened_operators": 1_000,
+    "retraction_lots": 5_000,
 }
 
 
@@ -107,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = {**(QUICK if args.quick else FULL)}
     if args.lots:
-        alone = {"deepmix": "deep_lots", "history": "history_lots"}
+        alone = {
+            "deepmix": "deep_lots",
+            "history": "history_lots",
+            "retraction": "retraction_lots",
+        }
         sizes[alone.get(args.benchmark, "lots")] = args.lots
     if args.years:
         sizes["history_years"] = args.years
@@ -154,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "screening": lambda: screening.run(
             sizes["listed_companies"], sizes["screened_operators"], seed=args.seed
         ),
+        "retraction": lambda: retraction.run(sizes["retraction_lots"], seed=args.seed),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],

@@ -26,9 +26,10 @@ from ledger.availability import Availability
 from ledger.capture import Capture, Capturer, Stamp
 from ledger.errors import LedgerError
 from ledger.handling import AlertCheck
-from ledger.journal import JOURNAL_ID, decode_row
+from ledger.journal import JOURNAL_ID, EventIdClaim, decode_row
 from ledger.log import LogEntry
 from ledger.normal import is_stored_form, normal_form, signing_input
+from ledger.retractions import RetractionRegister
 from ledger.store import (
     StoreConfig,
     WriteOutcomeUnknown,
@@ -249,6 +250,25 @@ class Ledger(Application[UUID]):
         with self.availability.guard():
             last = select_last(self.recorder, JOURNAL_ID)
         return last[0] if last is not None else 0
+
+    def position_of(self, event_id: str) -> int | None:
+        """The position of the document accepted with that `event_id` (None: none was)."""
+        with self.availability.guard():
+            stored = select_aggregates_events(self.recorder, [EventIdClaim.create_id(event_id)])
+        for row in stored:
+            claim: Any = self.mapper.to_domain_event(row)
+            return int(claim.position)
+        return None
+
+    def retractions(self) -> list[tuple[int, int]]:
+        """Every retraction of the log: (position retracted, position of the retraction)."""
+        with self.availability.guard():
+            stored = select_aggregates_events(self.recorder, [RetractionRegister.create_id()])
+        register: Any = None
+        for row in stored:
+            added: Any = self.mapper.to_domain_event(row)
+            register = added.mutate(register)
+        return list(register.retractions) if register is not None else []
 
     def read_log(self, after: int, limit: int) -> list[LogEntry]:
         """Up to `limit` entries after position `after`; undecodable entries are skipped."""

@@ -9,6 +9,7 @@ to one aggregate everywhere. Event timestamps come from `recording_clock`: the
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -75,6 +76,28 @@ class LedgerAggregate(Aggregate):
             topic = f"{module}:{stored.__qualname__}"
             stored.TOPIC = topic  # type: ignore[attr-defined]
             register_topic(topic, stored)
+
+    erased = False
+    """Whether a retracted document created the aggregate (`ledger.retractions`): it is
+    then taken as absent, and a later document may form it again."""
+
+    def remember(self) -> None:
+        """Keeps the state as it is before a change, for `restore` to go back to (a
+        retraction undoes the last changes of its document). Called by mutators."""
+        saved = {k: copy.copy(v) for k, v in vars(self).items() if not k.startswith("_")}
+        self.__dict__.setdefault("_before", []).append(saved)
+
+    def restore(self, changes: int) -> None:
+        """Goes back to the state before the last `changes` remembered changes."""
+        saved: dict[str, Any] = {}
+        for _ in range(changes):
+            saved = self.__dict__["_before"].pop()
+        self.__dict__.update(saved)
+
+    def forget(self, erased: bool) -> None:
+        """Drops the remembered states; `erased` as given (see `erased`)."""
+        self.__dict__["_before"] = []
+        self.erased = erased
 
     class Event(Aggregate.Event):
         @staticmethod

@@ -14,7 +14,6 @@ refusal, never both.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -48,7 +47,13 @@ from ledger.journal import (
     entry_row,
 )
 from ledger.keys import check_signature
-from ledger.log import GENESIS_HASH, document_digest, entry_hash, stored_events_digest
+from ledger.log import (
+    GENESIS_HASH,
+    LogEntry,
+    document_digest,
+    entry_hash,
+    stored_events_digest,
+)
 from ledger.normal import legacy_form
 from ledger.store import (
     KeptConnection,
@@ -238,14 +243,20 @@ class Capturer:
 
     def _posted_by(self, name: str, position: int) -> bool:
         """Whether the stored entry at `position` was posted under the token name `name`."""
-        rows = self._read(
-            functools.partial(select_sequence, connection=self._connection),
-            self._recorder,
-            JOURNAL_ID,
-            position - 1,
-            1,
+        found = self._entries(position - 1, 1)
+        return bool(found) and found[0].position == position and found[0].recorded_by == name
+
+    def _entries(self, after: int, limit: int) -> list[LogEntry]:
+        """Stored log entries after `after`, on the append's connection."""
+        return [decode_row(*row) for row in self._rows(after, limit)]
+
+    def _rows(self, after: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """Stored journal rows after `after`, on the append's connection."""
+        return self._read(
+            lambda: select_sequence(
+                self._recorder, JOURNAL_ID, after, limit, connection=self._connection
+            )
         )
-        return bool(rows) and rows[0][0] == position and decode_row(*rows[0]).recorded_by == name
 
     def _head(self) -> _Head:
         last = self._read(select_last, self._recorder, JOURNAL_ID, self._connection)
@@ -348,6 +359,7 @@ class Capturer:
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
         work.alerts = self.alert_check
+        work.entries, work.rows = self._entries, self._rows
         batches = [
             (request.stamp(), request.actor, request.monotonic, request.verdicts)
             for request in requests
@@ -442,6 +454,7 @@ class Capturer:
                 continue
             position = head.position + 1
             check_leaf_size(position, recorded_at, recorded_by, normalized, index)
+            work.position = position
             with recording_clock(recorded_at):
                 handling = HANDLING[type(document)]
                 try:
@@ -513,6 +526,9 @@ class Capturer:
                     hash=chained,
                 )
                 rows.append(self._mapper.to_stored_event(entry))
+            work.appended.append(
+                LogEntry(position, recorded_at, recorded_by, normalized, events_digest, "", "")
+            )
             head.position, head.hash, head.recorded_at = position, chained, recorded_at
             accepted, last_position = accepted + 1, position
         return Capture(accepted=accepted, position=last_position, appended=accepted > 0)

@@ -136,6 +136,23 @@ class Certificate(LedgerAggregate):
         self.issued_on = issued_on
         self.expires_on = expires_on
         self.received_on: date | None = None
+        self.cancelled = False
+
+    class Cancelled(LedgerAggregate.Event):
+        pass
+
+    @event(Cancelled)
+    def cancel(self) -> None:
+        """The export was retracted: the certificate is cancelled, its id kept for ever."""
+        self.cancelled = True
+
+    class Undone(LedgerAggregate.Event):
+        changes: int
+
+    @event(Undone)
+    def undo(self, changes: int) -> None:
+        """A retracted document's last `changes` changes are undone (a confirmation)."""
+        self.restore(changes)
 
     class ImportConfirmed(LedgerAggregate.Event):
         carats: Decimal
@@ -157,6 +174,7 @@ class Certificate(LedgerAggregate):
 
     @event(ImportConfirmed)
     def _import_confirmed(self, carats: Decimal, value_usd: Decimal, received_on: date) -> None:
+        self.remember()
         self.received_on = received_on
 
 
@@ -311,6 +329,8 @@ def import_confirmed(doc: ImportConfirmed, work: UnitOfWork) -> None:
     certificate = work.get(Certificate, Certificate.create_id(doc.certificate_id))
     if certificate is None:
         raise LedgerError("unknown_certificate", f"no certificate {doc.certificate_id}")
+    if certificate.cancelled:
+        raise LedgerError("unknown_certificate", f"certificate {doc.certificate_id} was cancelled")
     certificate.check_unconfirmed()
     importer = certificate.importing_participant
     active_participant(work, importer)

@@ -137,6 +137,15 @@ class ParticipantReports(LedgerAggregate):
     def _submitted(self, year: int, kind: str, submitted_on: date) -> None:
         self.submitted[(year, kind)] = submitted_on
 
+    class Withdrawn(LedgerAggregate.Event):
+        year: int
+        kind: str
+
+    @event(Withdrawn)
+    def withdraw(self, year: int, kind: str) -> None:
+        """The report's submission was retracted: it may be submitted again."""
+        self.submitted.pop((year, kind), None)
+
 
 class Review(LedgerAggregate):
     """A peer review a participant invited: its visits and their recommendations."""
@@ -152,11 +161,41 @@ class Review(LedgerAggregate):
 
     @event(Invited)
     def __init__(self, review_id: str, participant: str, invited_on: date) -> None:
+        self._form(review_id, participant, invited_on)
+
+    def _form(self, review_id: str, participant: str, invited_on: date) -> None:
+        self.forget(erased=False)
         self.review_id = review_id
         self.participant = participant
         self.invited_on = invited_on
         self.reviewed_on: date | None = None
         self.recommendations: dict[str, date | None] = {}  # id -> implemented_on
+
+    class Reformed(LedgerAggregate.Event):
+        review_id: str
+        participant: str
+        invited_on: date
+
+    @event(Reformed)
+    def reform(self, review_id: str, participant: str, invited_on: date) -> None:
+        """Invites again a review whose invitation was retracted (its id was freed)."""
+        self._form(review_id, participant, invited_on)
+
+    class Erased(LedgerAggregate.Event):
+        pass
+
+    @event(Erased)
+    def erase(self) -> None:
+        """The review's invitation was retracted: it is taken as absent."""
+        self.forget(erased=True)
+
+    class Unimplemented(LedgerAggregate.Event):
+        recommendation_id: str
+
+    @event(Unimplemented)
+    def unimplement(self, recommendation_id: str) -> None:
+        """The recommendation's implementation was retracted."""
+        self.recommendations[recommendation_id] = None
 
     class Visited(LedgerAggregate.Event):
         visited_on: date
@@ -242,6 +281,13 @@ def review_invited(doc: ReviewInvited, work: UnitOfWork) -> None:
     find_participant(work, doc.participant)
     if work.get(Review, Review.create_id(doc.review_id)) is not None:
         raise LedgerError("duplicate_id", f"review {doc.review_id} already exists")
+    retracted = work.erased(Review, Review.create_id(doc.review_id))
+    if retracted is not None:
+        retracted.reform(
+            review_id=doc.review_id, participant=doc.participant, invited_on=doc.invited_on
+        )
+        work.add(retracted)
+        return
     work.add(
         Review(review_id=doc.review_id, participant=doc.participant, invited_on=doc.invited_on)
     )

@@ -24,6 +24,7 @@ from ledger import (
     lots,
     operators,
     participants,
+    retractions,
     sources,
     triage,
 )
@@ -56,6 +57,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     compliance,
     triage,
     keys,
+    retractions,
 )
 """The modules that declare the document types, in the protocol's order."""
 

@@ -35,6 +35,10 @@ CONFLICT_CODES = frozenset(
         "operator_mismatch",
         "unknown_listing",
         "unknown_alert",
+        "unknown_document",
+        "already_retracted",
+        "not_retractable",
+        "retraction_blocked",
     }
 )
 

@@ -141,6 +141,9 @@ Carats = Annotated[Decimal, BeforeValidator(_positive_amount), PlainSerializer(_
 Usd = Annotated[Decimal, BeforeValidator(_non_negative_amount), PlainSerializer(_amount_text)]
 CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
+EventId = Annotated[str, BeforeValidator(_uuid_text)]
+"""A document's `event_id`, or a field naming one: a UUID, in its canonical text."""
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$", strict=True)]
 ParticipantCode = Annotated[str, BeforeValidator(_participant_code)]
 Text = Annotated[
@@ -189,7 +192,7 @@ class DocumentModel(Strict):
     """What every document has; a subclass per type adds `type: Literal[...]` and its fields."""
 
     type_name: ClassVar[str]
-    event_id: Annotated[str, BeforeValidator(_uuid_text)]
+    event_id: EventId
     occurred_at: Instant
     signature: Signature | None = added_field()
 

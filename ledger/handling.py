@@ -25,13 +25,16 @@ from ledger.actors import Actor, Role
 from ledger.base import aggregate_id
 from ledger.errors import LedgerError
 from ledger.fields import DocumentModel
+from ledger.log import LogEntry
 
 __all__ = [
     "AUTHORITY",
     "SECRETARIAT",
     "AlertCheck",
     "DocumentType",
+    "EntryReader",
     "Loader",
+    "RowReader",
     "UnitOfWork",
     "authority_of",
     "document_types",
@@ -46,6 +49,11 @@ SECRETARIAT: frozenset[Role] = frozenset({"secretariat"})
 
 Loader = Callable[[Iterable[UUID]], Mapping[UUID, Aggregate | None]]
 """Loads aggregates by id: each id maps to its aggregate, or None when it does not exist."""
+
+EntryReader = Callable[[int, int], list[LogEntry]]
+"""Up to `limit` stored log entries after position `after`: `read(after, limit)`."""
+RowReader = Callable[[int, int], list[tuple[int, str, bytes]]]
+"""Up to `limit` stored journal rows after position `after`: `read(after, limit)`."""
 
 AlertCheck = Callable[[str, date], bool]
 """Whether an alert (by `alert_id`) is raised by the ledger as stored, read on a date.
@@ -73,6 +81,15 @@ class UnitOfWork:
         """The read side's alerts, for the rules that name one (see `AlertCheck`)."""
         self.verdicts: Any = None
         """The current request's signatures checked ahead (`ledger.verifier.Prefetched`)."""
+        self.entries: EntryReader | None = None
+        """Reads stored log entries (after a position, up to a number), for the rules
+        that judge a document by what the log holds after it (`ledger.retractions`)."""
+        self.rows: RowReader | None = None
+        """The same, as the journal's stored rows `(position, topic, state)`, undecoded."""
+        self.position = 0
+        """The log position the document being handled will take."""
+        self.appended: list[LogEntry] = []
+        """The entries this insert appends, so far, in order (their hashes left empty)."""
 
     @property
     def acting(self) -> str | None:
@@ -84,8 +101,8 @@ class UnitOfWork:
         if aggregate_id not in self._aggregates:
             self.preload([aggregate_id])
         aggregate = self._aggregates[aggregate_id]
-        if aggregate is None:
-            return None
+        if aggregate is None or getattr(aggregate, "erased", False):
+            return None  # an aggregate a retraction erased is absent (see `erased`)
         if not isinstance(aggregate, cls):
             raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {cls.__name__}")
         self._touched[aggregate_id] = aggregate
@@ -95,7 +112,18 @@ class UnitOfWork:
         """The aggregate if this batch has loaded it already, else None; loads nothing
         and does not count as reading it (for `DocumentType.loads`)."""
         aggregate = self._aggregates.get(aggregate_id)
+        if getattr(aggregate, "erased", False):
+            return None
         return aggregate if isinstance(aggregate, cls) else None
+
+    def erased(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        """The aggregate if a retraction erased it (its id is free to form again), else None."""
+        if aggregate_id not in self._aggregates:
+            self.preload([aggregate_id])
+        aggregate = self._aggregates[aggregate_id]
+        if isinstance(aggregate, cls) and getattr(aggregate, "erased", False):
+            return aggregate
+        return None
 
     def preload(self, aggregate_ids: Iterable[UUID]) -> None:
         """Loads (or learns the absence of) many aggregates at once."""
@@ -241,6 +269,7 @@ REFERENCE_KINDS: dict[str, str] = {
     "operator_id": "operator",
     "to_operator": "operator",
     "listing_id": "listing",
+    "retracted_event_id": "event_id",
 }
 """Document fields naming aggregates, by the kind of their aggregate ids (see `base`)."""
 

@@ -9,9 +9,10 @@ or imported it, or bought it (`lot.transferred`); split and merged lots stay wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -134,6 +135,19 @@ class Lot(LedgerAggregate):
         source_id: str | None,
         parent_lot_ids: list[str],
     ) -> None:
+        self._form(lot_id, carats, value_usd, holder, composition, source_id, parent_lot_ids)
+
+    def _form(
+        self,
+        lot_id: str,
+        carats: Decimal,
+        value_usd: Decimal,
+        holder: str,
+        composition: dict[str, Fraction],
+        source_id: str | None,
+        parent_lot_ids: list[str],
+    ) -> None:
+        self.forget(erased=False)
         self.lot_id = lot_id
         self.carats = carats
         self.value_usd = value_usd
@@ -145,6 +159,45 @@ class Lot(LedgerAggregate):
         self.certificate_id: str | None = None
         self.importing_participant: str | None = None
         self.operator: str | None = None
+
+    class Reformed(LedgerAggregate.Event):
+        lot_id: str
+        carats: Decimal
+        value_usd: Decimal
+        holder: str
+        composition: dict[str, Fraction]
+        source_id: str | None
+        parent_lot_ids: list[str]
+
+    @event(Reformed)
+    def reform(
+        self,
+        lot_id: str,
+        carats: Decimal,
+        value_usd: Decimal,
+        holder: str,
+        composition: dict[str, Fraction],
+        source_id: str | None,
+        parent_lot_ids: list[str],
+    ) -> None:
+        """Forms again a lot whose forming was retracted (its id was freed)."""
+        self._form(lot_id, carats, value_usd, holder, composition, source_id, parent_lot_ids)
+
+    class Erased(LedgerAggregate.Event):
+        pass
+
+    @event(Erased)
+    def erase(self) -> None:
+        """The document that formed the lot was retracted: the lot is taken as absent."""
+        self.forget(erased=True)
+
+    class Undone(LedgerAggregate.Event):
+        changes: int
+
+    @event(Undone)
+    def undo(self, changes: int) -> None:
+        """A retracted document's last `changes` changes to the lot are undone."""
+        self.restore(changes)
 
     def check_usable(self, holder: str | None) -> None:
         """409 unless the lot can be split, merged or exported by `holder` (None: any)."""
@@ -161,7 +214,9 @@ class Lot(LedgerAggregate):
     class Split(LedgerAggregate.Event):
         child_lot_ids: list[str]
 
-    def split(self, parts: list[SplitPart], by: str | None) -> list[Lot]:
+    def split(
+        self, parts: list[SplitPart], by: str | None, form: Callable[..., Lot] | None = None
+    ) -> list[Lot]:
         """Splits the lot into new lots whose carats sum exactly to its own."""
         self.check_usable(by)
         total = sum((part.carats for part in parts), Decimal(0))
@@ -171,8 +226,9 @@ class Lot(LedgerAggregate):
                 f"the parts of lot {self.lot_id} add up to {total} carats, not {self.carats}",
             )
         whole = Fraction(self.carats)
+        make = form or Lot
         children = [
-            Lot(
+            make(
                 lot_id=part.lot_id,
                 carats=part.carats,
                 value_usd=part.value_usd,
@@ -191,19 +247,22 @@ class Lot(LedgerAggregate):
 
     @event(Split)
     def _split(self, child_lot_ids: list[str]) -> None:
+        self.remember()
         self.status = CONSUMED
 
     class Merged(LedgerAggregate.Event):
         into_lot_id: str
 
     @staticmethod
-    def merge(lots: list[Lot], into: MergedLot, by: str | None) -> Lot:
+    def merge(
+        lots: list[Lot], into: MergedLot, by: str | None, form: Callable[..., Lot] | None = None
+    ) -> Lot:
         """Merges lots of one holder into a new lot holding the sum of their carats."""
         holder = by or lots[0].holder
         for lot in lots:
             lot.check_usable(holder)
         operator = Lot.common_operator(lots)
-        merged = Lot(
+        merged = (form or Lot)(
             lot_id=into.lot_id,
             carats=sum((lot.carats for lot in lots), Decimal(0)),
             value_usd=into.value_usd,
@@ -230,6 +289,7 @@ class Lot(LedgerAggregate):
 
     @event(Merged)
     def _merged(self, into_lot_id: str) -> None:
+        self.remember()
         self.status = CONSUMED
 
     class Shipped(LedgerAggregate.Event):
@@ -238,6 +298,7 @@ class Lot(LedgerAggregate):
 
     @event(Shipped)
     def ship(self, certificate_id: str, importing_participant: str) -> None:
+        self.remember()
         self.status = IN_TRANSIT
         self.certificate_id = certificate_id
         self.importing_participant = importing_participant
@@ -258,6 +319,7 @@ class Lot(LedgerAggregate):
 
     @event(Received)
     def _received(self, certificate_id: str, holder: str) -> None:
+        self.remember()
         self.status = HELD
         self.holder = holder
         self.importing_participant = None
@@ -270,6 +332,7 @@ class Lot(LedgerAggregate):
     def pass_to_operator(self, operator_id: str) -> None:
         """The lot is now held by an operator of its holder (produced, cut, merged or
         imported by it)."""
+        self.remember()
         self.operator = operator_id
 
     def check_operator(self, operator_id: str | None) -> None:
@@ -291,6 +354,7 @@ class Lot(LedgerAggregate):
 
     @event(Transferred)
     def _transferred(self, to_operator: str, value_usd: Decimal) -> None:
+        self.remember()
         self.operator = to_operator
         self.value_usd = value_usd
 
@@ -313,6 +377,7 @@ class Lot(LedgerAggregate):
 
     @event(Seized)
     def _seized(self, reason: str, by: str | None) -> None:
+        self.remember()
         self.status = SEIZED
 
 
@@ -324,6 +389,19 @@ def find_lot(work: UnitOfWork, lot_id: str) -> Lot:
     lot = work.get(Lot, Lot.create_id(lot_id))
     if lot is None:
         raise LedgerError("unknown_lot", f"no lot {lot_id}")
+    return lot
+
+
+def form_lot(work: UnitOfWork, **fields: Any) -> Lot:
+    """A new lot of the batch, or the lot of that id formed again when its forming was
+    retracted (the aggregate goes on, its id freed; see `ledger.retractions`)."""
+    retracted = work.erased(Lot, Lot.create_id(str(fields["lot_id"])))
+    if retracted is not None:
+        retracted.reform(**fields)
+        lot = retracted
+    else:
+        lot = Lot(**fields)
+    work.add(lot)
     return lot
 
 
@@ -362,7 +440,8 @@ def lot_produced(doc: LotProduced, work: UnitOfWork) -> None:
     check_new_lot_id(work, doc.lot_id)
     if doc.operator is not None:
         named_operator(work, doc.operator, source.participant, PRODUCING_ROLES, day)
-    lot = Lot(
+    lot = form_lot(
+        work,
         lot_id=doc.lot_id,
         carats=doc.carats,
         value_usd=doc.value_usd,
@@ -373,7 +452,6 @@ def lot_produced(doc: LotProduced, work: UnitOfWork) -> None:
     )
     if doc.operator is not None:
         lot.pass_to_operator(doc.operator)
-    work.add(lot)
 
 
 @handles(LotSplit)
@@ -382,8 +460,7 @@ def lot_split(doc: LotSplit, work: UnitOfWork) -> None:
     lot.check_usable(work.acting)
     for part in doc.into:
         check_new_lot_id(work, part.lot_id)
-    for child in lot.split(doc.into, by=work.acting):
-        work.add(child)
+    lot.split(doc.into, by=work.acting, form=lambda **fields: form_lot(work, **fields))
 
 
 @handles(LotsMerged)
@@ -394,7 +471,7 @@ def lots_merged(doc: LotsMerged, work: UnitOfWork) -> None:
     if doc.into.lot_id in doc.lot_ids:
         raise LedgerError("duplicate_id", f"lot {doc.into.lot_id} already exists")
     check_new_lot_id(work, doc.into.lot_id)
-    work.add(Lot.merge(lots, doc.into, by=work.acting))
+    Lot.merge(lots, doc.into, by=work.acting, form=lambda **fields: form_lot(work, **fields))
 
 
 @handles(

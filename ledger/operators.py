@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -120,12 +120,39 @@ class Operator(LedgerAggregate):
     def __init__(
         self, operator_id: str, participant: str, roles: list[str], licence_valid_until: date
     ) -> None:
+        self._form(operator_id, participant, roles, licence_valid_until)
+
+    def _form(
+        self, operator_id: str, participant: str, roles: list[str], licence_valid_until: date
+    ) -> None:
+        self.forget(erased=False)
         self.operator_id = operator_id
         self.participant = participant
         self.roles = list(roles)
         self.licence_valid_until = licence_valid_until
         self.licence_revoked_on: date | None = None
         self.sanctions: dict[str, Sanction] = {}
+
+    class Reformed(LedgerAggregate.Event):
+        operator_id: str
+        participant: str
+        roles: list[str]
+        licence_valid_until: date
+
+    @event(Reformed)
+    def reform(
+        self, operator_id: str, participant: str, roles: list[str], licence_valid_until: date
+    ) -> None:
+        """Licenses again an operator whose licensing was retracted (its id was freed)."""
+        self._form(operator_id, participant, roles, licence_valid_until)
+
+    class Erased(LedgerAggregate.Event):
+        pass
+
+    @event(Erased)
+    def erase(self) -> None:
+        """The operator's licensing was retracted: it is taken as absent."""
+        self.forget(erased=True)
 
     class LicenceRevoked(LedgerAggregate.Event):
         reason: str
@@ -258,14 +285,18 @@ def operator_licensed(doc: OperatorLicensed, work: UnitOfWork) -> None:
         )
     if work.get(Operator, Operator.create_id(doc.operator_id)) is not None:
         raise LedgerError("duplicate_id", f"operator {doc.operator_id} already exists")
-    work.add(
-        Operator(
-            operator_id=doc.operator_id,
-            participant=doc.participant,
-            roles=list(doc.roles),
-            licence_valid_until=doc.licence.valid_until,
-        )
-    )
+    fields: dict[str, Any] = {
+        "operator_id": doc.operator_id,
+        "participant": doc.participant,
+        "roles": list(doc.roles),
+        "licence_valid_until": doc.licence.valid_until,
+    }
+    retracted = work.erased(Operator, Operator.create_id(doc.operator_id))
+    if retracted is not None:
+        retracted.reform(**fields)
+        work.add(retracted)
+    else:
+        work.add(Operator(**fields))
 
 
 @handles(OperatorLicenceRevoked, jurisdiction=authority_of(Operator, "operator_id"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -99,12 +99,50 @@ class Source(LedgerAggregate):
         region: str,
         licence_valid_until: date | None,
     ) -> None:
+        self._form(source_id, kind, participant, region, licence_valid_until)
+
+    def _form(
+        self,
+        source_id: str,
+        kind: str,
+        participant: str,
+        region: str,
+        licence_valid_until: date | None,
+    ) -> None:
+        self.forget(erased=False)
         self.source_id = source_id
         self.kind = kind
         self.participant = participant
         self.region = region
         self.licence_valid_until = licence_valid_until
         self.licence_revoked_on: date | None = None
+
+    class Reformed(LedgerAggregate.Event):
+        source_id: str
+        kind: str
+        participant: str
+        region: str
+        licence_valid_until: date | None
+
+    @event(Reformed)
+    def reform(
+        self,
+        source_id: str,
+        kind: str,
+        participant: str,
+        region: str,
+        licence_valid_until: date | None,
+    ) -> None:
+        """Registers again a source whose registration was retracted (its id was freed)."""
+        self._form(source_id, kind, participant, region, licence_valid_until)
+
+    class Erased(LedgerAggregate.Event):
+        pass
+
+    @event(Erased)
+    def erase(self) -> None:
+        """The source's registration was retracted: it is taken as absent."""
+        self.forget(erased=True)
 
     class LicenceRevoked(LedgerAggregate.Event):
         reason: str
@@ -187,15 +225,19 @@ def _register(
     find_participant(work, participant)
     if work.get(Source, Source.create_id(source_id)) is not None:
         raise LedgerError("duplicate_id", f"source {source_id} already exists")
-    work.add(
-        Source(
-            source_id=source_id,
-            kind=kind,
-            participant=participant,
-            region=region,
-            licence_valid_until=licence_valid_until,
-        )
-    )
+    fields: dict[str, Any] = {
+        "source_id": source_id,
+        "kind": kind,
+        "participant": participant,
+        "region": region,
+        "licence_valid_until": licence_valid_until,
+    }
+    retracted = work.erased(Source, Source.create_id(source_id))
+    if retracted is not None:
+        retracted.reform(**fields)
+        work.add(retracted)
+    else:
+        work.add(Source(**fields))
 
 
 @handles(MineRegistered, acts_for="participant")

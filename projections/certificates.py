@@ -19,6 +19,7 @@ from typing import Any
 from ledger.amounts import amount_text, cents, in_units
 from ledger.errors import LedgerError
 from projections.custody import Certificate, Custody
+from projections.retractions import CANCELLED
 
 __all__ = [
     "CERTIFICATE_STATUSES",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 IN_TRANSIT, CONFIRMED, EXPIRED, SEIZED = "in_transit", "confirmed", "expired", "seized"
-CERTIFICATE_STATUSES = (IN_TRANSIT, CONFIRMED, EXPIRED, SEIZED)
+CERTIFICATE_STATUSES = (IN_TRANSIT, CONFIRMED, EXPIRED, SEIZED, CANCELLED)
 
 
 def find_certificate(state: Custody, certificate_id: str) -> Certificate:
@@ -45,8 +46,18 @@ def find_certificate(state: Custody, certificate_id: str) -> Certificate:
     """
     certificate = state.certificates.get(certificate_id)
     if certificate is None:
+        certificate = state.retracted.cancelled_certificate(certificate_id, state.position)
+    if certificate is None:
         raise LedgerError("not_found", f"no certificate {certificate_id!r}")
     return certificate
+
+
+def _status(state: Custody, certificate: Certificate, today: date) -> str:
+    """`cancelled` when its export was retracted (`projections.retractions`), else
+    `certificate_status`."""
+    if certificate.certificate_id not in state.certificates:
+        return CANCELLED
+    return certificate_status(certificate, today)
 
 
 def certificate_status(certificate: Certificate, today: date) -> str:
@@ -107,7 +118,7 @@ def certificate_view(state: Custody, certificate_id: str, today: date) -> dict[s
         "issued_on": certificate.issued_on.isoformat(),
         "expires_on": certificate.expires_on.isoformat(),
         "lot_ids": list(certificate.lot_ids),
-        "status": certificate_status(certificate, today),
+        "status": _status(state, certificate, today),
         "confirmation": confirmation,
         "positions": {"certified": certificate.position, "confirmed": certificate.received_at},
     }
@@ -133,11 +144,13 @@ def verify_certificate(
     >>> verify_certificate(state, "GH-1", Decimal("160"), Decimal("21000.01"), date(2026, 2, 1))
     {'certificate_id': 'GH-1', 'genuine': False, 'status': None}
     """
-    certificate = state.certificates.get(certificate_id)
+    certificate = state.certificates.get(certificate_id) or state.retracted.cancelled_certificate(
+        certificate_id, state.position
+    )
     if certificate is None:
         issued = _figures(None, None)
     else:
         issued = _figures(certificate.carats, certificate.value_usd)
     genuine = hmac.compare_digest(issued, _figures(cents(carats), cents(value_usd)))
-    status = certificate_status(certificate, today) if genuine and certificate else None
+    status = _status(state, certificate, today) if genuine and certificate else None
     return {"certificate_id": certificate_id, "genuine": genuine, "status": status}

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
-from ledger import certificates, compliance, lots, participants, sources, triage
+from ledger import certificates, compliance, lots, participants, retractions, sources, triage
 from ledger.amounts import cents
 from ledger.log import LogEntry
 from ledger.protocol import (
@@ -43,6 +43,7 @@ from projections.records import (
 )
 from projections.records import parse_date as _date
 from projections.registry import Projection, applies
+from projections.retracted import Retracted
 from projections.value_outliers import DEFAULT_RULE, ValueOutlierRule, ValueOutliers
 
 __all__ = [
@@ -95,6 +96,8 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
         self.facts_position = 0
         """The position of the last entry that may change alerts (every one but reviews)."""
+        self.retracted = Retracted()
+        """The retractions read so far (see `projections.retractions`)."""
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         """One tuple object for each sequence of holders or of a composition's sources:
         most lots share their holders', many merged lots their sources'."""
@@ -117,6 +120,10 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
             self.facts_position = entry.position
 
     # -- participants and embargoes --------------------------------------------------------
+
+    @applies(retractions.DocumentRetracted)
+    def _document_retracted(self, entry: LogEntry, document: dict[str, Any]) -> None:
+        """Nothing: the reads are rebuilt without the retracted document (`Reads`)."""
 
     @applies(participants.ParticipantAdmitted)
     def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:

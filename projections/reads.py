@@ -26,7 +26,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger import reader as log_reader
-from ledger.errors import LedgerError
 from ledger.log import LogEntry, LogReader, read_entries
 from ledger.store import StoreConfig
 from projections import alerts as alert_rules
@@ -34,9 +33,11 @@ from projections import compliance as monitoring
 from projections import keys as authority_keys
 from projections import operators as operator_queries
 from projections import provenance as queries
+from projections import retractions
 from projections import search as finding
 from projections.compliance import Compliance
 from projections.custody import Custody
+from projections.failures import ReadModelFailed, ReadModelFailure, apply_all
 from projections.heap import long_lived_objects
 from projections.proofs import LogTree
 from projections.registry import Projection, types_applied_by
@@ -82,62 +83,20 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def _apply_to(
+    custody: Custody, statistics: Statistics, directory: finding.Directory, entry: LogEntry
+) -> None:
+    """Applies one entry to the projections that follow documents (`read_model_failed`
+    when one cannot)."""
+    apply_all((custody.apply, statistics.apply, directory.apply), [entry])
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
 def _microseconds(instant: datetime) -> int:
     return (instant - _EPOCH) // _MICROSECOND
-
-
-@dataclass(frozen=True, slots=True)
-class ReadModelFailure:
-    """An entry the read model could not apply: it stopped at the entry before it.
-
-    A read model that skipped the entry would answer as if it had never been accepted,
-    silently wrong; one that stops answers 503 `read_model_failed` until a fixed build
-    replays the log.
-    """
-
-    position: int
-    """The entry that could not be applied."""
-    error: str
-    """The exception's type."""
-
-    def to_json(self) -> dict[str, Any]:
-        """As `/health` and the error's `detail` show it."""
-        return {"position": self.position, "error": self.error}
-
-    def refusal(self) -> ReadModelFailed:
-        """The error every read answers meanwhile."""
-        return ReadModelFailed(self)
-
-
-class ReadModelFailed(LedgerError):
-    """503 `read_model_failed`: the read model stopped at `failure`."""
-
-    def __init__(self, failure: ReadModelFailure) -> None:
-        super().__init__(
-            "read_model_failed",
-            f"the read model stopped before entry {failure.position}, which it could not"
-            f" apply ({failure.error}); the server's log has the traceback",
-            detail=failure.to_json(),
-        )
-        self.failure = failure
-
-
-def apply_all(models: Iterable[Callable[[LogEntry], None]], entries: Iterable[LogEntry]) -> None:
-    """Feeds each entry to every `apply` of `models`, in order; an exception is raised as
-    `read_model_failed` (503) naming the entry, after logging its traceback."""
-    models = tuple(models)
-    for entry in entries:
-        try:
-            for apply in models:
-                apply(entry)
-        except Exception as error:
-            failure = ReadModelFailure(entry.position, type(error).__name__)
-            log.error("the read model cannot apply entry %s", entry.position, exc_info=error)
-            raise failure.refusal() from error
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +161,11 @@ class Reads:
         """The entry the live state could not apply, if any: then it answers nothing."""
         self.screening: Screening | None = None
         """Sanctions screening (`projections.screening`): told of each document applied."""
+        self._stale = False
+        """A retraction was read: the live state is rebuilt at the end of the catch-up."""
+        self.checkpoint: Callable[[], ReadModel | None] | None = None
+        """The last read model saved (`projections.snapshot`), if any: a rebuild after a
+        retraction starts from it when it can (see `_rebuild`)."""
 
     # -- following the log -------------------------------------------------------------------
 
@@ -211,7 +175,25 @@ class Reads:
         return self._live.position
 
     def catch_up(self) -> int:
-        """Applies every entry up to the log's head; returns the position reached.
+        """Applies every entry up to the log's head; returns the position reached. After a
+        retraction, the live state is rebuilt without what it retracted (see `_rebuild`)."""
+        with self._lock:
+            if self.failure is not None:
+                raise self.failure.refusal()
+            head = self.log.head_position()
+            if head - self._live.position > _PAGE:  # a long catch-up: a cold start, say
+                self._stale |= retractions.foresee(self._live, self.log, head)
+            try:
+                self._follow(head)
+                if self._stale:
+                    self._rebuild()
+            except ReadModelFailed as failed:
+                self.failure = failed.failure
+                raise
+            return self._live.position
+
+    def _follow(self, head: int) -> int:
+        """Applies every entry up to `head`; returns the position reached.
 
         More than a page behind, the next page is read in a thread while this one is
         applied, so that the store's work overlaps the projections', and the garbage
@@ -219,9 +201,6 @@ class Reads:
         own reads the log and works out the Merkle leaves (`ledger.reader`).
         """
         with self._lock:
-            if self.failure is not None:
-                raise self.failure.refusal()
-            head = self.log.head_position()
             store = getattr(self.log, "store", None)  # a `Ledger`'s
             if isinstance(store, StoreConfig) and head - self._live.position >= self._process_from:
                 with long_lived_objects():
@@ -252,23 +231,49 @@ class Reads:
             return self._live.position
 
     def _apply(self, entry: LogEntry, hashed: bytes | None = None) -> None:
-        """Applies the next entry to every projection (`hashed`: its leaf hash, if known).
+        """Applies the next entry to every projection (`hashed`: its leaf hash, if known);
+        once a retraction made them stale, only to the log's own (position, proofs). A
+        retracted document (`projections.retractions`) passes as an entry of no type.
 
         An entry that cannot be applied (a log altered behind the ledger's back, or a bug)
         stops the live state at the entry before it: every read answers 503
         `read_model_failed` from then on, never a silently wrong answer."""
-        try:
-            apply_all((self._live.apply, self.statistics.apply, self.directory.apply), [entry])
+        if self._stale:
+            self._live.position = self.statistics.position = entry.position
+        else:
+            applied = entry
+            if entry.position in self._live.retracted.retracted_by:  # foreseen (`foresee`)
+                applied = retractions.Retracted.mask(entry)
+            _apply_to(self._live, self.statistics, self.directory, applied)
             if self.screening is not None:
-                self.screening.observe_state(self._live, entry.document)
-        except ReadModelFailed as failed:
-            self.failure = failed.failure
-            raise
+                self.screening.observe_state(self._live, applied.document)
+        if entry.type == retractions.RETRACTION:
+            self._stale |= retractions.record(self._live, self.log, entry)
         self.proofs.apply(entry, hashed)
         recorded = _microseconds(entry.recorded_at)
         if self._recorded:
             recorded = max(recorded, self._recorded[-1])
         self._recorded.append(recorded)
+
+    def _rebuild(self) -> None:
+        """The live state replayed from the log without the retracted documents: from the
+        last snapshot (`checkpoint`) when no document before it was retracted since, else
+        from the start."""
+        position, retracted = self._live.position, self._live.retracted
+        start = None
+        saved = self.checkpoint() if self.checkpoint is not None else None
+        if saved is not None and retractions.usable(retracted, saved.custody.position):
+            start = (saved.custody, saved.statistics, saved.directory)
+        with long_lived_objects():
+            self._live, self.statistics, self.directory = retractions.rebuilt(
+                self.log,
+                position,
+                retracted,
+                _apply_to,
+                start or (Custody(self.value_outlier_rule), Statistics(), finding.Directory()),
+            )
+        self._stale = False
+        self._alerts_cache = None
 
     # -- snapshots (see projections.snapshot) -------------------------------------------------
 
@@ -322,8 +327,12 @@ class Reads:
             if state is not None:
                 self._replays.move_to_end(position)
                 return state
-            state = Custody(self.value_outlier_rule)
-            apply_all([state.apply], read_entries(self.log, up_to=position, page=_PAGE))
+            state = retractions.without_retracted(
+                Custody(self.value_outlier_rule),
+                read_entries(self.log, up_to=position, page=_PAGE),
+                self._live.retracted,
+                position,
+            )
             self._replays[position] = state
             if len(self._replays) > self._replay_cache_size:
                 self._replays.popitem(last=False)
@@ -396,8 +405,7 @@ class Reads:
         """GET /v1/lots/{lot_id}/history."""
 
         def events(view: View) -> dict[str, Any]:
-            lot = queries.find_lot(view.custody, lot_id)
-            return queries.history(lot, self.entries(lot.history))
+            return retractions.history(view.custody, lot_id, view.position, self.entries)
 
         return self.read(events, as_of)
 

@@ -8,13 +8,13 @@ one go: they must agree.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.log import LogEntry, LogReader, canonical_json, read_entries
+from ledger.log import LogEntry, LogReader, canonical_json
 from projections import alerts as alert_rules
-from projections import compliance
+from projections import compliance, retractions
 from projections import provenance as queries
 from projections.custody import Custody
 from projections.operators import operator_view
@@ -50,6 +50,15 @@ class _LogUpTo:
 
     def head_position(self) -> int:
         return min(self._log.head_position(), self._position)
+
+    def position_of(self, event_id: str) -> int | None:
+        find = getattr(self._log, "position_of", None)
+        return find(event_id) if callable(find) else None
+
+    def retractions(self) -> list[tuple[int, int]]:
+        listed = getattr(self._log, "retractions", None)
+        found = listed() if callable(listed) else []
+        return [(p, r) for p, r in found if r <= self._position]
 
     def read_log(self, after: int, limit: int) -> list[LogEntry]:
         if after >= self._position:
@@ -113,7 +122,9 @@ def replay(
 
     view, incremental = followed.read(lambda view: (view, snapshot(view.custody, view)), as_of)
     scratch = snapshot(
-        Custody.replay(_counted(read_entries(log, up_to=view.position), progress), value_outliers),
+        retractions.from_scratch(
+            Custody(value_outliers), log, view.position, _Counted(log, progress)
+        ),
         view,
     )
     return Replay(
@@ -125,13 +136,20 @@ def replay(
     )
 
 
-def _counted(
-    entries: Iterator[LogEntry], progress: Callable[[int], object] | None
-) -> Iterator[LogEntry]:
-    for entry in entries:
-        yield entry
-        if progress is not None:
-            progress(1)
+class _Counted:
+    """The log, its reads counted by `progress`."""
+
+    def __init__(self, log: LogReader, progress: Callable[[int], object] | None) -> None:
+        self._log, self._progress = log, progress
+
+    def head_position(self) -> int:
+        return self._log.head_position()
+
+    def read_log(self, after: int, limit: int) -> list[LogEntry]:
+        page = self._log.read_log(after, limit)
+        if self._progress is not None:
+            self._progress(len(page))
+        return page
 
 
 def _digest(snapshot: dict[str, Any]) -> str:

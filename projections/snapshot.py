@@ -91,6 +91,7 @@ _READ_MODEL_MODULES = frozenset(
         "projections.operators",
         "projections.records",
         "projections.proofs",
+        "projections.retracted",
         "projections.search",
         "projections.statistics",
         "projections.value_outliers",
@@ -403,6 +404,7 @@ class Snapshots:
         self._save_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        reads.checkpoint = self.checkpoint
 
     def start(self) -> int:
         """Loads the snapshot (or replays in full), catches up, then starts saving in a
@@ -455,6 +457,17 @@ class Snapshots:
                     time.perf_counter() - started,
                 )
             return header
+
+    def checkpoint(self) -> ReadModel | None:
+        """The read model of the snapshot file, if there is one that fits the log (for a
+        rebuild after a retraction to start from; see `Reads.checkpoint`)."""
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            return load(self.path, self.reads.log, self.store)
+        except (SnapshotRefused, OSError) as why:
+            log.info("read-model snapshot %s not used for a rebuild (%s)", self.path, why)
+            return None
 
     def _load(self, path: Path) -> None:
         if not path.exists():

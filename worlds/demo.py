@@ -92,6 +92,11 @@ EXPORTER = "GH-ACCRA-EXPORTERS"
 IMPORTER = "AE-DXB-ROUGH"
 LISTING_ID = "UNSC-1572-2006-01"
 KADE_PARCEL = "GH-KAD-2006-0201"
+ORAPA_LOT_ID = "BW-ORA-2006-0007"
+"""A production mistyped (1,600.00 carats for 160.00) and corrected the next day."""
+VENETIA_LOT_ID = "ZA-VEN-2006-0002"
+CANCELLED_CERTIFICATE_ID = "ZA-2006-0044"
+"""An export retracted: the shipment did not leave, the certificate is cancelled."""
 
 PARTICIPANTS = {
     "CI": "Côte d'Ivoire",
@@ -538,6 +543,7 @@ def demo_documents(today: date | None = None) -> list[tuple[str, dict[str, Any]]
              "2006-03-10", "2006-05-09", parcels=14,
              issuing_authority={"name": "Gokhran of Russia, Moscow"})  # fmt: skip
     w.confirm("EU", "RU-2006-0027", "3500.00", "315000.00", "2006-03-14", parcels=13)
+    _corrections(w)
     _monitoring(w, today or datetime.now(UTC).date())
     _declared_as_ghanaian(w)
     return [
@@ -570,6 +576,47 @@ def _declared_as_ghanaian(w: _World) -> None:
         w.produce("GH", date.fromordinal(day).isoformat(), f"GH-BON-2006-{number:04d}", BONSA,
                   f"{carats}.00", f"{carats * usd_per_carat:.2f}")  # fmt: skip
     w.produce("GH", "2006-08-28", VALUE_OUTLIER_LOT_ID, BONSA, "310.00", "46500.00")
+
+
+def _corrections(w: _World) -> None:
+    """A mistyped production corrected the next day, and a certificate cancelled."""
+    # Debswana types 1,600.00 carats for a 160.00-carat Orapa lot; the next day Botswana
+    # retracts it and posts the corrected production, under the same lot id.
+    w.produce("BW", "2006-04-18", ORAPA_LOT_ID, "BW-ORAPA", "1600.00", "11200.00")
+    wrong = w.steps[-1][1]
+    w.add(
+        "BW",
+        "2006-04-19",
+        "document.retracted",
+        ORAPA_LOT_ID,
+        retracted_event_id=wrong["event_id"],
+        reason="mistyped: the lot weighs 160.00 carats, not 1,600.00",
+    )
+    w.carats[ORAPA_LOT_ID] = Decimal("160.00")
+    w.add(
+        "BW",
+        "2006-04-19",
+        "lot.produced",
+        f"{ORAPA_LOT_ID} corrected",
+        lot_id=ORAPA_LOT_ID,
+        source_id="BW-ORAPA",
+        carats="160.00",
+        value_usd="11200.00",
+    )
+    # South Africa certifies Venetia goods for Antwerp; the shipment does not leave
+    # Johannesburg and the export is retracted: the certificate is cancelled.
+    w.produce("ZA", "2006-04-20", VENETIA_LOT_ID, "ZA-VENETIA", "4200.00", "420000.00")
+    w.export(CANCELLED_CERTIFICATE_ID, "EU", [VENETIA_LOT_ID], "420000.00", "ZA",
+             "2006-04-24", "2006-06-23")  # fmt: skip
+    certified = w.steps[-1][1]
+    w.add(
+        "ZA",
+        "2006-04-25",
+        "document.retracted",
+        CANCELLED_CERTIFICATE_ID,
+        retracted_event_id=certified["event_id"],
+        reason="the shipment did not leave Johannesburg: certificate cancelled",
+    )
 
 
 def _monitoring(w: _World, today: date) -> None:

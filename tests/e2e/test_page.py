@@ -350,3 +350,16 @@ def test_a_large_graph_draws_2000_nodes_says_how_many_more_and_stays_clickable(
     page.evaluate(f"() => window.kpl.cy.getElementById('lot:{lot}').emit('tap')")
     opened(page, lot)
     assert page.url.endswith(f"#root={lot}")
+
+
+def test_a_retracted_step_is_struck_through_with_its_reason(page: Page, demo: Demo) -> None:
+    from worlds.demo import ORAPA_LOT_ID
+
+    enter_token(page, demo.investigator)
+    search(page, ORAPA_LOT_ID)
+    opened(page, ORAPA_LOT_ID)
+    struck = page.locator("#custody-steps li.retracted")
+    expect(struck).to_have_count(1)
+    assert struck.locator("s").inner_text() == "lot.produced"
+    assert "mistyped: the lot weighs 160.00 carats" in struck.inner_text()
+    assert page.locator("#custody-steps li").count() == 2  # and the corrected production

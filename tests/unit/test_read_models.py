@@ -18,7 +18,7 @@ from projections.reads import READ_MODELS
 from projections.registry import Projection, applies, undeclared
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("ledger", "projections", "worlds", "api", "witness")
+PACKAGES = ("ledger", "projections", "worlds", "api", "witness", "replica")
 
 
 @pytest.mark.parametrize("read_model", READ_MODELS, ids=lambda model: model.__name__)

@@ -268,11 +268,12 @@ async function openLot(hit, seq) {
   const id = hit.id;
   const path = "/v1/lots/" + encodeURIComponent(id);
   const lot = await api(path); // 401, 403 and 404 end here, with one message
-  const [provenance, custody, alerts, graph] = await Promise.allSettled([
+  const [provenance, custody, alerts, graph, history] = await Promise.allSettled([
     api(path + "/provenance"),
     api(path + "/custody"),
     api("/v1/alerts"),
     api("/v1/graph", { root: id, direction: "both" }),
+    api(path + "/history"),
   ]);
   if (seq !== state.seq) return;
   const steps = custody.status === "fulfilled" ? custody.value.steps : [];
@@ -281,7 +282,9 @@ async function openLot(hit, seq) {
     lotSummary(lot),
     settledPanel("Provenance", provenance, provenancePanel),
     graphPanel.section,
-    settledPanel("Custody steps", custody, custodyPanel),
+    settledPanel("Custody steps", custody, (value) =>
+      custodyPanel(value, history.status === "fulfilled" ? history.value.events : []),
+    ),
     settledPanel("Alerts", alerts, (value) => alertsPanel(value.alerts, id, steps)),
   );
   defaultYear(steps.length ? steps[steps.length - 1].occurred_at : null);
@@ -406,14 +409,37 @@ function provenancePanel(provenance) {
   );
 }
 
-function custodyPanel(custody) {
+// A retracted document of the lot (from its history), struck through with its reason.
+function retractedSteps(events) {
+  const reasons = new Map(
+    events.filter((e) => e.type === "document.retracted").map((e) => [e.position, e.document.reason]),
+  );
+  return events
+    .filter((e) => e.retracted_by != null)
+    .map((e) => ({ position: e.position, occurred_at: e.occurred_at, type: e.type,
+                   retracted_by: e.retracted_by, reason: reasons.get(e.retracted_by) }));
+}
+
+function retractedStep(step) {
+  return h(
+    "li",
+    { class: "retracted", dataset: { position: step.position } },
+    h("span", { class: "when" }, `#${step.position} · ${step.occurred_at}`),
+    h("s", { class: "what" }, step.type),
+    h("span", { class: "who" }, `retracted at #${step.retracted_by}: ${step.reason ?? ""}`),
+  );
+}
+
+function custodyPanel(custody, events = []) {
+  const struck = retractedSteps(events);
+  const items = [...custody.steps, ...struck].sort((a, b) => a.position - b.position);
   return panel(
     "Custody steps",
     h(
       "ol",
       { class: "timeline", id: "custody-steps" },
-      custody.steps.map((step) =>
-        h(
+      items.map((step) =>
+        step.retracted_by != null ? retractedStep(step) : h(
           "li",
           { dataset: { position: step.position } },
           h("span", { class: "when" }, `#${step.position} · ${step.occurred_at}`),
