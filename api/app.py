@@ -31,6 +31,7 @@ from api.routes import (
     statistics,
     trace,
 )
+from api.routes import paths as paths_routes
 from api.settings import Settings
 from api.ui import mount_ui
 from ledger.application import Ledger
@@ -136,6 +137,7 @@ def create_app(
         statistics,
         compliance,
         search,
+        paths_routes,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)

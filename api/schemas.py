@@ -181,6 +181,30 @@ class Graph(Shape):
     edges: list[GraphEdge]
 
 
+class PathEdge(Shape):
+    source: str
+    target: str
+    kind: str
+    position: int
+    carats: Amount | None = Field(description="the carats that moved along it, as in the graph")
+
+
+class Path(Shape):
+    carats: Amount = Field(description="the carats from `from` it carried into its last lot")
+    nodes: list[str]
+    edges: list[PathEdge]
+
+
+class Paths(Shape):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    carats: Amount
+    paths: list[Path]
+    truncated: bool
+
+
 class Review(Shape):
     status: Literal["open", "confirmed", "dismissed"]
     note: str
@@ -410,6 +434,7 @@ RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/v1/operators/{operator_id}"): Operator,
     ("get", "/v1/trace/downstream"): Downstream,
     ("get", "/v1/graph"): Graph,
+    ("get", "/v1/paths"): Paths,
     ("get", "/v1/alerts"): Alerts,
     ("get", "/v1/audit/verify"): Verification,
     ("get", "/v1/audit/key"): PublicKey,
