@@ -152,10 +152,19 @@ class DownstreamCertificate(Shape):
     carats_from_origin: Amount
 
 
+class DownstreamOperator(Shape):
+    operator_id: str
+    participant: Participant
+    carats_from_origin: Amount = Field(
+        description="the origin's carats in the lots it took, each lot counted once"
+    )
+
+
 class Downstream(Shape):
     lots: list[DownstreamLot]
     certificates: list[DownstreamCertificate]
     participants: list[Participant]
+    operators: list[DownstreamOperator]
 
 
 class GraphNode(Open):

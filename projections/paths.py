@@ -297,6 +297,9 @@ def custody_steps(state: Custody, start: str, goal: str) -> Steps:
                         Fraction(child.carats, lot.carats),
                     )
             taken = goal_lots.get(key)
+            if taken is None and node == start and goal_kind == "operator":
+                # the lot `from` itself: whoever held it took the origin's material
+                taken = next((p for o, p in lot.operators if o == goal_key), None)
             if taken is not None:
                 yield goal, _edge("held", taken, lot.carats), _ONE
         elif kind == "certificate":

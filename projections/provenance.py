@@ -8,6 +8,7 @@ entries by position) and returns the protocol's JSON-ready answer. Unknown ids r
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date
 from fractions import Fraction
 from math import gcd, lcm
@@ -418,10 +419,13 @@ def downstream(
     region: str | None = None,
     lot_id: str | None = None,
     operator: str | None = None,
+    with_operators: bool = True,
 ) -> dict[str, Any]:
-    """Every lot, certificate and participant that received material from a source, a
-    participant's sources (optionally one region's), a lot (the lot included) or an
-    operator (every lot it held at any time included).
+    """Every lot, certificate, participant and operator that received material from a
+    source, a participant's sources (optionally one region's), a lot (the lot included) or
+    an operator (every lot it held at any time included). An operator's carats are those
+    of the lots it took, other than by splitting or merging lots reached that it held (see
+    `_takers`); without `with_operators` (for comparison), `operators` is empty.
 
     >>> from projections.examples import example_entries
     >>> answer = downstream(Custody.replay(example_entries()), participant="CI")
@@ -430,20 +434,35 @@ def downstream(
     >>> [c["certificate_id"] for c in answer["certificates"]], answer["participants"]
     (['CI-1', 'GH-1'], ['CI', 'GH'])
     """
+    roots: AbstractSet[str] = frozenset()  # the origin's lots, when it is lots
     if operator is not None:
         check_selectors(
             source_id=source_id, participant=participant, lot_id=lot_id, operator=operator
         )
-        reached: Iterable[Reached] = _lot_reach(state, list(_find_operator(state, operator).lots))
+        roots = _find_operator(state, operator).lots.keys()
+        reached: Iterable[Reached] = _lot_reach(state, list(roots))
     else:
         origins = _origins(state, source_id, participant, region, lot_id)
-        reached = _lot_reach(state, origins) if lot_id else _source_reach(state, origins)
+        if lot_id:
+            roots = frozenset(origins)
+            reached = _lot_reach(state, origins)
+        else:
+            reached = _source_reach(state, origins)
     lots = []
     created = []
     certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
+    operator_carats: dict[str, tuple[int, int]] = {}  # hundredths, by operator
     holders: set[tuple[str, ...]] = set()  # lots share their holders' tuples: few distinct
     for lot, (numerator, denominator) in reached:
         numerator *= lot.carats  # hundredths
+        if with_operators and lot.operators:
+            for operator_id in _takers(lot, roots):
+                total = operator_carats.get(operator_id)
+                operator_carats[operator_id] = (
+                    (numerator, denominator)
+                    if total is None
+                    else _plus(total, numerator, denominator)
+                )
         lots.append(
             {
                 "lot_id": lot.lot_id,
@@ -484,7 +503,33 @@ def downstream(
             for certificate in certificates
         ],
         "participants": sorted(set().union(*holders)),
+        "operators": [
+            {
+                "operator_id": operator_id,
+                "participant": state.operators[operator_id].participant,
+                "carats_from_origin": _hundredths_text(*operator_carats[operator_id]),
+            }
+            for operator_id in sorted(operator_carats)
+        ],
     }
+
+
+def _takers(lot: Lot, roots: AbstractSet[str]) -> Iterable[str]:
+    """The operators that took a lot reached downstream, other than by splitting or merging
+    reached lots they held (those count where they took the material): the companies whose
+    hands the origin's material in the lot passed through, each lot counted once. `roots`
+    are the origin's lots when it is lots (their parents are not reached unless roots too).
+    """
+    parents = lot.parents
+    made_from_reached = bool(parents) and (
+        lot.lot_id not in roots or any(parent in roots for parent in parents)
+    )
+    if not made_from_reached:
+        return dict.fromkeys(operator_id for operator_id, _ in lot.operators)
+    created = lot.history[0]
+    return dict.fromkeys(
+        operator_id for operator_id, position in lot.operators if position != created
+    )
 
 
 def _root_node(state: Custody, root: str) -> str:

@@ -236,3 +236,46 @@ def test_authorities_may_not_read_paths_nor_anyone_without_a_token(world: Any) -
     answer = client.get("/v1/paths", params={"from": "GH-M", "to": "AE"})
     assert answer.status_code == 401
     assert _paths(api, "aud", **{"from": "GH-M", "to": "AE"})[0] == 200
+
+
+def _downstream(api: API, **params: str) -> dict[str, str]:
+    client, tokens = api
+    response = client.get(
+        "/v1/trace/downstream", params=params, headers={"Authorization": f"Bearer {tokens['inv']}"}
+    )
+    assert response.status_code == 200, response.text
+    operators = response.json()["operators"]
+    assert all(
+        set(entry) == {"operator_id", "participant", "carats_from_origin"} for entry in operators
+    )
+    return {entry["operator_id"]: entry["carats_from_origin"] for entry in operators}
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ({"source_id": "GH-M"}, {"AE-IMP": "110.00", "GH-TRADER": "55.00"}),
+        ({"participant": "CI"}, {"AE-IMP": "30.00", "GH-TRADER": "15.00"}),
+        ({"lot_id": "X2"}, {"AE-IMP": "70.00", "GH-TRADER": "70.00"}),
+        ({"lot_id": "L1B"}, {}),
+        ({"operator": "GH-TRADER"}, {"AE-IMP": "70.00", "GH-TRADER": "70.00"}),
+    ],
+)
+def test_downstream_names_every_company_that_held_a_lot_reached(
+    world: Any, origin: dict[str, str], expected: dict[str, str]
+) -> None:
+    api, _ = world
+    assert _downstream(api, **origin) == expected
+
+
+def test_downstream_operators_carry_what_the_paths_to_them_add_up_to(world: Any) -> None:
+    api, _ = world
+    for origin, start in (("source_id", "GH-M"), ("participant", "CI"), ("lot_id", "X")):
+        for operator_id, carats in _downstream(api, **{origin: start}).items():
+            assert _found(api, **{"from": start, "to": operator_id})["carats"] == carats
+
+
+def test_downstream_operators_as_of(world: Any) -> None:
+    api, positions = world
+    before = str(positions["GH-1"] - 1)
+    assert _downstream(api, source_id="GH-M", as_of=before) == {"GH-TRADER": "55.00"}

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 from typing import Any
 
 import networkx as nx
 import pytest
+from hypothesis import given
 
 from ledger.amounts import amount_text
 from projections.custody import Custody, node_id, node_key, node_kind
@@ -18,6 +20,7 @@ from projections.examples import numbered
 from projections.paths import Step, best_paths, custody_paths
 from projections.provenance import downstream
 from tests.integration.test_generate import recorded
+from tests.unit.test_operator_properties import PARTICIPANTS, PROPERTY, operator_worlds
 
 # -- the generic search ------------------------------------------------------------------------
 
@@ -197,3 +200,60 @@ def test_the_total_is_the_downstream_carats_from_the_origin(deep: Custody) -> No
         for certificate in trace["certificates"][-3:]:
             answer = custody_paths(deep, source_id, certificate["certificate_id"], limit=1)
             assert answer["carats"] == certificate["carats_from_origin"]
+
+
+# -- the companies downstream, on random worlds of operators ------------------------------------
+
+
+def _plain_takers(state: Custody, answer: dict[str, Any]) -> dict[str, Fraction]:
+    """Each company's carats from the origin, plainly: the lots reached that it took other
+    than by splitting or merging reached lots it held, each lot once."""
+    reached = {
+        lot["lot_id"]: Fraction(Decimal(lot["carats_from_origin"])) for lot in answer["lots"]
+    }
+    carats: dict[str, Fraction] = {}
+    for lot_id, amount in reached.items():
+        lot = state.lots[lot_id]
+        made_from_reached = any(parent in reached for parent in lot.parents)
+        takers = {
+            operator_id
+            for operator_id, position in lot.operators
+            if not (made_from_reached and position == lot.created_at)
+        }
+        for operator_id in takers:
+            carats[operator_id] = carats.get(operator_id, Fraction()) + amount
+    return carats
+
+
+@PROPERTY
+@given(operator_worlds())
+def test_downstream_operators_are_the_plain_sum_and_the_paths_to_them(
+    world: tuple[list[dict[str, Any]], dict[str, str | None]],
+) -> None:
+    state = Custody.replay(numbered(world[0]))
+    origins = [{"source_id": source_id} for source_id in state.sources]
+    origins += [{"participant": code} for code in PARTICIPANTS]
+    origins += [{"lot_id": lot_id} for lot_id in state.lots]
+    origins += [{"operator": operator_id} for operator_id in state.operators]
+    for origin in origins:
+        answer = downstream(state, **origin)
+        found = {
+            entry["operator_id"]: Fraction(Decimal(entry["carats_from_origin"]))
+            for entry in answer["operators"]
+        }
+        plain = _plain_takers(state, answer)
+        assert found.keys() == plain.keys(), origin
+        for operator_id, carats in found.items():
+            rounding = Fraction(len(answer["lots"]), 10**4)  # the lots' amounts are rounded
+            assert abs(carats - plain[operator_id]) <= rounding, origin
+            assert state.operators[operator_id].participant == next(
+                e["participant"] for e in answer["operators"] if e["operator_id"] == operator_id
+            )
+            if "operator" not in origin:  # an operator's own lots may be taken by others before
+                (start,) = origin.values()
+                paths = custody_paths(state, start, operator_id, limit=1)
+                assert paths["carats"] == next(
+                    e["carats_from_origin"]
+                    for e in answer["operators"]
+                    if e["operator_id"] == operator_id
+                ), (origin, operator_id)
