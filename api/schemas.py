@@ -167,10 +167,22 @@ class Downstream(Shape):
     operators: list[DownstreamOperator]
 
 
+RiskMark = Literal[
+    "embargoed_source",
+    "embargoed_origin",
+    "sanctioned",
+    "possible_sanctions_match",
+    "flagged",
+    "seized",
+    "cancelled",
+]
+
+
 class GraphNode(Open):
     id: str = Field(examples=["lot:GH-KAD-2006-0201"])
     kind: Literal["lot", "source", "certificate", "participant", "operator"]
     label: str
+    risk: list[RiskMark]
 
 
 class GraphEdge(Open):
@@ -392,6 +404,7 @@ class SearchResult(Shape):
     id: str
     kind: Literal["lot", "mine", "alluvial_site", "certificate", "participant", "operator"]
     label: str
+    risk: list[RiskMark]
 
 
 class SearchResults(Shape):

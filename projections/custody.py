@@ -547,6 +547,8 @@ class Custody:
         self.listings: dict[str, Listing] = {}
         self.reviews: dict[str, dict[str, Any]] = {}
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
+        self.flagged: dict[str, list[int]] = {}
+        """The positions of each flagged lot's `lot.flagged` entries, in order."""
         self.facts_position = 0
         """The position of the last entry that may change alerts (every one but reviews)."""
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -850,6 +852,7 @@ class Custody:
     @applies(lots.LotFlagged)
     def _lot_flagged(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.lots[document["lot_id"]].history += (entry.position,)
+        self.flagged.setdefault(document["lot_id"], []).append(entry.position)
 
     @applies(lots.LotSeized)
     def _lot_seized(self, entry: LogEntry, document: dict[str, Any]) -> None:

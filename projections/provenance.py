@@ -693,8 +693,13 @@ integers (`position`) are typed `long`."""
 
 
 def _typed(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Amounts as numbers; lists (a node's `risk`) as one comma-separated string."""
     return {
-        name: float(value) if name in GRAPHML_NUMBERS and isinstance(value, str) else value
+        name: float(value)
+        if name in GRAPHML_NUMBERS and isinstance(value, str)
+        else ",".join(value)
+        if isinstance(value, list)
+        else value
         for name, value in attributes.items()
     }
 

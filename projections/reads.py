@@ -32,6 +32,7 @@ from projections import compliance as monitoring
 from projections import operators as operator_queries
 from projections import provenance as queries
 from projections import reader as log_reader
+from projections import risk
 from projections import search as finding
 from projections.custody import Custody
 from projections.heap import long_lived_objects
@@ -352,8 +353,15 @@ class Reads:
         )
 
     def graph(self, root: str, direction: str = "both", as_of: AsOf = None) -> nx.DiGraph:
-        """GET /v1/graph: the subgraph around `root` (see `provenance.subgraph`)."""
-        return self.read(lambda view: queries.subgraph(view.custody, root, direction), as_of)
+        """GET /v1/graph: the subgraph around `root` (see `provenance.subgraph`), each node
+        with its risk marks on the reading date."""
+        return self.read(
+            lambda view: risk.mark_graph(
+                queries.subgraph(view.custody, root, direction),
+                risk.RiskMarks(view.custody, view.today),
+            ),
+            as_of,
+        )
 
     def alerts(
         self,
@@ -405,8 +413,16 @@ class Reads:
     ) -> list[dict[str, Any]]:
         """GET /v1/search, over the ledger as it stands now (see `search.search`)."""
         return self.read(
-            lambda view: finding.search(
-                view.custody, text, kind=kind, limit=limit, reader=reader, directory=self.directory
+            lambda view: risk.mark_results(
+                finding.search(
+                    view.custody,
+                    text,
+                    kind=kind,
+                    limit=limit,
+                    reader=reader,
+                    directory=self.directory,
+                ),
+                risk.RiskMarks(view.custody, view.today),
             )
         )
 
