@@ -58,6 +58,8 @@ __all__ = [
     "Steps",
     "best_paths",
     "custody_paths",
+    "custody_predecessors",
+    "custody_steps",
     "entry_lots",
 ]
 
@@ -69,6 +71,9 @@ Step = tuple[str, dict[str, Any], Fraction]
 
 Steps = Callable[[str], Iterable[Step]]
 """The steps out of a node (a neighbours function, as a generic traversal takes)."""
+
+Predecessors = Callable[[str], Iterable[str]]
+"""The nodes with a step into a node (a superset does no harm)."""
 
 _ONE = Fraction(1)
 
@@ -131,6 +136,18 @@ def _to_goal(
     return reaching, kept
 
 
+def _ancestors(goal: str, predecessors: Predecessors) -> set[str]:
+    """The goal and every node that leads to it."""
+    found = {goal}
+    frontier = [goal]
+    while frontier:
+        for node in predecessors(frontier.pop()):
+            if node not in found:
+                found.add(node)
+                frontier.append(node)
+    return found
+
+
 def best_paths(
     start: str,
     goal: str,
@@ -138,10 +155,16 @@ def best_paths(
     *,
     limit: int,
     start_amount: Fraction = _ONE,
+    predecessors: Predecessors | None = None,
 ) -> Found:
     """The `limit` paths from `start` to `goal` with the highest amounts (`start_amount`
     times the product of the steps' factors, each factor >= 0), highest first, ties in
     lexicographic order of their nodes; `steps` must describe an acyclic graph.
+
+    `predecessors`, if given, leads back from a node to (at least) every node with a step
+    into it: the walk forward then keeps to the goal's ancestors, found first, which is
+    much less than all that is reachable when the start has a wide downstream and the goal
+    a narrow upstream (a source and a lot).
 
     >>> edges = {"s": [("a", 2), ("b", 1)], "a": [("t", Fraction(1, 4))], "b": [("t", 1)]}
     >>> def steps(node):
@@ -154,6 +177,15 @@ def best_paths(
     """
     if start == goal:
         return Found([(start_amount, (start,), ())], False, start_amount)
+    if predecessors is not None:
+        upstream = _ancestors(goal, predecessors)
+        if start not in upstream:
+            return Found([], False, Fraction())
+        every_step = steps
+
+        def steps(node: str) -> Iterator[Step]:
+            return (step for step in every_step(node) if step[0] in upstream)
+
     reaching, kept = _to_goal(start, goal, steps)
     if start not in reaching:
         return Found([], False, Fraction())
@@ -338,6 +370,37 @@ def custody_steps(state: Custody, start: str, goal: str) -> Steps:
     return steps
 
 
+def custody_predecessors(state: Custody, start: str, goal: str) -> Predecessors | None:
+    """What leads back towards the goal, for pruning (`best_paths`): a lot's parents and
+    source, a certificate's lots, an operator's lots, a source's participant. None (no
+    pruning) for a participant goal: what it received can be most of the world."""
+    if node_kind(goal) == "participant":
+        return None
+    lots, certificates = state.lots, state.certificates
+    start_operator = node_key(start) if node_kind(start) == "operator" else None
+
+    def back(node: str) -> Iterator[str]:
+        kind, key = node_kind(node), node_key(node)
+        if kind == "lot":
+            lot = lots[key]
+            for parent in lot.parents:
+                yield node_id("lot", parent)
+            if lot.source_id is not None:
+                yield node_id("source", lot.source_id)
+            if start_operator is not None and any(o == start_operator for o, _ in lot.operators):
+                yield start
+        elif kind == "certificate":
+            for lot_id in certificates[key].lot_ids:
+                yield node_id("lot", lot_id)
+        elif kind == "operator":
+            for lot_id in state.operators[key].lots:
+                yield node_id("lot", lot_id)
+        elif kind == "source":
+            yield node_id("participant", state.sources[key].participant)
+
+    return back
+
+
 def custody_paths(
     state: Custody, from_id: str, to_id: str, limit: int = DEFAULT_LIMIT
 ) -> dict[str, Any]:
@@ -364,6 +427,7 @@ def custody_paths(
             custody_steps(state, start, goal),
             limit=limit,
             start_amount=start_amount,
+            predecessors=custody_predecessors(state, start, goal),
         )
     return {
         "from": from_id,
