@@ -1,14 +1,16 @@
 """Runs the benchmarks, prints a table (benchmark, ours, baseline, ratio, target, met?)
 and writes bench/results/latest.json.
 
-    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page]
-                              [--lots N] [--seed S] [--quick] [--rebuild]
+    .venv/bin/python -m bench [all|capture|queries|rebuild|memory|coldstart|proofs|deepmix|page
+                               |paths] [--lots N] [--seed S] [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
 20,000 with `--quick`), cached between runs as a PostgreSQL database (see `bench.world`);
 `deepmix` on the deep-mixing world (`bench.deepmix`: 150,000 lots, 10,000 with `--quick`;
 `--lots` sets its size when it runs alone).
+`paths` (`bench.paths`) generates its worlds in memory: a deep one of 20,000 lots (5,000
+with `--quick`; `--lots` sets it when it runs alone) and a plain one of 100,000 (20,000).
 `history` (not part of `all`) is `bench.history`, the KP's whole history: 10,000,000 lots
 over 20 years by default (`--quick`: 20,000 lots).
 Ratios are "x of the baseline" for throughputs and "x faster" for latencies.
@@ -27,10 +29,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild
+from bench import paths as bench_paths
 from bench.common import Result, results_dir
 from bench.world import world_facts, world_url
 
-BENCHMARKS = ("capture", "queries", "rebuild", "memory", "coldstart", "proofs", "deepmix", "page")
+BENCHMARKS = (
+    "capture",
+    "queries",
+    "rebuild",
+    "memory",
+    "coldstart",
+    "proofs",
+    "deepmix",
+    "page",
+    "paths",
+)
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
     "lots": 1_000_000,
@@ -41,6 +54,9 @@ FULL = {
     "deep_lots": 150_000,
     "history_lots": 10_000_000,
     "history_years": 20,
+    "paths_deep_lots": 20_000,
+    "paths_lots": 100_000,
+    "paths_pairs": 200,
 }
 QUICK = {
     "lots": 20_000,
@@ -51,6 +67,9 @@ QUICK = {
     "deep_lots": 10_000,
     "history_lots": 20_000,
     "history_years": 20,
+    "paths_deep_lots": 5_000,
+    "paths_lots": 20_000,
+    "paths_pairs": 50,
 }
 
 
@@ -124,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = {**(QUICK if args.quick else FULL)}
     if args.lots:
-        alone = {"deepmix": "deep_lots", "history": "history_lots"}
+        alone = {"deepmix": "deep_lots", "history": "history_lots", "paths": "paths_deep_lots"}
         sizes[alone.get(args.benchmark, "lots")] = args.lots
     if args.years:
         sizes["history_years"] = args.years
@@ -166,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         "proofs": lambda: bench_proofs.run(sizes["leaves"], sizes["samples"], args.seed),
         "deepmix": lambda: deepmix.run(deep_url(), samples=sizes["samples"], seed=args.seed),
         "page": lambda: page.run(url(), seed=args.seed),
+        "paths": lambda: bench_paths.run(
+            sizes["paths_deep_lots"], sizes["paths_lots"], args.seed, sizes["paths_pairs"]
+        ),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],

@@ -425,7 +425,7 @@ def downstream(
     source, a participant's sources (optionally one region's), a lot (the lot included) or
     an operator (every lot it held at any time included). An operator's carats are those
     of the lots it took, other than by splitting or merging lots reached that it held (see
-    `_takers`); without `with_operators` (for comparison), `operators` is empty.
+    `_uncount_again`); without `with_operators` (for comparison), `operators` is empty.
 
     >>> from projections.examples import example_entries
     >>> answer = downstream(Custody.replay(example_entries()), participant="CI")
@@ -451,18 +451,30 @@ def downstream(
     lots = []
     created = []
     certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
-    operator_carats: dict[str, tuple[int, int]] = {}  # hundredths, by operator
+    taken: dict[int, dict[str, int]] = {}  # carats of the lots taken, by share, by operator
+    shares: dict[int, tuple[int, int]] = {}  # those shares, by id (one per composition)
     holders: set[tuple[str, ...]] = set()  # lots share their holders' tuples: few distinct
-    for lot, (numerator, denominator) in reached:
+    for lot, share in reached:
+        numerator, denominator = share
+        held_by = lot.operators
+        if held_by and with_operators:  # the operators that took the lot, once each
+            made_at = (  # made here from lots reached: the material was taken there
+                lot.history[0]
+                if lot.parents and not (roots and _root_made_elsewhere(lot, roots))
+                else None
+            )
+            if len(held_by) > 1 or held_by[0][1] != made_at:
+                by_operator = taken.get(id(share))
+                if by_operator is None:
+                    by_operator = taken[id(share)] = {}
+                    shares[id(share)] = share
+                carats = lot.carats
+                counted: list[str] = []
+                for operator_id, taken_at in held_by:
+                    if taken_at != made_at and operator_id not in counted:
+                        counted.append(operator_id)
+                        by_operator[operator_id] = by_operator.get(operator_id, 0) + carats
         numerator *= lot.carats  # hundredths
-        if with_operators and lot.operators:
-            for operator_id in _takers(lot, roots):
-                total = operator_carats.get(operator_id)
-                operator_carats[operator_id] = (
-                    (numerator, denominator)
-                    if total is None
-                    else _plus(total, numerator, denominator)
-                )
         lots.append(
             {
                 "lot_id": lot.lot_id,
@@ -486,6 +498,7 @@ def downstream(
     # by creation, then lot id: only the parts of a split share a creation, and they come
     # in lot id order (`_descendants`), which a stable sort keeps
     order = sorted(range(len(lots)), key=created.__getitem__)
+    operator_carats = _operator_carats(taken, shares)
     certificates = sorted(
         map(state.certificates.__getitem__, certificate_carats), key=attrgetter("position")
     )
@@ -514,22 +527,29 @@ def downstream(
     }
 
 
-def _takers(lot: Lot, roots: AbstractSet[str]) -> Iterable[str]:
-    """The operators that took a lot reached downstream, other than by splitting or merging
-    reached lots they held (those count where they took the material): the companies whose
-    hands the origin's material in the lot passed through, each lot counted once. `roots`
-    are the origin's lots when it is lots (their parents are not reached unless roots too).
-    """
-    parents = lot.parents
-    made_from_reached = bool(parents) and (
-        lot.lot_id not in roots or any(parent in roots for parent in parents)
-    )
-    if not made_from_reached:
-        return dict.fromkeys(operator_id for operator_id, _ in lot.operators)
-    created = lot.history[0]
-    return dict.fromkeys(
-        operator_id for operator_id, position in lot.operators if position != created
-    )
+def _root_made_elsewhere(lot: Lot, roots: AbstractSet[str]) -> bool:
+    """Whether the lot is one of the origin's lots made from lots that are not."""
+    return lot.lot_id in roots and not any(parent in roots for parent in lot.parents)
+
+
+def _operator_carats(
+    taken: dict[int, dict[str, int]], shares: dict[int, tuple[int, int]]
+) -> dict[str, tuple[int, int]]:
+    """Each operator's hundredths of carats from the origin, as a numerator over a common
+    denominator: the carats of the lots it took times their shares from the origin."""
+    terms: dict[str, list[tuple[int, int]]] = {}
+    for share_id, by_operator in taken.items():
+        numerator, denominator = shares[share_id]
+        for operator_id, carats in by_operator.items():
+            terms.setdefault(operator_id, []).append((numerator * carats, denominator))
+    totals = {}
+    for operator_id, parts in terms.items():
+        common = lcm(*(denominator for _, denominator in parts))
+        totals[operator_id] = (
+            sum(numerator * (common // denominator) for numerator, denominator in parts),
+            common,
+        )
+    return totals
 
 
 def _root_node(state: Custody, root: str) -> str:
