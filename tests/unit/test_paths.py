@@ -257,3 +257,29 @@ def test_downstream_operators_are_the_plain_sum_and_the_paths_to_them(
                     for e in answer["operators"]
                     if e["operator_id"] == operator_id
                 ), (origin, operator_id)
+
+
+def test_from_a_lot_to_itself_and_to_whoever_held_it() -> None:
+    from projections.examples import operator_entries
+
+    state = Custody.replay(operator_entries())
+    itself = custody_paths(state, "L-1A", "L-1A")
+    assert itself["carats"] == "60.00"
+    assert [(p["carats"], p["nodes"], p["edges"]) for p in itself["paths"]] == [
+        ("60.00", ["lot:L-1A"], [])
+    ]
+    # L-1A was cut from L-1 by its first holder, then sold: the lot `from` counts for both
+    assert custody_paths(state, "L-1A", "GH-OP-1")["carats"] == "60.00"
+    assert custody_paths(state, "L-1A", "GH-OP-2")["carats"] == "60.00"
+    # from the lot it was cut from: its holder took that lot, not again the part it cut
+    cutter = custody_paths(state, "L-1", "GH-OP-1")
+    assert [(p["carats"], p["nodes"]) for p in cutter["paths"]] == [
+        ("100.00", ["lot:L-1", "operator:GH-OP-1"])
+    ]
+    companies = {
+        entry["operator_id"]: entry["carats_from_origin"]
+        for entry in downstream(state, lot_id="L-1")["operators"]
+    }
+    assert companies == {"GH-OP-1": "100.00", "GH-OP-2": "60.00", "AE-OP-1": "60.00"}
+    assert custody_paths(state, "L-1", "GH-OP-2")["carats"] == "60.00"
+    assert custody_paths(state, "GH", "GH")["paths"] == []
