@@ -334,6 +334,7 @@ class Lot:
         "parents",
         "shipped_under",
         "status",
+        "taken_by",
         "value_usd",
     )
 
@@ -369,6 +370,9 @@ class Lot:
         self.history: tuple[int, ...] = (position,)
         self.operator: str | None = None
         self.operators: tuple[tuple[str, int], ...] = ()  # (operator, position taken)
+        self.taken_by: tuple[str, ...] = ()
+        """The operators that took the lot (produced, bought or imported it), each once: not
+        one that made it by splitting or merging lots it held (see `hold`)."""
 
     @property
     def source_id(self) -> str | None:
@@ -777,6 +781,9 @@ class Custody:
         lot.operator = operator_id
         if operator_id is not None:
             lot.operators += ((operator_id, position),)
+            made_from_its_own = lot.parents and position == lot.created_at
+            if not made_from_its_own and operator_id not in lot.taken_by:
+                lot.taken_by += (operator_id,)
             self.operators[operator_id].lots.setdefault(lot.lot_id, position)
 
     @applies(lots.LotProduced)

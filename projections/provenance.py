@@ -458,22 +458,17 @@ def downstream(
         numerator, denominator = share
         held_by = lot.operators
         if held_by and with_operators:  # the operators that took the lot, once each
-            made_at = (  # made here from lots reached: the material was taken there
-                lot.history[0]
-                if lot.parents and not (roots and _root_made_elsewhere(lot, roots))
-                else None
-            )
-            if len(held_by) > 1 or held_by[0][1] != made_at:
+            takers = lot.taken_by
+            if roots and lot.parents and _root_made_elsewhere(lot, roots):
+                takers = tuple(dict.fromkeys(operator_id for operator_id, _ in held_by))
+            if takers:
                 by_operator = taken.get(id(share))
                 if by_operator is None:
                     by_operator = taken[id(share)] = {}
                     shares[id(share)] = share
                 carats = lot.carats
-                counted: list[str] = []
-                for operator_id, taken_at in held_by:
-                    if taken_at != made_at and operator_id not in counted:
-                        counted.append(operator_id)
-                        by_operator[operator_id] = by_operator.get(operator_id, 0) + carats
+                for operator_id in takers:
+                    by_operator[operator_id] = by_operator.get(operator_id, 0) + carats
         numerator *= lot.carats  # hundredths
         lots.append(
             {
