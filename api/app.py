@@ -40,6 +40,7 @@ from api.routes import (
     tiles,
     trace,
 )
+from api.routes import paths as paths_routes
 from api.schemas import Readiness
 from api.settings import Settings
 from api.ui import mount_ui
@@ -203,6 +204,7 @@ def create_app(
         keys,
         tiles,
         sanctions,
+        paths_routes,
     ):
         app.include_router(module.router)
     app.add_middleware(RefuseEmptyQueryValues)

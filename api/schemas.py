@@ -191,16 +191,37 @@ class DownstreamCertificate(Shape):
     carats_from_origin: Amount
 
 
+class DownstreamOperator(Shape):
+    operator_id: str
+    participant: Participant
+    carats_from_origin: Amount = Field(
+        description="the origin's carats in the lots it took, each lot counted once"
+    )
+
+
 class Downstream(Shape):
     lots: list[DownstreamLot]
     certificates: list[DownstreamCertificate]
     participants: list[Participant]
+    operators: list[DownstreamOperator]
+
+
+RiskMark = Literal[
+    "embargoed_source",
+    "embargoed_origin",
+    "sanctioned",
+    "possible_sanctions_match",
+    "flagged",
+    "seized",
+    "cancelled",
+]
 
 
 class GraphNode(Open):
     id: str = Field(examples=["lot:GH-KAD-2006-0201"])
     kind: Literal["lot", "source", "certificate", "participant", "operator"]
     label: str
+    risk: list[RiskMark]
 
 
 class GraphEdge(Open):
@@ -218,6 +239,30 @@ class Graph(Shape):
     graph: dict[str, Any]
     nodes: list[GraphNode]
     edges: list[GraphEdge]
+
+
+class PathEdge(Shape):
+    source: str
+    target: str
+    kind: str
+    position: int
+    carats: Amount | None = Field(description="the carats that moved along it, as in the graph")
+
+
+class Path(Shape):
+    carats: Amount = Field(description="the carats from `from` it carried into its last lot")
+    nodes: list[str]
+    edges: list[PathEdge]
+
+
+class Paths(Shape):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    carats: Amount
+    paths: list[Path]
+    truncated: bool
 
 
 class Review(Shape):
@@ -420,6 +465,7 @@ class SearchResult(Shape):
     id: str
     kind: Literal["lot", "mine", "alluvial_site", "certificate", "participant", "operator"]
     label: str
+    risk: list[RiskMark]
 
 
 class SearchResults(Shape):
@@ -497,6 +543,7 @@ RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/v1/operators/{operator_id}"): Operator,
     ("get", "/v1/trace/downstream"): Downstream,
     ("get", "/v1/graph"): Graph,
+    ("get", "/v1/paths"): Paths,
     ("get", "/v1/alerts"): Alerts,
     ("get", "/v1/audit/verify"): Verification,
     ("get", "/v1/audit/key"): PublicKey,

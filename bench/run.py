@@ -2,8 +2,8 @@
 and writes bench/results/latest.json.
 
     .venv/bin/python -m bench [all|capture|signed|queries|rebuild|memory|coldstart|proofs|
-                               deepmix|page|tlog|screening|retraction] [--lots N] [--seed S]
-                              [--quick] [--rebuild]
+                               deepmix|page|tlog|screening|retraction|paths] [--lots N]
+                              [--seed S] [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
 The read benchmarks run on a generated world of `--lots` lots (1,000,000 by default,
@@ -12,6 +12,9 @@ The read benchmarks run on a generated world of `--lots` lots (1,000,000 by defa
 `--lots` sets its size when it runs alone).
 `screening` screens 10,000 generated operators against a generated list of 20,000
 companies (1,000 and 2,000 with `--quick`; see `bench.screening`).
+
+`paths` (`bench.paths`) generates its worlds in memory: a deep one of 20,000 lots (5,000
+with `--quick`; `--lots` sets it when it runs alone) and a plain one of 100,000 (20,000).
 `history` (not part of `all`) is `bench.history`, the KP's whole history: 10,000,000 lots
 over 20 years by default (`--quick`: 20,000 lots).
 Ratios are "x of the baseline" for throughputs and "x faster" for latencies.
@@ -41,6 +44,7 @@ from bench import (
     screening,
     tlog,
 )
+from bench import paths as bench_paths
 from bench.common import Result, ratio, results_dir, table
 from bench.world import world_facts, world_url
 
@@ -57,6 +61,7 @@ BENCHMARKS = (
     "tlog",
     "screening",
     "retraction",
+    "paths",
 )
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
@@ -72,6 +77,9 @@ FULL = {
     "listed_companies": 20_000,
     "screened_operators": 10_000,
     "retraction_lots": 100_000,
+    "paths_deep_lots": 20_000,
+    "paths_lots": 100_000,
+    "paths_pairs": 200,
 }
 QUICK = {
     "lots": 20_000,
@@ -86,6 +94,9 @@ QUICK = {
     "listed_companies": 2_000,
     "screened_operators": 1_000,
     "retraction_lots": 5_000,
+    "paths_deep_lots": 5_000,
+    "paths_lots": 20_000,
+    "paths_pairs": 50,
 }
 
 
@@ -125,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             "deepmix": "deep_lots",
             "history": "history_lots",
             "retraction": "retraction_lots",
+            "paths": "paths_deep_lots",
         }
         sizes[alone.get(args.benchmark, "lots")] = args.lots
     if args.years:
@@ -173,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             sizes["listed_companies"], sizes["screened_operators"], seed=args.seed
         ),
         "retraction": lambda: retraction.run(sizes["retraction_lots"], seed=args.seed),
+        "paths": lambda: bench_paths.run(
+            sizes["paths_deep_lots"], sizes["paths_lots"], args.seed, sizes["paths_pairs"]
+        ),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],

@@ -94,6 +94,8 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
         self.value_outliers = ValueOutliers(value_outliers)
         self.reviews: dict[str, dict[str, Any]] = {}
         """The latest review of each alert reviewed: `{status, note, by, position}`."""
+        self.flagged: dict[str, list[int]] = {}
+        """The positions of each flagged lot's `lot.flagged` entries, in order."""
         self.facts_position = 0
         """The position of the last entry that may change alerts (every one but reviews)."""
         self.retracted = Retracted()
@@ -290,6 +292,7 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
     @applies(lots.LotFlagged)
     def _lot_flagged(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.lots[document["lot_id"]].history += (entry.position,)
+        self.flagged.setdefault(document["lot_id"], []).append(entry.position)
 
     @applies(lots.LotSeized)
     def _lot_seized(self, entry: LogEntry, document: dict[str, Any]) -> None:

@@ -102,6 +102,9 @@ class OperatorTables:
         lot.operator = operator_id
         if operator_id is not None:
             lot.operators += ((operator_id, position),)
+            made_from_its_own = lot.parents and position == lot.created_at
+            if not made_from_its_own and operator_id not in lot.taken_by:
+                lot.taken_by += (operator_id,)
             self.operators[operator_id].lots.setdefault(lot.lot_id, position)
 
     @applies(operator_documents.OperatorLicensed)

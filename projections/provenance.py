@@ -8,6 +8,7 @@ entries by position) and returns the protocol's JSON-ready answer. Unknown ids r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date
 from fractions import Fraction
 from math import gcd, lcm
@@ -438,10 +439,13 @@ def downstream(
     region: str | None = None,
     lot_id: str | None = None,
     operator: str | None = None,
+    with_operators: bool = True,
 ) -> dict[str, Any]:
-    """Every lot, certificate and participant that received material from a source, a
-    participant's sources (optionally one region's), a lot (the lot included) or an
-    operator (every lot it held at any time included).
+    """Every lot, certificate, participant and operator that received material from a
+    source, a participant's sources (optionally one region's), a lot (the lot included) or
+    an operator (every lot it held at any time included). An operator's carats are those
+    of the lots it took, other than by splitting or merging lots reached that it held (see
+    `_uncount_again`); without `with_operators` (for comparison), `operators` is empty.
 
     >>> from projections.examples import example_entries
     >>> answer = downstream(Custody.replay(example_entries()), participant="CI")
@@ -450,19 +454,45 @@ def downstream(
     >>> [c["certificate_id"] for c in answer["certificates"]], answer["participants"]
     (['CI-1', 'GH-1'], ['CI', 'GH'])
     """
+    roots: AbstractSet[str] = frozenset()  # the origin's lots, when it is lots
     if operator is not None:
         check_selectors(
             source_id=source_id, participant=participant, lot_id=lot_id, operator=operator
         )
-        reached: Iterable[Reached] = _lot_reach(state, list(_find_operator(state, operator).lots))
+        roots = _find_operator(state, operator).lots.keys()
+        reached: Iterable[Reached] = _lot_reach(state, list(roots))
     else:
         origins = _origins(state, source_id, participant, region, lot_id)
-        reached = _lot_reach(state, origins) if lot_id else _source_reach(state, origins)
+        if lot_id:
+            roots = frozenset(origins)
+            reached = _lot_reach(state, origins)
+        else:
+            reached = _source_reach(state, origins)
     lots = []
     created = []
     certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
+    taken: dict[int, dict[str, int]] = {}  # carats of the lots taken, by share, by operator
+    shares: dict[int, tuple[int, int]] = {}  # those shares, by id (one per composition)
     holders: set[tuple[str, ...]] = set()  # lots share their holders' tuples: few distinct
-    for lot, (numerator, denominator) in reached:
+    reached_ids: AbstractSet[str] = frozenset()
+    if roots:  # the origin is lots: `reached` is a list
+        reached = list(reached)
+        reached_ids = {lot.lot_id for lot, _ in reached}
+    for lot, share in reached:
+        numerator, denominator = share
+        held_by = lot.operators
+        if held_by and with_operators:  # the operators that took the lot, once each
+            takers = lot.taken_by
+            if roots and lot.parents and _root_made_elsewhere(lot, roots, reached_ids):
+                takers = tuple(dict.fromkeys(operator_id for operator_id, _ in held_by))
+            if takers:
+                by_operator = taken.get(id(share))
+                if by_operator is None:
+                    by_operator = taken[id(share)] = {}
+                    shares[id(share)] = share
+                carats = lot.carats
+                for operator_id in takers:
+                    by_operator[operator_id] = by_operator.get(operator_id, 0) + carats
         numerator *= lot.carats  # hundredths
         lots.append(
             {
@@ -487,6 +517,7 @@ def downstream(
     # by creation, then lot id: only the parts of a split share a creation, and they come
     # in lot id order (`_descendants`), which a stable sort keeps
     order = sorted(range(len(lots)), key=created.__getitem__)
+    operator_carats = _operator_carats(taken, shares)
     certificates = sorted(
         map(state.certificates.__getitem__, certificate_carats), key=attrgetter("position")
     )
@@ -504,7 +535,41 @@ def downstream(
             for certificate in certificates
         ],
         "participants": sorted(set().union(*holders)),
+        "operators": [
+            {
+                "operator_id": operator_id,
+                "participant": state.operators[operator_id].participant,
+                "carats_from_origin": _hundredths_text(*operator_carats[operator_id]),
+            }
+            for operator_id in sorted(operator_carats)
+        ],
     }
+
+
+def _root_made_elsewhere(lot: Lot, roots: AbstractSet[str], reached: AbstractSet[str]) -> bool:
+    """Whether the lot is one of the origin's lots made from lots not reached before it
+    (a root made from reached lots was taken as any other reached lot is)."""
+    return lot.lot_id in roots and not any(parent in reached for parent in lot.parents)
+
+
+def _operator_carats(
+    taken: dict[int, dict[str, int]], shares: dict[int, tuple[int, int]]
+) -> dict[str, tuple[int, int]]:
+    """Each operator's hundredths of carats from the origin, as a numerator over a common
+    denominator: the carats of the lots it took times their shares from the origin."""
+    terms: dict[str, list[tuple[int, int]]] = {}
+    for share_id, by_operator in taken.items():
+        numerator, denominator = shares[share_id]
+        for operator_id, carats in by_operator.items():
+            terms.setdefault(operator_id, []).append((numerator * carats, denominator))
+    totals = {}
+    for operator_id, parts in terms.items():
+        common = lcm(*(denominator for _, denominator in parts))
+        totals[operator_id] = (
+            sum(numerator * (common // denominator) for numerator, denominator in parts),
+            common,
+        )
+    return totals
 
 
 def _root_node(state: Custody, root: str) -> str:
@@ -661,8 +726,13 @@ integers (`position`) are typed `long`."""
 
 
 def _typed(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Amounts as numbers; lists (a node's `risk`) as one comma-separated string."""
     return {
-        name: float(value) if name in GRAPHML_NUMBERS and isinstance(value, str) else value
+        name: float(value)
+        if name in GRAPHML_NUMBERS and isinstance(value, str)
+        else ",".join(value)
+        if isinstance(value, list)
+        else value
         for name, value in attributes.items()
     }
 

@@ -33,7 +33,7 @@ from projections import compliance as monitoring
 from projections import keys as authority_keys
 from projections import operators as operator_queries
 from projections import provenance as queries
-from projections import retractions
+from projections import retractions, risk
 from projections import search as finding
 from projections.compliance import Compliance
 from projections.custody import Custody
@@ -450,8 +450,15 @@ class Reads:
         )
 
     def graph(self, root: str, direction: str = "both", as_of: AsOf = None) -> nx.DiGraph:
-        """GET /v1/graph: the subgraph around `root` (see `provenance.subgraph`)."""
-        return self.read(lambda view: queries.subgraph(view.custody, root, direction), as_of)
+        """GET /v1/graph: the subgraph around `root` (see `provenance.subgraph`), each node
+        with its risk marks on the reading date."""
+        return self.read(
+            lambda view: risk.mark_graph(
+                queries.subgraph(view.custody, root, direction),
+                risk.RiskMarks(view.custody, view.today),
+            ),
+            as_of,
+        )
 
     def alerts(
         self,
@@ -505,8 +512,16 @@ class Reads:
     ) -> list[dict[str, Any]]:
         """GET /v1/search, over the ledger as it stands now (see `search.search`)."""
         return self.read(
-            lambda view: finding.search(
-                view.custody, text, kind=kind, limit=limit, reader=reader, directory=self.directory
+            lambda view: risk.mark_results(
+                finding.search(
+                    view.custody,
+                    text,
+                    kind=kind,
+                    limit=limit,
+                    reader=reader,
+                    directory=self.directory,
+                ),
+                risk.RiskMarks(view.custody, view.today),
             )
         )
 

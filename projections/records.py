@@ -262,6 +262,7 @@ class Lot:
         "parents",
         "shipped_under",
         "status",
+        "taken_by",
         "value_usd",
     )
 
@@ -297,6 +298,9 @@ class Lot:
         self.history: tuple[int, ...] = (position,)
         self.operator: str | None = None
         self.operators: tuple[tuple[str, int], ...] = ()  # (operator, position taken)
+        self.taken_by: tuple[str, ...] = ()
+        """The operators that took the lot (produced, bought or imported it), each once: not
+        one that made it by splitting or merging lots it held (see `hold`)."""
 
     @property
     def source_id(self) -> str | None:

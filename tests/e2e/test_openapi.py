@@ -44,6 +44,7 @@ QUERIES: dict[str, dict[str, Any]] = {
     "/v1/statistics/public": {"year": 2005},
     "/v1/compliance": {"year": 2005},
     "/v1/search": {"q": "GH"},
+    "/v1/paths": {"from": "GH-AKWATIA", "to": "AE-DXB-ROUGH"},
 }
 
 

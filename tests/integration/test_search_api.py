@@ -115,7 +115,7 @@ def test_names_contain_the_text_case_insensitively(api: Any) -> None:
     status, body = _get(api, "/v1/search", q="AKWAT")
     assert status == 200
     assert body["results"] == [
-        {"id": "GH-AKW", "kind": "mine", "label": "mine Akwatia, Eastern (GH)"}
+        {"id": "GH-AKW", "kind": "mine", "label": "mine Akwatia, Eastern (GH)", "risk": []}
     ]
     assert _ids(api, q="arab") == ["AE"]
     assert _ids(api, q="côte") == ["CI"]
@@ -124,7 +124,12 @@ def test_names_contain_the_text_case_insensitively(api: Any) -> None:
 def test_labels_say_what_the_id_is(api: Any) -> None:
     status, body = _get(api, "/v1/search", q="GH-L1")
     assert status == 200
-    assert body["results"][0] == {"id": "GH-L1", "kind": "lot", "label": "lot 40.00 ct held by AE"}
+    assert body["results"][0] == {
+        "id": "GH-L1",
+        "kind": "lot",
+        "label": "lot 40.00 ct held by AE",
+        "risk": [],
+    }
     _, body = _get(api, "/v1/search", q="SL")
     assert body["results"][0]["label"] == "Sierra Leone (suspended)"
     _, body = _get(api, "/v1/search", q="GH-2005-1", kind="certificate")

@@ -280,6 +280,7 @@ def _expected_downstream(state: Custody, shares: dict[str, Fraction]) -> dict[st
             for certificate in certificates
         ],
         "participants": sorted({code for lot in reached for code in lot.holders}),
+        "operators": [],  # these worlds have none: see tests/unit/test_paths.py
     }
 
 
