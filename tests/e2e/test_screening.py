@@ -140,3 +140,47 @@ def test_lists_reload_on_sighup_and_a_dismissal_survives_a_restart(
     assert found["CD-KIVU/un_sc/CDe.900"]["review"]["status"] == "dismissed"
     assert found["CD-BUNIA/un_sc/CDe.901"]["review"] is None
     assert server.stderr_text().count("eu.json not loaded") == 2  # once more at the start
+
+
+def test_the_demo_screens_against_its_own_lists_by_default(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "KPLEDGER_SANCTIONS_LISTS"}
+    env["KPLEDGER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.db'}"
+    port = free_port()
+    out = tmp_path / "demo.out"
+    with out.open("wb") as stdout, (tmp_path / "demo.err").open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "demo", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            assert process.poll() is None, (tmp_path / "demo.err").read_text()
+            try:
+                return httpx.get(f"{base}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _until(healthy, "the demo serving")
+        line = next(x for x in out.read_text().splitlines() if "demo-investigator " in x)
+        client = httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {line.split()[-1]}"}, timeout=60
+        )
+        assert [s["list"] for s in client.get("/v1/sanctions/lists").json()["lists"]] == [
+            "opensanctions_demo",
+            "un_sc_sanctions",
+        ]
+        assert list(_possible(client)) == ["GH-ACCRA-EXPORTERS/un_sc_sanctions/CIe.901"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

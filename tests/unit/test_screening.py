@@ -327,3 +327,28 @@ def test_screening_observes_licences_and_swaps_a_reload_whole(tmp_path: Path):
     assert screening.generation == 2
     assert screening.possible_matches("CD-2") == []
     assert [s["entries"] for s in screening.lists()] == [1]
+
+
+@pytest.mark.parametrize("threshold", ["0", "1.5", "high"])
+def test_a_threshold_outside_0_to_1_stops_the_service_in_one_line(
+    threshold: str, monkeypatch: pytest.MonkeyPatch
+):
+    from pydantic import ValidationError
+
+    from api.settings import Settings, settings_problem
+
+    monkeypatch.setenv("KPLEDGER_SCREENING_THRESHOLD", threshold)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert settings_problem(caught.value).startswith("KPLEDGER_SCREENING_THRESHOLD: ")
+
+
+def test_the_settings_name_the_lists_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from api.settings import Settings
+
+    monkeypatch.setenv("KPLEDGER_SANCTIONS_LISTS", str(tmp_path))
+    monkeypatch.setenv("KPLEDGER_SCREENING_THRESHOLD", "0.85")
+    settings = Settings()
+    assert (settings.sanctions_lists, settings.screening_threshold) == (tmp_path, 0.85)
+    monkeypatch.delenv("KPLEDGER_SANCTIONS_LISTS")
+    assert Settings().sanctions_lists is None
