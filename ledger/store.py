@@ -197,6 +197,8 @@ def tune_pool(recorder: Any, timeout: int) -> None:
     if pool is None:
         return
     pool.reconnect_timeout = float(timeout)
+    if not hasattr(recorder.datastore, "schema"):  # SQLite's pool: no network to wait on
+        return
     if isinstance(pool.kwargs, dict):
         pool.kwargs.update(connection_deadlines(timeout))
     configure = pool._configure
