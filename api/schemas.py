@@ -43,6 +43,9 @@ class ErrorDetail(Shape):
     detail: dict[str, Any] | None = Field(
         default=None, description="optional: e.g. embargo_id, lot_id, carats, fraction"
     )
+    request_id: str | None = Field(
+        default=None, description="the request's X-Request-ID (given, or made by the service)"
+    )
 
 
 class ErrorBody(Shape):
