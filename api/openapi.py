@@ -131,6 +131,12 @@ _ERROR_TITLES = {
 
 _EXAMPLES: dict[tuple[str, str], Any] = {
     ("get", "/health"): {"status": "ok", "position": 501, "store": "reachable"},
+    ("get", "/health/ready"): {
+        "status": "ready",
+        "position": 501,
+        "store": "reachable",
+        "read_model": "ready",
+    },
     ("post", "/v1/events"): {"accepted": 1, "position": 502},
     ("get", "/v1/lots/{lot_id}"): {
         "lot_id": "GH-ACC-2005-0412",
@@ -389,6 +395,12 @@ def _complete(method: str, path: str, operation: dict[str, Any], token: bool) ->
                     "example": example,
                 }
             },
+        }
+    if key == ("get", "/health/ready"):  # not ready: the same shape, 503
+        responses["503"] = {
+            "description": "Not ready: the store does not answer or the read model is not "
+            "built yet; retry after Retry-After",
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="Readiness")}}},
         }
     for parameter in operation.get("parameters", []):
         if parameter["name"] in _PARAMETER_EXAMPLES:

@@ -60,6 +60,16 @@ class Health(Shape):
     store: Literal["reachable", "unreachable"]
 
 
+class Readiness(Shape):
+    status: Literal["ready", "not_ready"] = Field(
+        description="not_ready (503, with Retry-After) while the store or the read model is "
+        "not usable"
+    )
+    position: int | None = Field(description="the log's head position; null while unreachable")
+    store: Literal["reachable", "unreachable"]
+    read_model: Literal["ready", "building"]
+
+
 class Accepted(Shape):
     accepted: int = Field(description="documents in the request")
     position: int = Field(description="position of the last document appended")
@@ -402,6 +412,7 @@ class Operator(Shape):
 
 RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
     ("get", "/health"): Health,
+    ("get", "/health/ready"): Readiness,
     ("post", "/v1/events"): Accepted,
     ("get", "/v1/events"): LogPage,
     ("get", "/v1/lots/{lot_id}"): Lot,

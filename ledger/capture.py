@@ -53,6 +53,7 @@ from ledger.store import (
     insert_rows,
     select_aggregates_events,
     select_last,
+    select_sequence,
 )
 
 __all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
@@ -344,6 +345,15 @@ class Capturer:
         self._aggregates = _kept(self._kept if assumed is not None else {}, work.known())
         return captures
 
+    def _posted_by(self, position: int, actor: Actor | None) -> bool:
+        """Whether the entry at `position` was recorded by `actor` (by its token's name):
+        its poster may post it again even where the ledger has moved on since (a lot it
+        flagged then exported is no longer its own to flag)."""
+        if actor is None:
+            return True
+        rows = select_sequence(self._recorder, JOURNAL_ID, position - 1, 1)
+        return bool(rows) and decode_row(*rows[0]).recorded_by == actor.name
+
     @staticmethod
     def _forbidden_after(stamps: list[Stamp], index: int, work: UnitOfWork) -> None:
         """Raises the first 403 of the documents after `index`: it comes before a 409."""
@@ -376,16 +386,17 @@ class Capturer:
             normalized = normalize(document)
             content_digest = document_digest(normalized)
             claim_id = EventIdClaim.create_id(document.event_id)
-            claim = claims.get(claim_id)
+            claim = claims.get(claim_id)  # one of this request's own documents: its actor's
             if claim is None:
                 stored = work.get(EventIdClaim, claim_id)
                 if stored is not None:
                     claim = (stored.content_digest, stored.position)
+                    try:  # a re-post is judged by jurisdiction first, as a new post is
+                        HANDLING[type(document)].check_jurisdiction(document, work)
+                    except LedgerError as error:
+                        if not self._posted_by(stored.position, actor):
+                            raise error.at(index) from None
             if claim is not None:
-                try:  # a re-post is judged by jurisdiction first, as a new post is (403 < 409)
-                    HANDLING[type(document)].check_jurisdiction(document, work)
-                except LedgerError as error:
-                    raise error.at(index) from None
                 if claim[0] != content_digest:
                     self._forbidden_after(stamps, index, work)
                     raise LedgerError(
