@@ -82,7 +82,12 @@ def health(ledger: Ledger) -> dict[str, Any]:
     availability = _of(ledger)
     if availability is None or availability.reachable:
         try:
-            return {"status": "ok", "position": ledger.head_position(), "store": "reachable"}
+            position = (
+                ledger.head_position()
+                if availability is None
+                else availability.bounded(ledger.head_position)
+            )
+            return {"status": "ok", "position": position, "store": "reachable"}
         except StoreUnavailable:
             pass
     return {"status": "degraded", "position": None, "store": "unreachable"}

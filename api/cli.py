@@ -286,8 +286,11 @@ def _checkpoint(args: argparse.Namespace) -> int:
     from ledger.signing import load_or_create
     from projections.proofs import LogTree
 
-    ledger = _open_ledger()  # before the key: nothing is created beside a missing store
-    key = load_or_create(Settings().signing_key)
+    path = Settings().signing_key
+    if os.path.exists(path):  # a bad key file is its own one-line error, store or none
+        load_or_create(path)
+    ledger = _open_ledger()  # before a new key: nothing is created beside a missing store
+    key = load_or_create(path)
     tree = LogTree()
     tree.follow(ledger)
     print(json.dumps(tree.checkpoint(key), indent=2))

@@ -104,7 +104,7 @@ def _needs_token(scope: Scope) -> bool:
     app = scope.get("app")
     if app is None or not hasattr(app, "openapi"):
         return False
-    routes = app.state.__dict__.get("_token_routes")
+    routes = getattr(app.state, "_token_routes", None)
     if routes is None:
         routes = [
             (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), method)

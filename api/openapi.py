@@ -128,6 +128,12 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
         "read_model": {"state": "following", "position": 501},
         "checkpoint": {"tree_size": 501, "cosigned_by": ["witness.example/w1"], "age_s": 2.4},
     },
+    ("get", "/health/ready"): {
+        "status": "ready",
+        "position": 501,
+        "store": "reachable",
+        "read_model": "ready",
+    },
     ("post", "/v1/events"): {"accepted": 1, "position": 502},
     ("get", "/v1/lots/{lot_id}"): {
         "lot_id": "GH-ACC-2005-0412",
@@ -403,6 +409,12 @@ def _complete(method: str, path: str, operation: dict[str, Any], token: bool) ->
                     "example": example,
                 }
             },
+        }
+    if key == ("get", "/health/ready"):  # not ready: the same shape, 503
+        responses["503"] = {
+            "description": "Not ready: the store does not answer or the read model is not "
+            "built yet; retry after Retry-After",
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="Readiness")}}},
         }
     for parameter in operation.get("parameters", []):
         if parameter["name"] in _PARAMETER_EXAMPLES:

@@ -44,7 +44,7 @@ class ErrorDetail(Shape):
         default=None, description="optional: e.g. embargo_id, lot_id, carats, fraction"
     )
     request_id: str | None = Field(
-        default=None, description="the request's X-Request-ID, as the server's log names it"
+        default=None, description="the request's X-Request-ID (given, or made by the service)"
     )
 
 
@@ -83,10 +83,15 @@ class Health(Shape):
 
 
 class Readiness(Shape):
-    status: Literal["ready", "not_ready"]
-    position: int | None = Field(description="the log's head position; null while away")
+    status: Literal["ready", "not_ready"] = Field(
+        description="not_ready (503, with Retry-After) while the store or the read model is "
+        "not usable"
+    )
+    position: int | None = Field(description="the log's head position; null while unreachable")
     store: Literal["reachable", "unreachable"]
-    read_model: Literal["building", "ready", "failed"]
+    read_model: Literal["building", "ready", "failed"] = Field(
+        description="failed: it stopped at an entry it could not apply (see /health)"
+    )
 
 
 class Accepted(Shape):

@@ -4,8 +4,9 @@
 
 Prints the server's resident memory (VmRSS, and the peak VmHWM from /proc) idle, after
 the largest accepted batch (10,000 `lot.produced`), and after the worst body within
-KPLEDGER_MAX_BODY_BYTES (8 MiB of empty objects, refused 422 once parsed). The baseline
-is the idle server of the same run.
+KPLEDGER_MAX_BODY_BYTES (8 MiB of empty objects, refused 422 once parsed), then four
+8 MiB bodies of decimals (`[1.1,1.1,...]`) posted at once. The baseline is the idle
+server of the same run.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -80,7 +82,7 @@ def main() -> int:
                 time.sleep(0.2)
 
         def post(body: bytes, bearer: str) -> int:
-            headers = {"Authorization": f"Bearer {bearer}"}
+            headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
             return httpx.post(
                 f"{base}/v1/events", content=body, headers=headers, timeout=600
             ).status_code
@@ -118,6 +120,15 @@ def main() -> int:
         status = post(worst, ghana)
         peak = _memory_mb(server.pid)[1]
         print(f"worst body ({len(worst):,} bytes, {status}): peak {peak} MiB")
+        numbers = b"[" + b"1.1," * (2 * 1024 * 1024 - 10) + b"1.1]"  # 8 MiB of decimals
+        with ThreadPoolExecutor(4) as four:
+            statuses = list(four.map(lambda _: post(numbers, ghana), range(4)))
+        peak = _memory_mb(server.pid)[1]
+        after = _memory_mb(server.pid)[0]
+        print(
+            f"four {len(numbers):,}-byte bodies of decimals at once ({statuses}): "
+            f"peak {peak} MiB, RSS after {after} MiB"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

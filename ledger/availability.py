@@ -14,23 +14,32 @@ safe, since a document whose `event_id` was accepted before is skipped.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
 from ledger.errors import LedgerError
-from ledger.store import StoreConfig, check_reachable, postgres_connect_kwargs
+from ledger.store import (
+    StoreConfig,
+    check_reachable,
+    interrupt_busy_connections,
+    postgres_connect_kwargs,
+    shut_down,
+)
 
 __all__ = ["Availability", "OutcomeUnknown", "StoreUnavailable", "is_store_away"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class StoreUnavailable(LedgerError):
@@ -81,6 +90,9 @@ class Availability:
         self._probe_connection: Any = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._bounded_calls = concurrent.futures.ThreadPoolExecutor(
+            max_workers=8, thread_name_prefix="kpledger-bounded"
+        )
 
     @property
     def reachable(self) -> bool:
@@ -141,8 +153,32 @@ class Availability:
             self.mark_unreachable(error)
             raise self.unavailable() from error
 
+    @property
+    def probe_deadline(self) -> float:
+        """Seconds the probe's answer may take before the store is taken as not answering
+        (half the store timeout, at least 1 s)."""
+        return max(1.0, self.timeout / 2)
+
+    def bounded(self, call: Callable[[], T]) -> T:
+        """`call()`, in a thread of its own, waited for until it returns, or until the store
+        is found away or `timeout` s have passed: then `StoreUnavailable` at once (the
+        call, left behind, ends when its connection is interrupted). For answers that must
+        never wait on a store that stopped answering, such as `/health`."""
+        self.check()
+        future = self._bounded_calls.submit(call)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return future.result(timeout=0.02)
+            except concurrent.futures.TimeoutError:
+                if not self._reachable or time.monotonic() >= deadline:
+                    raise self.unavailable() from None
+
     def probe(self) -> bool:
-        """Asks the store for one trivial answer, within the timeout; records the outcome."""
+        """Asks the store for one trivial answer, within `probe_deadline`; records the
+        outcome. A store that does not answer in time (stopped with SIGSTOP, a network
+        that drops packets) has every busy connection of this process interrupted, so
+        that no request waits on it any longer."""
         with self._lock:
             self._last_probe = time.monotonic()
             try:
@@ -150,6 +186,10 @@ class Availability:
             except Exception as error:
                 self._drop_probe_connection()
                 self.mark_unreachable(error)
+                if self.store.kind == "postgresql":  # at each failed probe: waits begin anew
+                    interrupted = interrupt_busy_connections()
+                    if interrupted:
+                        log.warning("interrupted %d connections waiting on the store", interrupted)
                 return False
             if not self._reachable:
                 log.warning("the store answers again")
@@ -162,10 +202,30 @@ class Availability:
             return
         import psycopg
 
+        deadline = self.probe_deadline
         if self._probe_connection is None or self._probe_connection.closed:
-            kwargs = {**postgres_connect_kwargs(self.store), "connect_timeout": self.timeout}
+            kwargs = {
+                **postgres_connect_kwargs(self.store),
+                "connect_timeout": max(1, round(deadline)),
+            }
             self._probe_connection = psycopg.connect(**kwargs, autocommit=True)
-        self._probe_connection.execute("SELECT 1").fetchone()
+        connection = self._probe_connection
+        fired = threading.Event()
+
+        def give_up() -> None:
+            fired.set()
+            shut_down(connection.fileno())
+
+        # psycopg has no deadline of its own on an answer: past it, the socket is shut down
+        alarm = threading.Timer(deadline, give_up)
+        alarm.daemon = True
+        alarm.start()
+        try:
+            connection.execute("SELECT 1").fetchone()
+        finally:
+            alarm.cancel()
+        if fired.is_set():  # it answered just in time, and its socket was shut down after
+            self._drop_probe_connection()
 
     def _drop_probe_connection(self) -> None:
         connection, self._probe_connection = self._probe_connection, None
@@ -173,7 +233,7 @@ class Availability:
             with contextlib.suppress(Exception):  # already broken
                 connection.close()
 
-    def watch(self, *, every: float = 1.0) -> None:
+    def watch(self, *, every: float = 0.5) -> None:
         """Probes in a daemon thread: every `interval` s while away, every `every` s else."""
         self._stopping.clear()
 

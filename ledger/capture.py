@@ -241,10 +241,14 @@ class Capturer:
             loaded[event.originator_id] = event.mutate(loaded[event.originator_id])
         return loaded
 
-    def _posted_by(self, name: str, position: int) -> bool:
-        """Whether the stored entry at `position` was posted under the token name `name`."""
+    def _posted_by(self, position: int, actor: Actor | None) -> bool:
+        """Whether the stored entry at `position` was recorded by `actor` (by its token's
+        name): its poster may post it again even where the ledger has moved on since (a
+        lot it flagged then exported is no longer its own to flag)."""
+        if actor is None:
+            return True
         found = self._entries(position - 1, 1)
-        return bool(found) and found[0].position == position and found[0].recorded_by == name
+        return bool(found) and found[0].position == position and found[0].recorded_by == actor.name
 
     def _entries(self, after: int, limit: int) -> list[LogEntry]:
         """Stored log entries after `after`, on the append's connection."""
@@ -427,19 +431,17 @@ class Capturer:
             normalized = normalize(document) if kept is None else kept
             content_digest = document_digest(normalized)
             claim_id = EventIdClaim.create_id(document.event_id)
-            claim = claims.get(claim_id)
+            claim = claims.get(claim_id)  # one of this request's own documents: its actor's
             if claim is None:
                 stored = work.get(EventIdClaim, claim_id)
                 if stored is not None:
                     claim = (stored.content_digest, stored.position)
+                    try:  # a re-post is judged by jurisdiction first, as a new post is
+                        HANDLING[type(document)].check_jurisdiction(document, work)
+                    except LedgerError as error:
+                        if not self._posted_by(stored.position, actor):
+                            raise error.at(index) from None
             if claim is not None:
-                try:  # a re-post is judged by jurisdiction first, as a new post is (403 < 409)
-                    HANDLING[type(document)].check_jurisdiction(document, work)
-                except LedgerError as error:
-                    # what the document did may have moved it out of its poster's reach (a
-                    # lot since exported): its poster, by name, may still send it again
-                    if actor is None or not self._posted_by(actor.name, claim[1]):
-                        raise error.at(index) from None
                 if claim[0] != content_digest and not _same_as_legacy(claim[0], normalized):
                     self._forbidden_after(stamps, index, work)
                     raise LedgerError(

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import socket
 import sqlite3
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,18 +159,93 @@ def postgres_connect_kwargs(config: StoreConfig) -> dict[str, Any]:
         "user": env["POSTGRES_USER"],
         "password": env["POSTGRES_PASSWORD"] or None,
         "connect_timeout": int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        **connection_deadlines(int(env["POSTGRES_CONNECT_TIMEOUT"])),
+    }
+
+
+STATEMENT_TIMEOUT_MS = 30_000
+"""PostgreSQL's own bound on one statement (`statement_timeout`): a runaway statement of
+ours ends there. A database that stops answering is caught by the probe, not by it."""
+
+_CONNECTIONS: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Every pooled PostgreSQL connection of this process (see `interrupt_busy_connections`)."""
+
+
+def connection_deadlines(timeout: int) -> dict[str, Any]:
+    """libpq settings that keep a connection from waiting for ever on a database or a
+    network that stopped answering: TCP keepalives on an idle connection (the peer gone
+    is noticed within `timeout` + 2 s), `tcp_user_timeout` on unacknowledged data (a
+    network that drops packets without resetting), and the server's `statement_timeout`."""
+    return {
+        "keepalives": 1,
+        "keepalives_idle": max(1, timeout),
+        "keepalives_interval": 1,
+        "keepalives_count": 2,
+        "tcp_user_timeout": (timeout + 1) * 1000,
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
     }
 
 
 def tune_pool(recorder: Any, timeout: int) -> None:
-    """Lets a PostgreSQL pool's lost connections be replaced soon after the database is
-    back: psycopg_pool retries a failed connect with a doubling delay for
-    `reconnect_timeout` (5 minutes by default), so after an outage of a minute the next
-    try could be a minute away; with a short one it gives up instead, and connects again
-    when a request asks. (eventsourcing has no setting for it.)"""
+    """Bounds every wait of a PostgreSQL pool: its connections get `connection_deadlines`
+    and are noted for `interrupt_busy_connections`; a failed connect is retried for
+    `timeout` s, not psycopg_pool's 5 minutes of doubling delays (after an outage of a
+    minute the next try could be a minute away: with a short one it gives up instead,
+    and connects again when a request asks). The pool's wait for a connection is
+    eventsourcing's POSTGRES_CONNECT_TIMEOUT, the same `timeout`."""
     pool = getattr(recorder.datastore, "pool", None)
-    if pool is not None:
-        pool.reconnect_timeout = float(timeout)
+    if pool is None:
+        return
+    pool.reconnect_timeout = float(timeout)
+    if not hasattr(recorder.datastore, "schema"):  # SQLite's pool: no network to wait on
+        return
+    if isinstance(pool.kwargs, dict):
+        pool.kwargs.update(connection_deadlines(timeout))
+    configure = pool._configure
+
+    def noted(connection: Any) -> None:
+        if configure is not None:
+            configure(connection)
+        _CONNECTIONS.add(connection)
+
+    pool._configure = noted
+    for connection in list(getattr(pool, "_pool", ())):  # opened before (CREATE TABLE)
+        _CONNECTIONS.add(connection)
+
+
+def interrupt_busy_connections() -> int:
+    """Ends every pooled connection of this process that waits for an answer, by shutting
+    its socket down: the thread waiting on it gets an error at once (a lost connection)
+    instead of waiting for a database that stopped answering (SIGSTOP, or a network that
+    drops packets: the kernel keeps acknowledging, so no TCP timeout fires). Called when
+    the probe finds the store not answering. Returns how many were interrupted."""
+    from psycopg.pq import TransactionStatus
+
+    interrupted = 0
+    for connection in list(_CONNECTIONS):
+        try:
+            if (
+                connection.closed
+                or connection.pgconn.transaction_status != TransactionStatus.ACTIVE
+            ):
+                continue
+            shut_down(connection.fileno())
+            interrupted += 1
+        except Exception:  # closed meanwhile
+            continue
+    return interrupted
+
+
+def shut_down(fileno: int) -> None:
+    """Shuts a connected socket down (both ways) by its file descriptor; whoever waits on
+    it wakes up to an end of stream."""
+    duplicate = socket.socket(fileno=os.dup(fileno))
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        duplicate.close()
 
 
 def check_reachable(config: StoreConfig) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,7 @@ def test_the_log_extends_its_own_checkpoints(
 
     empty_log = tmp_path / "empty.json"
     empty_store = f"sqlite:///{tmp_path / 'empty.db'}"
+    sqlite3.connect(tmp_path / "empty.db").close()  # an empty store (checkpoint makes none)
     assert saved_checkpoint(empty_store, key_file, empty_log)["tree_size"] == 0
     assert check(store_url, key_file, empty_log)[0] == 0
 

@@ -20,12 +20,14 @@ from tests.support import (
 
 
 def assert_error(response: httpx.Response, status: int, code: str, index: int = 0) -> None:
-    """The protocol's error shape: {"error": {"code", "message", "index"[, "detail"]}}."""
+    """The protocol's error shape: {"error": {"code", "message", "index"[, "detail"]}},
+    with the request's id (X-Request-ID) beside them."""
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}, body
     error = body["error"]
-    assert set(error) - {"detail"} == {"code", "message", "index"}, error
+    assert set(error) - {"detail"} == {"code", "message", "index", "request_id"}, error
+    assert error["request_id"] == response.headers["x-request-id"], error
     assert error["code"] == code, error
     assert isinstance(error["message"], str) and error["message"], error
     assert error["index"] == index, error

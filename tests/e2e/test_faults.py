@@ -224,3 +224,107 @@ def test_postgresql_restarted_and_stopped_under_load(tmp_path: Path) -> None:
         if server is not None:
             server.stop()
         pg.destroy()
+
+
+FROZEN_REQUEST_BOUND = 3.0  # seconds any answer may take while PostgreSQL is frozen
+FROZEN_HEALTH_BOUND = 2.0  # seconds until /health says degraded, and until it recovers
+
+
+def test_postgresql_frozen_with_sigstop_under_load(tmp_path: Path) -> None:
+    """A PostgreSQL that stops answering without closing anything (SIGSTOP: as a hung host
+    or a network that drops packets): every request is answered within 3 s (503 while
+    frozen), /health is degraded within 2 s, the server recovers within 2 s of SIGCONT,
+    and re-posting leaves each document once."""
+    pg = PrivatePostgres()
+    server: Server | None = None
+    try:
+        pg.init().start()
+        with psycopg.connect(pg.url, autocommit=True) as admin:
+            admin.execute("CREATE DATABASE kpledger")
+        server = Server(pg.url.rsplit("/", 1)[0] + "/kpledger", tmp_path)
+        server.env["KPLEDGER_STORE_TIMEOUT"] = str(STORE_TIMEOUT)
+        server.start()
+        token = _world(server)
+        auditor = server.token("auditor")
+        bodies = _batches("F", 3000, 5)
+        outcomes: list[tuple[int, float, int | None, str]] = []
+        stopping = threading.Event()
+        next_body = iter(range(len(bodies)))
+        lock = threading.Lock()
+
+        def record(index: int, took: float, answer: httpx.Response | None) -> None:
+            code = answer.json()["error"]["code"] if answer and answer.status_code >= 400 else ""
+            outcomes.append((index, took, answer.status_code if answer else None, code))
+
+        def poster() -> None:
+            with server.client(token) as client:  # type: ignore[union-attr]
+                client.timeout = httpx.Timeout(30)
+                while not stopping.is_set():
+                    with lock:
+                        index = next(next_body, None)
+                    if index is None:
+                        return
+                    body = bodies[index]
+                    record(index, *_timed(lambda body=body: client.post("/v1/events", json=body)))
+                    time.sleep(0.02)
+
+        def reader() -> None:
+            with server.client(auditor) as client:  # type: ignore[union-attr]
+                while not stopping.is_set():
+                    record(-1, *_timed(lambda: client.get("/v1/events", params={"limit": 5})))
+                    record(-2, *_timed(lambda: client.get("/v1/lots/GH-L0")))
+                    record(-3, *_timed(lambda: client.get("/v1/alerts")))
+                    time.sleep(0.05)
+
+        threads = [threading.Thread(target=poster) for _ in range(2)]
+        threads.append(threading.Thread(target=reader))
+        for thread in threads:
+            thread.start()
+        with server.client() as anonymous:
+            time.sleep(1.5)
+            pg.freeze()
+            frozen_at = time.monotonic()
+            while True:
+                took, health = _timed(lambda: anonymous.get("/health"))
+                assert health is not None and took < FROZEN_HEALTH_BOUND, took
+                if health.json()["status"] == "degraded":
+                    break
+                assert time.monotonic() - frozen_at < FROZEN_HEALTH_BOUND, "not degraded"
+            degraded_after = time.monotonic() - frozen_at
+            assert anonymous.get("/health/ready").status_code == 503
+            time.sleep(4)  # frozen for a while, under load
+            pg.thaw()
+            thawed_at = time.monotonic()
+            while _timed(lambda: anonymous.get("/health"))[1].json()["store"] != "reachable":  # type: ignore[union-attr]
+                assert time.monotonic() - thawed_at < FROZEN_HEALTH_BOUND, "did not recover"
+                time.sleep(0.05)
+            recovered_after = time.monotonic() - thawed_at
+            recovered = len(outcomes)
+            deadline = time.monotonic() + 15
+            while not any(status == 201 for _, _, status, _ in outcomes[recovered:]):
+                assert time.monotonic() < deadline, "nothing new was appended after recovery"
+                time.sleep(0.1)
+            time.sleep(1)
+        stopping.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        print(
+            f"\nfrozen: degraded after {degraded_after:.2f} s, recovered {recovered_after:.2f} s"
+            f" after SIGCONT, slowest answer {max(o[1] for o in outcomes):.2f} s,"
+            f" {Counter(o[2] for o in outcomes)}"
+        )
+        statuses = Counter(status for _, _, status, _ in outcomes)
+        assert set(statuses) <= {200, 201, 503}, statuses
+        assert statuses[503] > 0, "the freeze must be seen"
+        slowest = max(took for _, took, _, _ in outcomes)
+        assert slowest < FROZEN_REQUEST_BOUND, slowest
+        assert {code for *_, code in outcomes if code} <= {"unavailable", "outcome_unknown"}
+
+        sent = sorted({index for index, *_ in outcomes if index >= 0})
+        unsure = [bodies[i] for i, _, status, _ in outcomes if i >= 0 and status != 201]
+        _repost(server, token, unsure)
+        _assert_each_once(server, [bodies[i] for i in sent])
+    finally:
+        if server is not None:
+            server.stop()
+        pg.destroy()

@@ -271,7 +271,8 @@ def test_key_create_makes_a_key_and_refuses_to_overwrite(tmp_path: Path, sqlite_
     assert path.read_text() == pem
 
     server.env["KPLEDGER_SIGNING_KEY"] = str(path)
-    printed = server.kpledger("checkpoint")
+    assert server.kpledger("token", "create", "--role", "auditor", "--name", "a").returncode == 0
+    printed = server.kpledger("checkpoint")  # of the store the token made
     assert printed.returncode == 0, printed.stderr
     assert json.loads(printed.stdout)["key_id"] == key_id
     assert not (tmp_path / "kpledger-signing.pem").exists()

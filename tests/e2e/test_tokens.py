@@ -56,12 +56,14 @@ def test_a_revoked_token_is_refused_by_every_worker_within_a_second(
     print(f"\nrevoked token refused by both workers {refused_after:.2f} s after revoke returned")
     assert refused_after < 3.0  # 0.5 s by design; generous on a loaded machine
     answer = httpx.get(
-        f"{server.base_url}/v1/alerts", headers={"Authorization": f"Bearer {revoked}"}
+        f"{server.base_url}/v1/alerts",
+        headers={"Authorization": f"Bearer {revoked}", "X-Request-ID": "after-revoke"},
     )
     assert answer.json()["error"] == {
         "code": "unauthenticated",
         "message": "this token was revoked",
         "index": 0,
+        "request_id": "after-revoke",
     }
     assert _status(server, kept) == 200
 
