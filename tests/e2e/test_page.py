@@ -451,10 +451,15 @@ def test_french_after_choosing_it_and_after_a_reload(
     expect(page.locator("#view")).to_contain_text("Custody timeline")
 
 
-def test_the_legend_shows_every_mark_and_every_shape(page: Page, demo: Demo) -> None:
+def test_a_source_shows_its_embargo_and_the_legend_every_mark_and_shape(
+    page: Page, demo: Demo
+) -> None:
     enter_token(page, demo.investigator)
     search(page, "CI-SEGUELA")
     opened(page, "CI-SEGUELA")
+    embargo = page.locator('#source-embargo li[data-embargo-id="UNSC-1643-CI"]')
+    expect(embargo).to_contain_text("Under embargo UNSC-1643-CI")  # the source's embargo
+    expect(page.locator('#summary h2 [data-risk="embargoed_source"]')).to_be_visible()
     legend = page.locator("#legend")
     for risk in RISKS:
         mark = legend.locator(f'li[data-risk="{risk}"] .risk')

@@ -39,7 +39,7 @@ const LANGUAGE_KEY = "kpledger.language";
 const $ = (id) => document.getElementById(id);
 const state = { root: null, kind: null, seq: 0, cy: null, graphSize: 0, tried: false, risks: new Map(), rerender: null, triage: new Map() };
 const i18n = { language: "en", messages: {}, english: {} };
-const kpl = { cy: null, state, i18n, open: (id) => navigate(id), timings: {} };
+const kpl = { cy: null, state, i18n, open: (id) => navigate(id), timings: {}, graphStyle: (large) => graphStyle(large) };
 window.kpl = kpl;
 
 // -- words and numbers in the reader's language -----------------------------------------
@@ -941,16 +941,25 @@ async function traceAndGraph(params, root) {
 }
 
 async function openSource(hit, seq) {
-  const [[trace, graph], alerts] = await Promise.all([traceAndGraph({ source_id: hit.id }, hit.id), Promise.allSettled([api("/v1/alerts")])]);
+  const [trace, graph] = await traceAndGraph({ source_id: hit.id }, hit.id);
   rememberGraph(graph);
-  const embargoes = await sourceEmbargoes(hit.id, graph);
   const node = rootNode(graph);
+  const notice = h("div", { class: "embargo-box" }, risksOf(hit.id).includes("embargoed_source") ? embargoNotice(hit.id, []) : null);
   const body = [
     h("p", {}, hit.label),
     node ? facts([[t("column.kind"), tx("kind", node.source_kind)], [t("column.participant"), node.participant], [t("source.region"), node.region]]) : null,
-    embargoNotice(hit.id, embargoes),
+    notice,
   ];
-  await showTrace(hit, trace, graph, seq, body, alerts[0]);
+  // The embargo is read beside the drawing, not before it (one more answer to wait for).
+  const embargoes = sourceEmbargoes(hit.id, graph).then((found) => {
+    if (seq !== state.seq) return;
+    notice.replaceChildren(embargoNotice(hit.id, found));
+    if (!found.length) return;
+    const title = document.querySelector("#summary h2");
+    if (title && !title.querySelector('[data-risk="embargoed_source"]')) title.append(" ", riskMark("embargoed_source"));
+  });
+  await showTrace(hit, trace, graph, seq, body);
+  embargoes.catch(() => {}); // filled in when it comes; the view does not wait for it
 }
 
 async function sourceEmbargoes(id, graph) {
@@ -993,7 +1002,8 @@ async function openParticipant(hit, seq) {
 async function openOperator(hit, seq) {
   const [[trace, graph], [operator, alerts]] = await Promise.all([
     traceAndGraph({ operator: hit.id }, hit.id),
-    Promise.allSettled([api("/v1/operators/" + encodeURIComponent(hit.id)), api("/v1/alerts")]),
+    // Operator ids start with their participant's code: its alerts are the ones to look at.
+    Promise.allSettled([api("/v1/operators/" + encodeURIComponent(hit.id)), api("/v1/alerts", { participant: hit.id.split("-")[0] })]),
   ]);
   rememberGraph(graph);
   const body = [];
@@ -1403,7 +1413,7 @@ function graphSection(settled, rootId, { wide = true, fromOrigin = null, paths =
     note.classList.toggle("warning", hidden > 0);
     const drawn = graph.nodes.filter((n) => kept.has(n.id));
     list.replaceChildren(
-      ...drawn.map((n) => h("li", { class: "k-" + n.kind }, nodeShapeIcon(n.kind), " ", idLink(keyOf(n.id)), " ", h("span", { class: "kind" }, tx("node", n.kind)), " ", riskMarks([...new Set([...(n.risk || []), ...risksOf(keyOf(n.id))])]))),
+      ...drawn.map((n) => h("li", { class: "k-" + n.kind }, drawn.length > DAGRE_MAX ? null : [nodeShapeIcon(n.kind), " "], idLink(keyOf(n.id)), " ", h("span", { class: "kind" }, tx("node", n.kind)), " ", riskMarks([...new Set([...(n.risk || []), ...risksOf(keyOf(n.id))])]))),
     );
     mark("listed");
     let cytoscape;
@@ -1547,7 +1557,7 @@ function graphStyle(large = false) {
   // Five shapes for five kinds of node; a risk adds a coloured, patterned border and its
   // symbol and word to the label. Large graphs: straight edges, labels only when selected.
   const style = [
-    { selector: "node", style: { label: "data(label)", "font-size": LABEL_PX, "text-valign": "bottom", "text-halign": "center", "text-margin-y": 3, width: 22, height: 22, "background-color": "#4a6fa5", color: "#1b1b1b", "text-wrap": "wrap", "text-max-width": 150, "text-background-color": "#fcfcfd", "text-background-opacity": 0.85, "text-background-padding": 1, "border-width": 1, "border-color": "#fff" } },
+    { selector: "node", style: { label: "data(label)", "font-size": LABEL_PX, "text-valign": "bottom", "text-halign": "center", "text-margin-y": 3, width: 22, height: 22, "background-color": "#4a6fa5", color: "#1b1b1b", "text-wrap": "wrap", "text-max-width": 150, "border-width": 1, "border-color": "#fff" } },
     { selector: 'node[kind = "source"]', style: { shape: "triangle", "background-color": "#2e7d32", width: 26, height: 24 } },
     { selector: 'node[kind = "certificate"]', style: { shape: "round-rectangle", "background-color": "#8e5a00", width: 30, height: 18 } },
     { selector: 'node[kind = "participant"]', style: { shape: "hexagon", "background-color": "#6b6b6b", width: 26, height: 24 } },
@@ -1563,6 +1573,7 @@ function graphStyle(large = false) {
     { selector: 'edge[carried = "no"]', style: { "line-style": "dotted", "line-color": "#c8ced6", "target-arrow-color": "#c8ced6" } },
     { selector: 'edge[kind = "shipped-under"], edge[kind = "received-by"]', style: { "line-style": "dashed" } },
   ];
+  if (!large) style.splice(1, 0, { selector: "node", style: { "text-background-color": "#fcfcfd", "text-background-opacity": 0.85, "text-background-padding": 1 } });
   if (large) {
     // No labels to measure (only the root's and the selected node's), straight edges.
     style.splice(
