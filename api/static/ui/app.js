@@ -517,24 +517,25 @@ async function openLot(hit, seq) {
   const id = hit.id;
   const path = "/v1/lots/" + encodeURIComponent(id);
   const lot = await api(path); // 401, 403 and 404 end here, with one message
-  const [provenance, custody, alerts, graph, history] = await Promise.allSettled([
+  // The lot's history (for retracted steps) is read beside the view, not before it.
+  const history = api(path + "/history");
+  history.catch(() => {});
+  const [provenance, custody, alerts, graph] = await Promise.allSettled([
     api(path + "/provenance"),
     api(path + "/custody"),
     api("/v1/alerts"),
     api("/v1/graph", { root: id, direction: "both" }),
-    api(path + "/history"),
   ]);
   if (seq !== state.seq) return;
   rememberGraph(graph);
   if (lot.status === "seized") remember(id, ["seized"]);
   const steps = custody.status === "fulfilled" ? custody.value.steps : [];
-  const entries = history.status === "fulfilled" ? history.value.events : [];
   const graphPanel = graphSection(graph, id, { wide: false });
   showView(
     lotSummary(lot),
     settledPanel(t("provenance.title"), provenance, provenancePanel),
     graphPanel.section,
-    settledPanel(t("custody.title"), custody, (value) => custodyPanel(value, entries)),
+    settledPanel(t("custody.title"), custody, (value) => custodyPanel(value, history, seq)),
     settledPanel(t("alerts.title"), alerts, (value) => alertsPanel(value.alerts, concerning(value.alerts, id, steps), t("alerts.none_lot"))),
     legend(),
   );
@@ -690,24 +691,27 @@ async function retractionReasons(entries) {
   return reasons;
 }
 
-function custodyPanel(custody, entries) {
-  const retracted = entries.filter((entry) => entry.retracted_by);
-  const items = custody.steps.map((step) => ({ position: step.position, step }));
-  for (const entry of retracted) items.push({ position: entry.position, entry });
-  items.sort((a, b) => a.position - b.position);
+function custodyPanel(custody, history, seq) {
   const list = h(
     "ol",
     { class: "timeline", id: "custody-steps" },
-    items.map(({ step, entry }) => (step ? custodyStep(step, custody.lot_id) : retractedStep(entry))),
+    custody.steps.map((step) => custodyStep(step, custody.lot_id)),
   );
-  if (retracted.length) {
-    retractionReasons(entries).then((reasons) => {
-      for (const item of list.querySelectorAll("li.retracted")) {
-        const reason = reasons.get(Number(item.dataset.retractedBy));
-        if (reason !== undefined) item.querySelector(".reason").textContent = t("custody.retracted_reason", { position: item.dataset.retractedBy, reason });
-      }
-    });
-  }
+  history.then(async ({ events }) => {
+    // Retracted entries of the lot, struck through in their place, with their reason.
+    const retracted = events.filter((entry) => entry.retracted_by);
+    if (!retracted.length || seq !== state.seq) return;
+    for (const entry of retracted) {
+      const item = retractedStep(entry);
+      const after = [...list.children].find((li) => Number(li.dataset.position) > entry.position);
+      list.insertBefore(item, after ?? null);
+    }
+    const reasons = await retractionReasons(events);
+    for (const item of list.querySelectorAll("li.retracted")) {
+      const reason = reasons.get(Number(item.dataset.retractedBy));
+      if (reason !== undefined) item.querySelector(".reason").textContent = t("custody.retracted_reason", { position: item.dataset.retractedBy, reason });
+    }
+  }, () => {});
   return panel(t("custody.title"), h("p", { class: "muted" }, t("custody.help")), list);
 }
 
