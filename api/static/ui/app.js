@@ -373,7 +373,7 @@ function showView(...sections) {
     state.cy.destroy();
     state.cy = kpl.cy = null;
   }
-  view.replaceChildren(...sections);
+  view.replaceChildren(...sections.filter(Boolean));
   mark("shown");
   const replay = $("replay");
   replay.hidden = !asOf();
@@ -1485,7 +1485,60 @@ async function layout(cy, root, first) {
   run.run();
   await done;
   if (first) mark("laid out");
+  routeAroundNodes(cy);
   readableFit(cy, root);
+}
+
+function crossings(cy, edge) {
+  // The nodes an edge's drawn line (straight, or its one-control-point curve) passes
+  // over, other than its own two ends; sampled along the line.
+  const a = edge.source().position();
+  const b = edge.target().position();
+  const control = edge.controlPoints?.()?.[0];
+  const at = (t) =>
+    control
+      ? { x: (1 - t) ** 2 * a.x + 2 * (1 - t) * t * control.x + t * t * b.x, y: (1 - t) ** 2 * a.y + 2 * (1 - t) * t * control.y + t * t * b.y }
+      : { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t };
+  const points = [];
+  for (let t = 0.04; t < 0.97; t += 0.04) points.push(at(t));
+  return cy.nodes(":visible").filter((node) => {
+    if (node.same(edge.source()) || node.same(edge.target())) return false;
+    const p = node.position();
+    const w = node.width() / 2 + 3;
+    const h = node.height() / 2 + 3;
+    return points.some((q) => Math.abs(q.x - p.x) < w && Math.abs(q.y - p.y) < h);
+  });
+}
+
+function routeAroundNodes(cy) {
+  // Dagre places the nodes; cytoscape draws each edge as a line between its ends, which
+  // may pass over a node of a rank in between. Such an edge is bent around that node (a
+  // curve whose control point lies beyond it), on whichever side clears it.
+  for (const edge of cy.edges(":visible")) {
+    const blocking = crossings(cy, edge);
+    if (!blocking.length || edge.source().same(edge.target())) continue;
+    const a = edge.source().position();
+    const b = edge.target().position();
+    const length = Math.hypot(b.x - a.x, b.y - a.y) || 1;
+    const node = blocking[0];
+    const p = node.position();
+    const along = Math.min(0.9, Math.max(0.1, ((p.x - a.x) * (b.x - a.x) + (p.y - a.y) * (b.y - a.y)) / length ** 2));
+    const across = ((b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x)) / length;
+    const clearance = node.height() / 2 + 14;
+    for (const side of [across >= 0 ? -1 : 1, across >= 0 ? 1 : -1]) {
+      for (const extra of [1, 2, 3]) {
+        // a quadratic curve reaches half its control point's distance at its apex
+        const distance = 2 * (across + side * clearance * extra);
+        edge.style({ "curve-style": "unbundled-bezier", "control-point-distances": [distance], "control-point-weights": [along] });
+        if (!crossings(cy, edge).length) break;
+        edge.style({ "control-point-distances": [-distance] });
+        if (!crossings(cy, edge).length) break;
+      }
+      if (!crossings(cy, edge).length) break;
+    }
+    if (crossings(cy, edge).length) edge.removeStyle("curve-style control-point-distances control-point-weights");
+    else edge.data("bent", "yes");
+  }
 }
 
 function readableFit(cy, root) {
