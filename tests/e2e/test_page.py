@@ -92,9 +92,9 @@ def open_tab(browser: Browser) -> Iterator[Callable[[str], Page]]:
     foreign: list[str] = []
     errors: list[str] = []
 
-    def open_on(base_url: str) -> Page:
+    def open_on(base_url: str, **options: Any) -> Page:
         context = browser.new_context(
-            viewport={"width": 1280, "height": 800}, accept_downloads=True
+            **{"viewport": {"width": 1280, "height": 800}, "accept_downloads": True, **options}
         )
         contexts.append(context)
         allowed = urlsplit(base_url).netloc
@@ -694,6 +694,33 @@ def test_a_420_pixel_window_keeps_the_body_narrow_and_triage_in_reach(
     expect(confirm).to_be_visible()
     box = confirm.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 420
+
+
+def test_on_a_touch_screen_a_tap_selects_a_node_and_opens_it(
+    open_tab: Callable[..., Page], demo: Demo
+) -> None:
+    page = open_tab(demo.server.base_url, viewport={"width": 420, "height": 800}, has_touch=True)
+    enter_token(page, demo.investigator)
+    search(page, SUSPECT_LOT_ID)
+    opened(page, SUSPECT_LOT_ID)
+    page.locator("#graph[data-drawn]").wait_for()
+    page.locator("#graph").scroll_into_view_if_needed()
+    box = page.locator("#graph").bounding_box()
+    assert box is not None
+    where = page.evaluate(
+        "() => window.kpl.cy.getElementById('source:CI-SEGUELA').renderedPosition()"
+    )
+    if not (0 < where["x"] < box["width"] and 0 < where["y"] < box["height"]):
+        page.evaluate(
+            "() => window.kpl.cy.center(window.kpl.cy.getElementById('source:CI-SEGUELA'))"
+        )
+        where = page.evaluate(
+            "() => window.kpl.cy.getElementById('source:CI-SEGUELA').renderedPosition()"
+        )
+    page.touchscreen.tap(box["x"] + where["x"], box["y"] + where["y"])
+    expect(page.locator("#node-bar")).to_contain_text("CI-SEGUELA")
+    page.locator("#node-open").tap()
+    opened(page, "CI-SEGUELA")
 
 
 def test_paths_between_two_ids_are_drawn_and_listed(page: Page, demo: Demo, tmp_path: Path) -> None:
