@@ -1,6 +1,7 @@
 """The investigator's page: `GET /ui` and its files under `/ui/...`, from the package.
 
-The page's own files live in `api/static/ui/`; the graph libraries are copied into
+The page's own files live in `api/static/ui/` (its message catalogues, one per language,
+in `api/static/ui/i18n/`, served as `/ui/i18n/<code>.json`); the graph libraries are copied into
 `api/static/ui/vendor/` from `ui/node_modules` by `scripts/_venv.sh` (npm ci). Nothing
 is fetched from elsewhere: the Content-Security-Policy only allows this origin.
 """

@@ -3,7 +3,7 @@ by the PyPI `playwright` package) against a real `kpledger serve` holding the de
 
 Every page runs with its requests intercepted: one to any host but the server's fails
 the test. A missing Chromium or playwright fails these tests; they never skip.
-Set KPLEDGER_UI_SCREENSHOT=docs/ui-suspect-parcel.png to refresh the README's screenshot.
+Set KPLEDGER_UI_SCREENSHOTS=docs to refresh the README's screenshots (docs/ui-*.png).
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +24,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from ledger.application import Ledger
-from worlds.demo import EXPORTER, SUSPECT_CERTIFICATE_ID, SUSPECT_LOT_ID, load_demo
+from worlds.demo import (
+    EXPORTER,
+    LISTING_ID,
+    SUSPECT_CERTIFICATE_ID,
+    SUSPECT_LOT_ID,
+    load_demo,
+)
 
 OPEN_BUDGET_SECONDS = 3.0  # generous for a shared CI machine; the README states the measure
 
@@ -39,6 +48,29 @@ class Demo:
             response = client.get(path, params=params)
             assert response.status_code == 200, response.text
             return response.json()
+
+    def post(self, token_name: str, **document: Any) -> Any:
+        """Posts one document with a fresh event_id, occurred now, as that demo token."""
+        document = {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": datetime.now(UTC).isoformat(),
+            **document,
+        }
+        with self.server.client(self.tokens[token_name]) as client:
+            response = client.post("/v1/events", json=document)
+            assert response.status_code == 201, response.text
+            return response.json()
+
+    def log(self) -> list[dict[str, Any]]:
+        """The whole log, as GET /v1/events serves it."""
+        events: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = self.get("/v1/events", after=after, limit=1000)
+            events += page["events"]
+            if not page["events"]:
+                return events
+            after = page["next_after"]
 
 
 @pytest.fixture
@@ -60,9 +92,9 @@ def open_tab(browser: Browser) -> Iterator[Callable[[str], Page]]:
     foreign: list[str] = []
     errors: list[str] = []
 
-    def open_on(base_url: str) -> Page:
+    def open_on(base_url: str, **options: Any) -> Page:
         context = browser.new_context(
-            viewport={"width": 1280, "height": 800}, accept_downloads=True
+            **{"viewport": {"width": 1280, "height": 800}, "accept_downloads": True, **options}
         )
         contexts.append(context)
         allowed = urlsplit(base_url).netloc
@@ -114,6 +146,17 @@ def says(page: Page, text: str) -> None:
     expect(page.get_by_role("alert")).to_contain_text(text)
 
 
+def shoot(page: Page, tmp_path: Path, name: str) -> None:
+    """A screenshot of the page; copied to $KPLEDGER_UI_SCREENSHOTS/NAME when that is set
+    (the README's pictures are taken this way)."""
+    screenshot = tmp_path / name
+    page.screenshot(path=str(screenshot))
+    assert screenshot.stat().st_size > 10_000
+    folder = os.environ.get("KPLEDGER_UI_SCREENSHOTS")
+    if folder:
+        shutil.copyfile(screenshot, Path(folder) / name)
+
+
 def test_the_suspect_lot_shows_the_api_provenance(page: Page, demo: Demo, tmp_path: Path) -> None:
     enter_token(page, demo.investigator)
     started = time.monotonic()
@@ -138,7 +181,7 @@ def test_the_suspect_lot_shows_the_api_provenance(page: Page, demo: Demo, tmp_pa
 
     provenance = demo.get(f"/v1/lots/{SUSPECT_LOT_ID}/provenance")
     rows = page.locator("#provenance-table tbody tr")
-    shown = {
+    shown = {  # in English: carats grouped by thousands, digit for digit
         rows.nth(i).get_attribute("data-source-id"): (
             rows.nth(i).locator(".carats").inner_text(),
             rows.nth(i).locator(".share").inner_text(),
@@ -146,28 +189,24 @@ def test_the_suspect_lot_shows_the_api_provenance(page: Page, demo: Demo, tmp_pa
         for i in range(rows.count())
     }
     assert shown == {
-        source["source_id"]: (source["carats"], f"{source['fraction'] * 100:.2f}\u00a0%")
+        source["source_id"]: (f"{Decimal(source['carats']):,}", f"{source['fraction'] * 100:.2f}%")
         for source in provenance["sources"]
     }
     embargo = provenance["embargoed"][0]
     notice = page.locator(f'#embargoed li[data-embargo-id="{embargo["embargo_id"]}"]')
-    assert "Embargoed" in notice.inner_text() and embargo["carats"] in notice.inner_text()
+    assert "Embargoed" in notice.inner_text()
+    assert f"{Decimal(embargo['carats']):,}" in notice.inner_text()
     assert page.locator(".seg.embargoed").inner_text().startswith("⚠ EMBARGOED")
 
     steps = demo.get(f"/v1/lots/{SUSPECT_LOT_ID}/custody")["steps"]
-    assert page.locator("#custody-steps li").count() == len(steps)
+    assert page.locator("#custody-steps li:not(.retracted)").count() == len(steps)
     assert page.locator("#alerts-table tbody tr").count() >= 2  # rapid re-export, value
     drawn = page.evaluate("() => window.kpl.cy.nodes().length")
     graph = demo.get("/v1/graph", root=SUSPECT_LOT_ID, direction="both")
     assert drawn == len(graph["nodes"])
     assert demo.investigator not in page.url
 
-    screenshot = tmp_path / "suspect.png"
-    page.screenshot(path=str(screenshot))
-    assert screenshot.stat().st_size > 10_000
-    target = os.environ.get("KPLEDGER_UI_SCREENSHOT")
-    if target:
-        shutil.copyfile(screenshot, target)
+    shoot(page, tmp_path, "ui-suspect-parcel.png")
 
 
 def test_clicking_graph_nodes_and_the_node_list_opens_them(page: Page, demo: Demo) -> None:
@@ -177,6 +216,8 @@ def test_clicking_graph_nodes_and_the_node_list_opens_them(page: Page, demo: Dem
     page.locator("#graph[data-drawn]").wait_for()
 
     page.evaluate("() => window.kpl.cy.getElementById('source:CI-SEGUELA').emit('tap')")
+    expect(page.locator("#node-bar")).to_contain_text("CI-SEGUELA")  # a tap selects
+    page.locator("#node-open").click()  # and Open opens it
     opened(page, "CI-SEGUELA")
     assert page.url.endswith("#root=CI-SEGUELA")
     trace = demo.get("/v1/trace/downstream", source_id="CI-SEGUELA")
@@ -232,7 +273,7 @@ def test_as_of_replays_an_earlier_state(page: Page, demo: Demo) -> None:
     opened(page, SUSPECT_LOT_ID)
     then = demo.get(f"/v1/lots/{SUSPECT_LOT_ID}/custody", as_of=created)["steps"]
     now = demo.get(f"/v1/lots/{SUSPECT_LOT_ID}/custody")["steps"]
-    assert page.locator("#custody-steps li").count() == len(then) < len(now)
+    assert page.locator("#custody-steps li:not(.retracted)").count() == len(then) < len(now)
     assert page.get_by_role("alert").is_hidden()
 
     page.get_by_label("As of").fill("2000-01-01T00:00:00+00:00")
@@ -347,12 +388,12 @@ def test_a_large_graph_draws_2000_nodes_says_how_many_more_and_stays_clickable(
 
     # a click on a drawn node (a lot far from the root) opens it
     lot = page.evaluate("() => window.kpl.cy.nodes('[kind = \"lot\"]').last().data('key')")
-    page.evaluate(f"() => window.kpl.cy.getElementById('lot:{lot}').emit('tap')")
+    page.evaluate(f"() => window.kpl.cy.getElementById('lot:{lot}').emit('dbltap')")
     opened(page, lot)
     assert page.url.endswith(f"#root={lot}")
 
 
-def test_a_retracted_step_is_struck_through_with_its_reason(page: Page, demo: Demo) -> None:
+def test_the_demos_corrected_production_is_struck_through(page: Page, demo: Demo) -> None:
     from worlds.demo import ORAPA_LOT_ID
 
     enter_token(page, demo.investigator)
@@ -360,6 +401,401 @@ def test_a_retracted_step_is_struck_through_with_its_reason(page: Page, demo: De
     opened(page, ORAPA_LOT_ID)
     struck = page.locator("#custody-steps li.retracted")
     expect(struck).to_have_count(1)
-    assert struck.locator("s").inner_text() == "lot.produced"
+    expect(struck.locator("del")).to_be_visible()
     assert "mistyped: the lot weighs 160.00 carats" in struck.inner_text()
     assert page.locator("#custody-steps li").count() == 2  # and the corrected production
+
+
+# -- the second edition: languages, risk at a glance, a readable graph, triage --------------
+
+RISKS = (
+    "embargoed_source",
+    "embargoed_origin",
+    "sanctioned",
+    "possible_sanctions_match",
+    "flagged",
+    "seized",
+    "cancelled",
+)
+FLAGGED_LOT = "AE-DXB-2006-0031"  # the demo's flagged lot, of embargoed origin
+
+
+def node_risks(page: Page) -> dict[str, str]:
+    return dict(
+        page.evaluate("() => window.kpl.cy.nodes().map(n => [n.data('key'), n.data('risk')])")
+    )
+
+
+def test_french_after_choosing_it_and_after_a_reload(
+    page: Page, demo: Demo, tmp_path: Path
+) -> None:
+    page.get_by_label("Language").select_option("fr")
+    expect(page.get_by_label("Jeton")).to_be_visible()
+    page.get_by_label("Jeton").fill(demo.investigator)
+    field = page.get_by_label("Recherche", exact=True)
+    field.fill(SUSPECT_LOT_ID)
+    field.press("Enter")
+    opened(page, SUSPECT_LOT_ID)
+    page.locator("#graph[data-drawn]").wait_for()
+    view = page.locator("#view")
+    expect(view).to_contain_text("Chronologie de la garde")
+    expect(page.locator("#legend")).to_contain_text("Légende")
+    expect(page.locator("#legend")).to_contain_text("source sous embargo")
+    lot = demo.get(f"/v1/lots/{SUSPECT_LOT_ID}")
+    french_carats = page.evaluate(
+        "(c) => new Intl.NumberFormat('fr').format(BigInt(c.split('.')[0]))"
+        " + ',' + c.split('.')[1]",
+        lot["carats"],
+    )
+    assert "\u202f" in french_carats or "\u00a0" in french_carats  # 2 310,00: grouped
+    expect(page.locator("#summary")).to_contain_text(french_carats)
+    assert SUSPECT_LOT_ID in page.locator("#summary h2").inner_text()  # ids never translated
+    shoot(page, tmp_path, "ui-french.png")
+
+    page.reload()
+    expect(page.get_by_label("Jeton")).to_be_visible()
+    assert page.get_by_label("Langue").input_value() == "fr"
+    assert page.evaluate("() => localStorage.getItem('kpledger.language')") == "fr"
+    opened(page, SUSPECT_LOT_ID)  # the token stayed in the tab: the view opens again
+    expect(page.locator("#view")).to_contain_text("Chronologie de la garde")
+
+    page.get_by_label("Langue").select_option("en")
+    expect(page.get_by_label("Token")).to_be_visible()
+    expect(page.locator("#view")).to_contain_text("Custody timeline")
+
+
+def test_a_source_shows_its_embargo_and_the_legend_every_mark_and_shape(
+    page: Page, demo: Demo
+) -> None:
+    enter_token(page, demo.investigator)
+    search(page, "CI-SEGUELA")
+    opened(page, "CI-SEGUELA")
+    embargo = page.locator('#source-embargo li[data-embargo-id="UNSC-1643-CI"]')
+    expect(embargo).to_contain_text("Under embargo UNSC-1643-CI")  # the source's embargo
+    expect(page.locator('#summary h2 [data-risk="embargoed_source"]')).to_be_visible()
+    legend = page.locator("#legend")
+    for risk in RISKS:
+        mark = legend.locator(f'li[data-risk="{risk}"] .risk')
+        expect(mark).to_be_visible()
+        word = risk.replace("_", " ")
+        assert word in mark.inner_text()  # a word, not only a colour
+        assert mark.locator(".risk-symbol").inner_text().strip()  # and a symbol
+    for kind in ("lot", "source", "certificate", "participant", "operator"):
+        expect(legend.locator(f'li[data-kind="{kind}"] svg')).to_be_visible()
+
+
+def test_the_sanctioned_operator_shows_its_listing_licence_and_alerts(
+    page: Page, demo: Demo, tmp_path: Path
+) -> None:
+    enter_token(page, demo.investigator)
+    search(page, EXPORTER)
+    opened(page, EXPORTER)
+    operator = demo.get(f"/v1/operators/{EXPORTER}")
+    summary = page.locator("#summary")
+    expect(summary.locator('h2 [data-risk="sanctioned"]')).to_be_visible()
+    listing = page.locator(f'#sanctions li[data-listing-id="{LISTING_ID}"]')
+    expect(listing).to_contain_text("in force")
+    expect(listing.locator('[data-risk="sanctioned"]')).to_be_visible()
+    licence = page.locator("#licence")
+    expect(licence).to_contain_text(operator["licence"]["number"])
+    assert "false" not in summary.inner_text()
+    alerts = page.locator('#alerts-table tr[data-type="sanctioned_party"]')
+    expect(alerts).to_have_count(1)
+    assert "sanctioned" in node_risks(page)[EXPORTER]
+    shoot(page, tmp_path, "ui-operator.png")
+
+
+EDGES_OVER_NODES = """() => {
+  // every edge drawn over a node it does not join: its line (or its one-control-point
+  // curve) sampled, against each other node's box
+  const cy = window.kpl.cy;
+  const over = [];
+  cy.edges(':visible').forEach((edge) => {
+    const a = edge.source().position(), b = edge.target().position();
+    const c = edge.controlPoints() && edge.controlPoints()[0];
+    const at = (t) => c
+      ? [(1-t)**2*a.x + 2*(1-t)*t*c.x + t*t*b.x, (1-t)**2*a.y + 2*(1-t)*t*c.y + t*t*b.y]
+      : [a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t];
+    cy.nodes(':visible').forEach((node) => {
+      if (node.same(edge.source()) || node.same(edge.target())) return;
+      const p = node.position(), w = node.width() / 2, h = node.height() / 2;
+      for (let t = 0.05; t < 0.96; t += 0.05) {
+        const [x, y] = at(t);
+        if (Math.abs(x - p.x) < w && Math.abs(y - p.y) < h) {
+          over.push(edge.id() + ' over ' + node.id());
+          break;
+        }
+      }
+    });
+  });
+  return over;
+}"""
+
+
+def test_the_graph_is_layered_left_to_right_readable_with_five_shapes_and_no_edge_over_a_node(
+    page: Page, demo: Demo
+) -> None:
+    enter_token(page, demo.investigator)
+    for root in (SUSPECT_LOT_ID, "CI-SEGUELA", EXPORTER, "GH", "AE"):
+        search(page, root)
+        opened(page, root)
+        page.locator("#graph[data-drawn]").wait_for()
+        assert page.locator("#graph").get_attribute("data-layout") == "dagre"
+        assert page.evaluate(EDGES_OVER_NODES) == [], root
+        assert "null" not in page.locator("#view").inner_text().split()
+        label_px = page.evaluate(
+            "() => { const cy = window.kpl.cy; const n = cy.nodes()[0];"
+            " return parseFloat(n.style('font-size')) * cy.zoom(); }"
+        )
+        assert label_px >= 11, f"{root}: labels {label_px:.1f} px at the fitted zoom"
+    # every kind has its own shape
+    shapes = page.evaluate(
+        "() => Object.fromEntries(window.kpl.cy.nodes()"
+        ".map(n => [n.data('kind'), n.style('shape')]))"
+    )
+    assert len(set(shapes.values())) == len(shapes), shapes
+    # left to right: material flows rightwards along every edge of the suspect parcel's graph
+    search(page, SUSPECT_LOT_ID)
+    opened(page, SUSPECT_LOT_ID)
+    page.locator("#graph[data-drawn]").wait_for()
+    backwards = page.evaluate(
+        "() => window.kpl.cy.edges()"
+        ".filter(e => e.source().position('x') >= e.target().position('x')).length"
+    )
+    assert backwards == 0
+
+
+def test_edge_labels_on_a_source_are_its_carats_and_the_graph_tools_work(
+    page: Page, demo: Demo
+) -> None:
+    enter_token(page, demo.investigator)
+    search(page, "CI-SEGUELA")
+    opened(page, "CI-SEGUELA")
+    page.locator("#graph[data-drawn]").wait_for()
+    trace = demo.get("/v1/trace/downstream", source_id="CI-SEGUELA")
+    from_here = {lot["lot_id"]: lot["carats_from_origin"] for lot in trace["lots"]} | {
+        cert["certificate_id"]: cert["carats_from_origin"] for cert in trace["certificates"]
+    }
+    labels = dict(
+        page.evaluate(
+            "() => window.kpl.cy.edges().map(e =>"
+            " [e.source().data('key') + '>' + e.target().data('key'), e.data('label')])"
+        )
+    )
+    split = [key for key in labels if key.startswith(f"{SUSPECT_LOT_ID}>")]
+    assert split
+    for key in split:  # the split of the suspect parcel: carats from the source, not the lots'
+        child = key.split(">")[1]
+        assert labels[key] == f"{Decimal(from_here[child]):,} ct"
+
+    # hide a kind, then fit
+    shown = page.evaluate("() => window.kpl.cy.nodes('[kind = \"participant\"]:visible').length")
+    assert shown > 0
+    page.locator("#show-participant").uncheck()
+    assert (
+        page.evaluate("() => window.kpl.cy.nodes('[kind = \"participant\"]:visible').length") == 0
+    )
+    page.get_by_role("button", name="Fit").click()
+    # expand a node's neighbours: a lot at the edge of the view gains its neighbours
+    before = page.evaluate("() => window.kpl.cy.nodes().length")
+    page.evaluate("() => window.kpl.cy.getElementById('participant:AE').emit('tap')")
+    page.locator("#node-expand").click()
+    page.wait_for_function(f"() => window.kpl.cy.nodes().length > {before}")
+
+
+def test_each_risk_mark_shows_on_the_demo_cases(page: Page, demo: Demo) -> None:
+    """Needs the API's `risk` lists (GET /v1/graph, GET /v1/search)."""
+    demo.post("demo-authority-AE", type="lot.seized", lot_id="AE-DXB-2006-0040", reason="test")
+    enter_token(page, demo.investigator)
+    # search results
+    search(page, "CI-SEG")
+    expect(
+        page.locator('.matches li[data-id="CI-SEGUELA"] [data-risk="embargoed_source"]')
+    ).to_be_visible()
+    search(page, "AE-DXB-2006")
+    hit = page.locator(f'.matches li[data-id="{FLAGGED_LOT}"]')
+    expect(hit.locator('[data-risk="embargoed_origin"]')).to_be_visible()
+    expect(hit.locator('[data-risk="flagged"]')).to_be_visible()
+    expect(
+        page.locator('.matches li[data-id="AE-DXB-2006-0040"] [data-risk="seized"]')
+    ).to_be_visible()
+    # graph nodes and table rows
+    search(page, "CI-SEGUELA")
+    opened(page, "CI-SEGUELA")
+    page.locator("#graph[data-drawn]").wait_for()
+    risks = node_risks(page)
+    assert "embargoed_source" in risks["CI-SEGUELA"]
+    assert {"embargoed_origin", "flagged"} <= set(risks[FLAGGED_LOT].split())
+    assert "seized" in risks["AE-DXB-2006-0040"]
+    row = page.locator(f'#trace-lots tr[data-id="{FLAGGED_LOT}"]')
+    expect(row.locator('[data-risk="embargoed_origin"]')).to_be_visible()
+    expect(row.locator('[data-risk="flagged"]')).to_be_visible()
+    # the marks on the lot itself
+    search(page, FLAGGED_LOT)
+    opened(page, FLAGGED_LOT)
+    expect(page.locator('#summary h2 [data-risk="flagged"]')).to_be_visible()
+    expect(page.locator('#summary h2 [data-risk="embargoed_origin"]')).to_be_visible()
+
+
+def test_triage_from_the_page_appends_an_alert_review(page: Page, demo: Demo) -> None:
+    enter_token(page, demo.investigator)
+    before = demo.log()
+    page.get_by_role("link", name="Alerts", exact=True).click()
+    opened(page, "alerts")
+    row = page.locator('#alerts-table tr[data-type="sanctioned_party"]')
+    alert_id = row.get_attribute("data-alert-id")
+    row.locator("input.note").fill("UNSC listing confirmed with the Ghanaian authority")
+    row.get_by_role("button", name="Confirm").click()
+    says(page, f"Alert {alert_id} is now confirmed")
+    after = demo.log()
+    assert len(after) == len(before) + 1  # the review, and nothing else (not the role probe)
+    review = after[-1]["document"]
+    assert review["type"] == "alert.reviewed"
+    assert review["alert_id"] == alert_id and review["status"] == "confirmed"
+    assert review["note"] == "UNSC listing confirmed with the Ghanaian authority"
+    assert after[-1]["recorded_by"] == "demo-investigator"
+    confirmed = demo.get("/v1/alerts", status="confirmed")["alerts"]
+    assert [alert["alert_id"] for alert in confirmed] == [alert_id]
+    expect(page.locator(f'#alerts-table tr[data-alert-id="{alert_id}"] td.review')).to_contain_text(
+        "confirmed"
+    )
+    # the filters: only the confirmed ones
+    page.get_by_label("review", exact=True).select_option("confirmed")
+    page.wait_for_function("() => location.hash.includes('status=confirmed')")
+    opened(page, "alerts")
+    expect(page.locator("#alerts-table tbody tr")).to_have_count(1)
+
+
+def test_an_auditors_page_offers_no_triage(page: Page, demo: Demo) -> None:
+    enter_token(page, demo.tokens["demo-auditor"])
+    before = len(demo.log())
+    page.get_by_role("link", name="Alerts", exact=True).click()
+    opened(page, "alerts")
+    assert page.locator("#alerts-table tbody tr").count() > 0
+    assert page.locator(".triage-controls").count() == 0
+    assert page.get_by_role("button", name="Confirm").count() == 0
+    expect(page.locator("#alert-list")).to_contain_text("only investigators and the secretariat")
+    assert len(demo.log()) == before
+
+
+def body_scrolls_sideways(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            "() => document.documentElement.scrollWidth > window.innerWidth"
+            " || document.body.scrollWidth > window.innerWidth"
+        )
+    )
+
+
+def test_a_420_pixel_window_keeps_the_body_narrow_and_triage_in_reach(
+    page: Page, demo: Demo
+) -> None:
+    page.set_viewport_size({"width": 420, "height": 800})
+    enter_token(page, demo.investigator)
+    for root in (SUSPECT_LOT_ID, "CI-SEGUELA", EXPORTER):
+        search(page, root)
+        opened(page, root)
+        page.locator("#graph[data-drawn]").wait_for()
+        assert not body_scrolls_sideways(page), root
+        box = page.locator("#graph").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 420
+    page.get_by_role("link", name="Alerts", exact=True).click()
+    opened(page, "alerts")
+    assert not body_scrolls_sideways(page)
+    confirm = page.locator("#alerts-table tbody tr").first.get_by_role("button", name="Confirm")
+    confirm.scroll_into_view_if_needed()
+    expect(confirm).to_be_visible()
+    box = confirm.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 420
+
+
+def test_on_a_touch_screen_a_tap_selects_a_node_and_opens_it(
+    open_tab: Callable[..., Page], demo: Demo
+) -> None:
+    page = open_tab(demo.server.base_url, viewport={"width": 420, "height": 800}, has_touch=True)
+    enter_token(page, demo.investigator)
+    search(page, SUSPECT_LOT_ID)
+    opened(page, SUSPECT_LOT_ID)
+    page.locator("#graph[data-drawn]").wait_for()
+    page.locator("#graph").scroll_into_view_if_needed()
+    box = page.locator("#graph").bounding_box()
+    assert box is not None
+    where = page.evaluate(
+        "() => window.kpl.cy.getElementById('source:CI-SEGUELA').renderedPosition()"
+    )
+    if not (0 < where["x"] < box["width"] and 0 < where["y"] < box["height"]):
+        page.evaluate(
+            "() => window.kpl.cy.center(window.kpl.cy.getElementById('source:CI-SEGUELA'))"
+        )
+        where = page.evaluate(
+            "() => window.kpl.cy.getElementById('source:CI-SEGUELA').renderedPosition()"
+        )
+    page.touchscreen.tap(box["x"] + where["x"], box["y"] + where["y"])
+    expect(page.locator("#node-bar")).to_contain_text("CI-SEGUELA")
+    page.locator("#node-open").tap()
+    opened(page, "CI-SEGUELA")
+
+
+def test_paths_between_two_ids_are_drawn_and_listed(page: Page, demo: Demo, tmp_path: Path) -> None:
+    """Needs GET /v1/paths."""
+    answer = demo.get("/v1/paths", **{"from": "CI-SEGUELA", "to": FLAGGED_LOT})
+    assert answer["paths"]
+    enter_token(page, demo.investigator)
+    page.get_by_label("Paths from").fill("CI-SEGUELA")
+    page.get_by_label("to", exact=True).fill(FLAGGED_LOT)
+    page.get_by_role("button", name="Find paths").click()
+    opened(page, f"CI-SEGUELA>{FLAGGED_LOT}")
+    expect(page.locator("#path-list > li")).to_have_count(len(answer["paths"]))
+    first = page.locator("#path-list > li").first
+    for node in answer["paths"][0]["nodes"]:
+        assert node.split(":", 1)[1] in first.inner_text()
+    drawn = set(page.evaluate("() => window.kpl.cy.nodes().map(n => n.id())"))
+    assert drawn == {node for path in answer["paths"] for node in path["nodes"]}
+    shoot(page, tmp_path, "ui-path.png")
+
+
+def test_the_companies_of_a_downstream_trace(page: Page, demo: Demo) -> None:
+    """Needs downstream's `operators`."""
+    trace = demo.get("/v1/trace/downstream", source_id="GH-AKWATIA")
+    companies = {operator["operator_id"] for operator in trace["operators"]}
+    assert EXPORTER in companies
+    enter_token(page, demo.investigator)
+    search(page, "GH-AKWATIA")
+    opened(page, "GH-AKWATIA")
+    rows = page.locator("#trace-operators tbody tr")
+    expect(rows).to_have_count(len(companies))
+    exporter = page.locator(f'#trace-operators tr[data-id="{EXPORTER}"]')
+    expect(exporter.locator('[data-risk="sanctioned"]')).to_be_visible()
+
+
+def test_a_certificates_proof_downloads(page: Page, demo: Demo) -> None:
+    """Needs GET /v1/certificates/{id}/proof."""
+    enter_token(page, demo.investigator)
+    search(page, SUSPECT_CERTIFICATE_ID)
+    opened(page, SUSPECT_CERTIFICATE_ID)
+    with page.expect_download() as proof_download:
+        page.locator("#download-proof").click()
+    proof = proof_download.value
+    assert proof.suggested_filename == f"kpledger-proof-{SUSPECT_CERTIFICATE_ID}.txt"
+    with demo.server.client(demo.investigator) as client:
+        expected = client.get(f"/v1/certificates/{SUSPECT_CERTIFICATE_ID}/proof").text
+    assert Path(proof.path()).read_text() == expected
+
+
+def test_a_retracted_step_is_struck_through_with_its_reason(page: Page, demo: Demo) -> None:
+    """Needs document.retracted and `retracted_by` in a lot's history."""
+    flag = demo.post("demo-investigator", type="lot.flagged", lot_id=SUSPECT_LOT_ID, reason="typo")
+    flagged = demo.log()[-1]
+    assert flagged["position"] == flag["position"]
+    demo.post(
+        "demo-investigator",
+        type="document.retracted",
+        retracted_event_id=flagged["event_id"],
+        reason="flagged the wrong lot",
+    )
+    enter_token(page, demo.investigator)
+    search(page, SUSPECT_LOT_ID)
+    opened(page, SUSPECT_LOT_ID)
+    struck = page.locator(f'#custody-steps li.retracted[data-position="{flag["position"]}"]')
+    expect(struck.locator("del")).to_be_visible()
+    expect(struck).to_contain_text("flagged the wrong lot")
