@@ -39,6 +39,7 @@ from projections.compliance import Compliance
 from projections.custody import Custody
 from projections.failures import ReadModelFailed, ReadModelFailure, apply_all
 from projections.heap import long_lived_objects
+from projections.operators import Operator
 from projections.proofs import LogTree
 from projections.registry import Projection, types_applied_by
 from projections.statistics import Statistics
@@ -455,10 +456,29 @@ class Reads:
         return self.read(
             lambda view: risk.mark_graph(
                 queries.subgraph(view.custody, root, direction),
-                risk.RiskMarks(view.custody, view.today),
+                self._risk_marks(view),
             ),
             as_of,
         )
+
+    def _risk_marks(self, view: View) -> risk.RiskMarks:
+        """The risk marks of the view's nodes; an operator is a possible sanctions match
+        while one of its screening's matches is not dismissed in triage."""
+        screening = self.screening
+        if screening is None:
+            return risk.RiskMarks(view.custody, view.today)
+
+        def stands(state: Custody, operator: Operator) -> bool:
+            for match in screening.possible_matches(operator.operator_id):
+                subject = f"{operator.operator_id}/{match['list']}/{match['entry_id']}"
+                review = state.reviews.get(
+                    alert_rules.alert_id("possible_sanctions_match", subject)
+                )
+                if review is None or review["status"] != "dismissed":
+                    return True
+            return False
+
+        return risk.RiskMarks(view.custody, view.today, screening=stands)
 
     def alerts(
         self,
@@ -521,7 +541,7 @@ class Reads:
                     reader=reader,
                     directory=self.directory,
                 ),
-                risk.RiskMarks(view.custody, view.today),
+                self._risk_marks(view),
             )
         )
 

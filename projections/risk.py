@@ -7,11 +7,11 @@ One list of marks per node of the custody graph (`lot:…`, `source:…`, `certi
 - `embargoed_origin`: a lot with a non-zero share of carats from such a source;
 - `sanctioned`: an operator under a sanction listing in force;
 - `possible_sanctions_match`: an operator the sanctions screening matched to a listed
-  company (`possible_sanctions_match`, the screening's hook: none until it is built);
+  company, that match not dismissed in triage (the `screening` given to `RiskMarks`);
 - `flagged`: a lot an investigator (or the holder's authority) flagged;
 - `seized`: a lot seized, or a certificate a lot was seized under while in transit;
 - `cancelled`: a certificate cancelled by retracting its `export.certified`
-  (`certificate_cancelled`, the retraction's hook: none until it is built).
+  (`certificate_cancelled`).
 
 `RiskMarks` works out the embargoed sources once per reading, and each composition's
 mark once (lots share their compositions), so marking a large graph costs a lookup a node.
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from projections.custody import SEIZED, Certificate, Custody
+from projections.custody import SEIZED, Custody
 from projections.graph import node_id, node_key, node_kind
 from projections.operators import Operator, in_force_listings
 
@@ -38,7 +38,7 @@ __all__ = [
     "graphml_text",
     "mark_graph",
     "mark_results",
-    "possible_sanctions_match",
+    "no_screening",
 ]
 
 MARKS = (
@@ -52,20 +52,18 @@ MARKS = (
 )
 
 
-def possible_sanctions_match(state: Custody, operator: Operator) -> bool:
-    """The sanctions screening's hook: whether a match of the operator against a sanctions
-    list stands (not dismissed). No screening yet: never."""
+def no_screening(state: Custody, operator: Operator) -> bool:
+    """Without sanctions lists, no operator is a possible match."""
     return False
 
 
-def certificate_cancelled(state: Custody, certificate: Certificate) -> bool:
-    """The retraction's hook: whether the certificate was cancelled (its
-    `export.certified` retracted). No retraction yet: never."""
-    return False
+def certificate_cancelled(state: Custody, certificate_id: str) -> bool:
+    """Whether the certificate was cancelled: its `export.certified` retracted."""
+    return state.retracted.cancelled_certificate(certificate_id, state.position) is not None
 
 
 ScreeningHook = Callable[[Custody, Operator], bool]
-CancellationHook = Callable[[Custody, Certificate], bool]
+CancellationHook = Callable[[Custody, str], bool]
 
 _SEARCH_KINDS = {
     "lot": "lot",
@@ -92,7 +90,7 @@ class RiskMarks:
         state: Custody,
         on: date,
         *,
-        screening: ScreeningHook = possible_sanctions_match,
+        screening: ScreeningHook = no_screening,
         cancellation: CancellationHook = certificate_cancelled,
     ) -> None:
         self.state = state
@@ -133,11 +131,9 @@ class RiskMarks:
                 found.add("embargoed_source")
         elif kind == "certificate":
             certificate = state.certificates.get(key)
-            if certificate is None:
-                return []
-            if certificate.seized_at is not None:
+            if certificate is not None and certificate.seized_at is not None:
                 found.add("seized")
-            if self._cancellation(state, certificate):
+            if self._cancellation(state, key):
                 found.add("cancelled")
         elif kind == "operator":
             operator = state.operators.get(key)

@@ -54,6 +54,15 @@ def test_the_demo_exporter_is_a_possible_match_with_what_matched(ledger: Ledger,
     assert "exporters" in detail["matched"]["explanation"]
     assert reads.alerts(alert_type="possible_sanctions_match", participant="AE") == []
     assert [s["list"] for s in reads.screening.lists()] == ["opensanctions_demo", "un_sc_sanctions"]
+    assert "possible_sanctions_match" in _risk(reads, EXPORTER)
+
+
+def _risk(reads: Reads, operator_id: str) -> list[str]:
+    """The operator's risk marks in its own graph and in search."""
+    marks = reads.graph(operator_id).nodes[f"operator:{operator_id}"]["risk"]
+    (found,) = [r for r in reads.search(operator_id, kind="operator", limit=5, reader=None)]
+    assert found["risk"] == marks
+    return list(marks)
 
 
 def test_an_operator_is_screened_when_licensed_without_reloading(ledger: Ledger, tmp_path: Path):
@@ -88,6 +97,7 @@ def test_a_dismissal_stays_across_reloads_and_restarts(ledger: Ledger, tmp_path:
     ledger.post({"events": [_reviewed(matched)]}, INVESTIGATOR)
     assert possible(reads)[MATCH]["review"]["status"] == "dismissed"
     assert reads.alerts(status="open", alert_type="possible_sanctions_match") == []
+    assert "possible_sanctions_match" not in _risk(reads, EXPORTER)  # dismissed: no mark
 
     # the list file replaced by a new download: same entry, another date generated
     un = folder / "un_sc_sanctions.xml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections.custody import Certificate, Custody
+from projections.custody import Custody
 from projections.examples import example_entries, numbered, operator_entries
 from projections.operators import Operator
 from projections.risk import MARKS, RiskMarks, mark_results
@@ -29,8 +29,8 @@ def test_the_screening_and_cancellation_hooks_mark_what_they_name() -> None:
     def screening(_: Custody, operator: Operator) -> bool:
         return operator.operator_id == "GH-OP-1"
 
-    def cancellation(_: Custody, certificate: Certificate) -> bool:
-        return certificate.certificate_id == "GH-2"
+    def cancellation(_: Custody, certificate_id: str) -> bool:
+        return certificate_id == "GH-2"
 
     marks = RiskMarks(state, ON, screening=screening, cancellation=cancellation)
     assert marks.of("operator:GH-OP-1") == ["possible_sanctions_match"]
