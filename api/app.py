@@ -53,6 +53,8 @@ from projections.reads import Reads
 from projections.screening import Screening, subjects
 from projections.snapshot import Snapshots, snapshot_path
 
+__all__ = ["create_app", "generated_text"]
+
 
 def _on_hangup(callback: Callable[[], None]) -> bool:
     """Calls `callback` on each SIGHUP; False where signals cannot be handled (a loop

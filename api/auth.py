@@ -12,6 +12,8 @@ from api.guards import EMPTY_QUERY_VALUE
 from ledger.actors import Actor
 from ledger.errors import LedgerError
 
+__all__ = ["CurrentActor", "actor_of", "authenticate", "require_reader_of_everything"]
+
 _BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from ledger.application import Ledger
 
+__all__ = ["DEFAULT_URL", "DESCRIPTION", "EXIT_STORE", "build_parser", "httpx_url", "main"]
+
 EXIT_STORE = 2
 DEFAULT_URL = "http://127.0.0.1:8000"
 

@@ -12,6 +12,8 @@ from projections.alerts import RAPID_REEXPORT_DAYS, VALUE_DISCREPANCY
 from projections.compliance import Deadlines, month_day
 from projections.value_outliers import ValueOutlierRule
 
+__all__ = ["Settings", "settings_problem"]
+
 
 class Settings(BaseSettings):
     """What a kpledger process is configured with."""

@@ -23,6 +23,8 @@ from tqdm import tqdm
 
 from ledger.files import Sourced
 
+__all__ = ["EXIT_REFUSED", "EXIT_UNREACHABLE", "TIMEOUT", "dumps", "upload"]
+
 EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 2
 TIMEOUT = httpx.Timeout(300.0, connect=10.0)

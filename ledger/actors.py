@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = ["ROLES", "Actor", "Role"]
+
 Role = Literal["secretariat", "authority", "investigator", "auditor"]
 ROLES: tuple[Role, ...] = ("secretariat", "authority", "investigator", "auditor")
 

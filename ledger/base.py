@@ -20,6 +20,8 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
+__all__ = ["NAMESPACE", "LedgerAggregate", "aggregate_id", "recorded_at", "recording_clock"]
+
 NAMESPACE = UUID("6a4c6f0e-3b9e-5d0c-9a55-6b706c656467")  # "kpledger"
 _recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=None)
 

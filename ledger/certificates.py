@@ -44,6 +44,21 @@ from ledger.participants import Embargo, EmbargoRegister, active_participant, em
 from ledger.protocol import HS_CODES, MAX_BATCH, MIXED_ORIGIN
 from ledger.sources import Place, Source, place_of
 
+__all__ = [
+    "EXPORTING_ROLES",
+    "IMPORTING_ROLES",
+    "Certificate",
+    "ExportCertified",
+    "Exporter",
+    "ImportConfirmed",
+    "Party",
+    "check_declared_origin",
+    "check_exporter_not_embargoed",
+    "check_origin_not_embargoed",
+    "export_certified",
+    "import_confirmed",
+]
+
 # -- documents ---------------------------------------------------------------------------
 
 

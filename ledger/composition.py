@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 
+__all__ = ["Composition", "combine", "share"]
+
 Composition = dict[str, Fraction]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["CONFLICT_CODES", "SIGNATURE_CODES", "STATUS_BY_CODE", "LedgerError"]
+
 CONFLICT_CODES = frozenset(
     {
         "event_id_reused",

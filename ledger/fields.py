@@ -25,6 +25,26 @@ from pydantic import (
 
 from ledger.protocol import MAX_CARATS, MAX_USD, PARTICIPANT_CODES
 
+__all__ = [
+    "CalendarDate",
+    "Carats",
+    "DocumentModel",
+    "EventId",
+    "Identifier",
+    "Instant",
+    "IssuingAuthority",
+    "Latitude",
+    "Longitude",
+    "Parcels",
+    "ParticipantCode",
+    "ScientificDecimal",
+    "Signature",
+    "Strict",
+    "Text",
+    "Usd",
+    "added_field",
+]
+
 _CENT = Decimal("0.01")
 _DECIMAL_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")  # ASCII digits: \d takes others
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -24,6 +24,17 @@ from eventsourcing.utils import get_topic
 from ledger.base import LedgerAggregate, aggregate_id
 from ledger.log import LogEntry
 
+__all__ = [
+    "CLAIM_TOPIC",
+    "ENTRY_TOPIC",
+    "JOURNAL_ID",
+    "EntryRecorded",
+    "EventIdClaim",
+    "claim_row",
+    "decode_row",
+    "entry_row",
+]
+
 JOURNAL_ID = aggregate_id("journal", "documents")
 
 

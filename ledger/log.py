@@ -20,6 +20,17 @@ from uuid import UUID
 
 import rfc8785
 
+__all__ = [
+    "GENESIS_HASH",
+    "LogEntry",
+    "LogReader",
+    "canonical_json",
+    "document_digest",
+    "entry_hash",
+    "read_entries",
+    "stored_events_digest",
+]
+
 GENESIS_HASH = "0" * 64
 
 

@@ -27,6 +27,29 @@ from ledger.operators import named_operator
 from ledger.protocol import CONSUMED, HELD, IN_TRANSIT, MAX_BATCH, SEIZED
 from ledger.sources import authority_of_source, find_source
 
+__all__ = [
+    "PRODUCING_ROLES",
+    "Lot",
+    "LotFlagged",
+    "LotProduced",
+    "LotSeized",
+    "LotSplit",
+    "LotTransferred",
+    "LotsMerged",
+    "MergedLot",
+    "SplitPart",
+    "check_new_lot_id",
+    "distinct",
+    "find_lot",
+    "form_lot",
+    "lot_flagged",
+    "lot_produced",
+    "lot_seized",
+    "lot_split",
+    "lot_transferred",
+    "lots_merged",
+]
+
 # -- documents ---------------------------------------------------------------------------
 
 

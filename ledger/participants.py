@@ -27,6 +27,27 @@ from ledger.fields import (
 from ledger.handling import SECRETARIAT, UnitOfWork, handles
 from ledger.protocol import ADMITTED, SUSPENDED, WITHDRAWN, in_force
 
+__all__ = [
+    "Embargo",
+    "EmbargoDeclared",
+    "EmbargoLifted",
+    "EmbargoRegister",
+    "Participant",
+    "ParticipantAdmitted",
+    "ParticipantReinstated",
+    "ParticipantSuspended",
+    "ParticipantWithdrawn",
+    "active_participant",
+    "embargo_declared",
+    "embargo_lifted",
+    "embargoes",
+    "find_participant",
+    "participant_admitted",
+    "participant_reinstated",
+    "participant_suspended",
+    "participant_withdrawn",
+]
+
 # -- documents ---------------------------------------------------------------------------
 
 

@@ -31,6 +31,22 @@ from ledger.handling import Jurisdiction, UnitOfWork, authority_of, handles
 from ledger.participants import find_participant
 from ledger.protocol import ALLUVIAL_SITE, MINE
 
+__all__ = [
+    "AlluvialSiteLicenceRevoked",
+    "AlluvialSiteRegistered",
+    "Licence",
+    "Location",
+    "MineRegistered",
+    "Place",
+    "Source",
+    "alluvial_site_licence_revoked",
+    "alluvial_site_registered",
+    "authority_of_source",
+    "find_source",
+    "mine_registered",
+    "place_of",
+]
+
 # -- documents ---------------------------------------------------------------------------
 
 

@@ -24,6 +24,30 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+__all__ = [
+    "DEFAULT_SQLITE_FILE",
+    "DEFAULT_STORE_TIMEOUT",
+    "STATEMENT_TIMEOUT_MS",
+    "KeptConnection",
+    "StoreConfig",
+    "StoreError",
+    "WriteOutcomeUnknown",
+    "check_reachable",
+    "connection_deadlines",
+    "insert_rows",
+    "interrupt_busy_connections",
+    "postgres_connect_kwargs",
+    "require_existing",
+    "select_aggregates_events",
+    "select_last",
+    "select_originators_of_topic",
+    "select_sequence",
+    "shut_down",
+    "store_config",
+    "store_timeout",
+    "tune_pool",
+]
+
 DEFAULT_SQLITE_FILE = "kpledger.db"
 DEFAULT_STORE_TIMEOUT = 2
 _CHUNK = 900

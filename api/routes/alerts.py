@@ -13,6 +13,8 @@ from ledger.triage import REVIEW_STATUSES
 from projections.alerts import ALERT_TYPES, select
 from projections.reads import Reads
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
 

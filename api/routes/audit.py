@@ -12,6 +12,8 @@ from ledger.audit import verify
 from ledger.note import NoteSigner
 from ledger.signing import SigningKey, load_or_create
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 _key_lock = threading.Lock()

@@ -16,6 +16,8 @@ from ledger.fields import Carats, Usd
 from projections.certificates import certificate_view, verify_certificate
 from projections.reads import Reads, View
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/certificates", tags=["certificates"])
 
 _CARATS: TypeAdapter[Decimal] = TypeAdapter(Carats)

@@ -16,6 +16,8 @@ from ledger.protocol import PARTICIPANT_CODES
 from projections import compliance
 from projections.reads import Reads
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["compliance"])
 
 _YEAR = re.compile(r"^[0-9]{4}$")

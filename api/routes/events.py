@@ -17,6 +17,8 @@ from ledger.documents import MAX_BATCH, POSTING_ROLES, parse_json
 from ledger.errors import LedgerError
 from ledger.files import read_csv
 
+__all__ = ["EVENTS_REQUEST_BODY", "MAX_POSITION", "router"]
+
 MAX_POSITION = 2**63 - 1
 """The largest position a store can hold (a signed 64-bit integer)."""
 

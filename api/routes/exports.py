@@ -16,6 +16,8 @@ from ledger.log import LogEntry
 from projections.epcis import Retraction, epcis_document, retractions_in
 from projections.reads import Reads, View
 
+__all__ = ["EPCIS_MEDIA_TYPE", "router"]
+
 router = APIRouter(prefix="/v1/epcis", tags=["exports"])
 
 EPCIS_MEDIA_TYPE = "application/ld+json"

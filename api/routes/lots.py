@@ -12,6 +12,8 @@ from ledger.actors import Actor
 from ledger.errors import LedgerError
 from projections.reads import Reads
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/lots", tags=["lots"])
 
 

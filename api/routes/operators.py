@@ -11,6 +11,8 @@ from api.auth import CurrentActor
 from ledger.errors import LedgerError
 from projections.reads import Reads
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/operators", tags=["operators"])
 
 

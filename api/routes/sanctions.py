@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from api.auth import CurrentActor
 from projections.screening import Screening
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/sanctions", tags=["sanctions"])
 
 

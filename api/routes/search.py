@@ -11,6 +11,8 @@ from ledger.errors import LedgerError
 from projections.reads import Reads
 from projections.search import DEFAULT_LIMIT, KINDS, MAX_LIMIT
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1", tags=["search"])
 
 _MAX_TEXT = 200

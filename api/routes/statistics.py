@@ -15,6 +15,8 @@ from ledger.errors import LedgerError
 from ledger.protocol import PARTICIPANT_CODES
 from projections.statistics import Statistics
 
+__all__ = ["router"]
+
 router = APIRouter(tags=["statistics"])
 
 _YEAR = re.compile(r"^[0-9]{4}$")

@@ -14,6 +14,8 @@ from projections import ftm
 from projections.provenance import check_selectors, graph_graphml, graph_json, subgraph
 from projections.reads import Reads, View
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1", tags=["trace"])
 
 
