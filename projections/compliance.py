@@ -40,11 +40,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from ledger import compliance as documents
+from ledger import certificates as certificates_documents
+from ledger import compliance as compliance_documents
+from ledger import keys as keys_documents
+from ledger import lots as lots_documents
+from ledger import operators as operators_documents
+from ledger import participants as participants_documents
+from ledger import retractions as retractions_documents
+from ledger import sources as sources_documents
+from ledger import triage as triage_documents
 from ledger.log import LogEntry
 from ledger.protocol import ADMITTED, WITHDRAWN
 from projections.records import Participant
-from projections.registry import DOCUMENT_MODELS, Projection, applies
+from projections.registry import Projection, applies
 
 __all__ = [
     "CSV_COLUMNS",
@@ -62,7 +70,7 @@ __all__ = [
     "to_csv",
 ]
 
-REPORT_KINDS = documents.REPORT_KINDS
+REPORT_KINDS = compliance_documents.REPORT_KINDS
 REPORT_STATES = ("submitted", "late", "overdue", "due")
 _MONTH_DAY = re.compile(r"^([0-9]{2})-([0-9]{2})$")
 
@@ -146,24 +154,47 @@ class Review:
 class Compliance(Projection):
     """Reports submitted, by (participant, year, kind): (submitted_on, position); reviews."""
 
-    IGNORES = DOCUMENT_MODELS - {
-        documents.ReportSubmitted,
-        documents.ReviewInvited,
-        documents.ReviewVisited,
-        documents.RecommendationImplemented,
-    }
+    IGNORES = frozenset(
+        {
+            triage_documents.AlertReviewed,
+            sources_documents.AlluvialSiteLicenceRevoked,
+            sources_documents.AlluvialSiteRegistered,
+            keys_documents.AuthorityKeyRegistered,
+            keys_documents.AuthorityKeyRevoked,
+            retractions_documents.DocumentRetracted,
+            participants_documents.EmbargoDeclared,
+            participants_documents.EmbargoLifted,
+            certificates_documents.ExportCertified,
+            certificates_documents.ImportConfirmed,
+            lots_documents.LotFlagged,
+            lots_documents.LotProduced,
+            lots_documents.LotSeized,
+            lots_documents.LotSplit,
+            lots_documents.LotTransferred,
+            lots_documents.LotsMerged,
+            sources_documents.MineRegistered,
+            operators_documents.OperatorLicenceRevoked,
+            operators_documents.OperatorLicensed,
+            participants_documents.ParticipantAdmitted,
+            participants_documents.ParticipantReinstated,
+            participants_documents.ParticipantSuspended,
+            participants_documents.ParticipantWithdrawn,
+            operators_documents.SanctionLifted,
+            operators_documents.SanctionListed,
+        }
+    )
 
     def __init__(self) -> None:
         self.position = 0
         self.reports: dict[tuple[str, int, str], tuple[date, int]] = {}
         self.reviews: dict[str, Review] = {}
 
-    @applies(documents.ReportSubmitted)
+    @applies(compliance_documents.ReportSubmitted)
     def _report_submitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
         key = (document["participant"], document["year"], document["kind"])
         self.reports[key] = (date.fromisoformat(document["submitted_on"]), entry.position)
 
-    @applies(documents.ReviewInvited)
+    @applies(compliance_documents.ReviewInvited)
     def _review_invited(self, entry: LogEntry, document: dict[str, Any]) -> None:
         review_id = document["review_id"]
         invited_on = date.fromisoformat(document["invited_on"])
@@ -171,14 +202,14 @@ class Compliance(Projection):
             review_id, document["participant"], invited_on, entry.position
         )
 
-    @applies(documents.ReviewVisited)
+    @applies(compliance_documents.ReviewVisited)
     def _review_visited(self, entry: LogEntry, document: dict[str, Any]) -> None:
         review = self.reviews[document["review_id"]]
         review.visits.append((date.fromisoformat(document["visited_on"]), document["kind"]))
         for recommendation in document["recommendations"]:
             review.recommendations[recommendation["recommendation_id"]] = None
 
-    @applies(documents.RecommendationImplemented)
+    @applies(compliance_documents.RecommendationImplemented)
     def _recommendation_implemented(self, entry: LogEntry, document: dict[str, Any]) -> None:
         review = self.reviews[document["review_id"]]
         implemented_on = date.fromisoformat(document["implemented_on"])
@@ -216,7 +247,7 @@ def participation(participant: Participant) -> list[tuple[date, date | None, int
 
 def owed_since(participant: Participant, year: int) -> int | None:
     """The position of the admission that makes it owe the reports of `year`, or None."""
-    if not documents.FIRST_YEAR <= year <= documents.LAST_YEAR:
+    if not compliance_documents.FIRST_YEAR <= year <= compliance_documents.LAST_YEAR:
         return None
     for first, last, position in participation(participant):
         if first.year <= year and (last is None or year <= last.year):
@@ -291,8 +322,12 @@ def overdue(
         participant = state.participants[code]
         owed: dict[int, int] = {}
         for first, last, position in participation(participant):
-            end = min(today.year if last is None else last.year, today.year, documents.LAST_YEAR)
-            for year in range(max(first.year, documents.FIRST_YEAR), end + 1):
+            end = min(
+                today.year if last is None else last.year,
+                today.year,
+                compliance_documents.LAST_YEAR,
+            )
+            for year in range(max(first.year, compliance_documents.FIRST_YEAR), end + 1):
                 owed.setdefault(year, position)
         for year, position in sorted(owed.items()):
             for kind in REPORT_KINDS:

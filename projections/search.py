@@ -30,12 +30,19 @@ from datetime import date
 from itertools import chain, islice
 from typing import Any
 
-from ledger import participants as participant_documents
-from ledger import sources
+from ledger import certificates as certificates_documents
+from ledger import compliance as compliance_documents
+from ledger import keys as keys_documents
+from ledger import lots as lots_documents
+from ledger import operators as operators_documents
+from ledger import participants as participants_documents
+from ledger import retractions as retractions_documents
+from ledger import sources as sources_documents
+from ledger import triage as triage_documents
 from ledger.amounts import amount_text, in_units
 from ledger.log import LogEntry
 from projections.custody import CONSUMED, IN_TRANSIT, SEIZED, Custody, Lot
-from projections.registry import DOCUMENT_MODELS, Projection, applies
+from projections.registry import Projection, applies
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -64,7 +71,37 @@ class Directory(Projection):
     (after `Custody.apply`), it keeps each mine's name and the date of each participant's
     latest admission (the date of its `occurred_at` as written, in its own offset)."""
 
-    IGNORES = DOCUMENT_MODELS - {participant_documents.ParticipantAdmitted, sources.MineRegistered}
+    IGNORES = frozenset(
+        {
+            triage_documents.AlertReviewed,
+            sources_documents.AlluvialSiteLicenceRevoked,
+            sources_documents.AlluvialSiteRegistered,
+            keys_documents.AuthorityKeyRegistered,
+            keys_documents.AuthorityKeyRevoked,
+            retractions_documents.DocumentRetracted,
+            participants_documents.EmbargoDeclared,
+            participants_documents.EmbargoLifted,
+            certificates_documents.ExportCertified,
+            certificates_documents.ImportConfirmed,
+            lots_documents.LotFlagged,
+            lots_documents.LotProduced,
+            lots_documents.LotSeized,
+            lots_documents.LotSplit,
+            lots_documents.LotTransferred,
+            lots_documents.LotsMerged,
+            operators_documents.OperatorLicenceRevoked,
+            operators_documents.OperatorLicensed,
+            participants_documents.ParticipantReinstated,
+            participants_documents.ParticipantSuspended,
+            participants_documents.ParticipantWithdrawn,
+            compliance_documents.ReportSubmitted,
+            compliance_documents.ReviewInvited,
+            compliance_documents.RecommendationImplemented,
+            compliance_documents.ReviewVisited,
+            operators_documents.SanctionLifted,
+            operators_documents.SanctionListed,
+        }
+    )
 
     def __init__(self) -> None:
         self.position = 0
@@ -73,11 +110,11 @@ class Directory(Projection):
         self.lot_ids = IdIndex()
         self.certificate_ids = IdIndex()
 
-    @applies(participant_documents.ParticipantAdmitted)
+    @applies(participants_documents.ParticipantAdmitted)
     def _participant_admitted(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.admitted_on[document["participant"]] = entry.occurred_at.date()
 
-    @applies(sources.MineRegistered)
+    @applies(sources_documents.MineRegistered)
     def _mine_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self.source_names[document["mine_id"]] = document["name"]
 

@@ -56,10 +56,18 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from ledger import certificates, lots, sources
+from ledger import certificates as certificates_documents
+from ledger import compliance as compliance_documents
+from ledger import keys as keys_documents
+from ledger import lots as lots_documents
+from ledger import operators as operators_documents
+from ledger import participants as participants_documents
+from ledger import retractions as retractions_documents
+from ledger import sources as sources_documents
+from ledger import triage as triage_documents
 from ledger.amounts import amount_text
 from ledger.log import LogEntry
-from projections.registry import DOCUMENT_MODELS, Projection, applies
+from projections.registry import Projection, applies
 
 __all__ = ["CSV_COLUMNS", "Statistics"]
 
@@ -158,13 +166,34 @@ class Statistics(Projection):
     the certificates still awaiting their import confirmation.
     """
 
-    IGNORES = DOCUMENT_MODELS - {
-        sources.MineRegistered,
-        sources.AlluvialSiteRegistered,
-        lots.LotProduced,
-        certificates.ExportCertified,
-        certificates.ImportConfirmed,
-    }
+    IGNORES = frozenset(
+        {
+            triage_documents.AlertReviewed,
+            sources_documents.AlluvialSiteLicenceRevoked,
+            keys_documents.AuthorityKeyRegistered,
+            keys_documents.AuthorityKeyRevoked,
+            retractions_documents.DocumentRetracted,
+            participants_documents.EmbargoDeclared,
+            participants_documents.EmbargoLifted,
+            lots_documents.LotFlagged,
+            lots_documents.LotSeized,
+            lots_documents.LotSplit,
+            lots_documents.LotTransferred,
+            lots_documents.LotsMerged,
+            operators_documents.OperatorLicenceRevoked,
+            operators_documents.OperatorLicensed,
+            participants_documents.ParticipantAdmitted,
+            participants_documents.ParticipantReinstated,
+            participants_documents.ParticipantSuspended,
+            participants_documents.ParticipantWithdrawn,
+            compliance_documents.ReportSubmitted,
+            compliance_documents.ReviewInvited,
+            compliance_documents.RecommendationImplemented,
+            compliance_documents.ReviewVisited,
+            operators_documents.SanctionLifted,
+            operators_documents.SanctionListed,
+        }
+    )
 
     def __init__(self) -> None:
         self._figures: dict[int, dict[str, _ParticipantYear]] = defaultdict(_participant_years)
@@ -172,26 +201,26 @@ class Statistics(Projection):
         self._unconfirmed: dict[str, _Shipment] = {}
         self.position = 0
 
-    @applies(sources.MineRegistered)
+    @applies(sources_documents.MineRegistered)
     def _mine_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self._source_participant[document["mine_id"]] = document["participant"]
 
-    @applies(sources.AlluvialSiteRegistered)
+    @applies(sources_documents.AlluvialSiteRegistered)
     def _site_registered(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self._source_participant[document["site_id"]] = document["participant"]
 
-    @applies(lots.LotProduced)
+    @applies(lots_documents.LotProduced)
     def _lot_produced(self, entry: LogEntry, document: dict[str, Any]) -> None:
         year = entry.occurred_at.astimezone(UTC).year
         participant = self._source_participant[document["source_id"]]
         carats, value = Decimal(document["carats"]), Decimal(document["value_usd"])
         self._figures[year][participant].production.add(carats, value, 0)
 
-    @applies(certificates.ExportCertified)
+    @applies(certificates_documents.ExportCertified)
     def _export_certified(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self._export(document)
 
-    @applies(certificates.ImportConfirmed)
+    @applies(certificates_documents.ImportConfirmed)
     def _import_confirmed(self, entry: LogEntry, document: dict[str, Any]) -> None:
         self._import(document)
 
