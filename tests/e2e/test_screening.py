@@ -172,9 +172,9 @@ def test_the_demo_screens_against_its_own_lists_by_default(tmp_path: Path) -> No
                 return False
 
         _until(healthy, "the demo serving")
-        line = next(x for x in out.read_text().splitlines() if "demo-investigator " in x)
+        line = next(x for x in out.read_text().splitlines() if x.startswith("export INVESTIGATOR="))
         client = httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {line.split()[-1]}"}, timeout=60
+            base_url=base, headers={"Authorization": f"Bearer {line.split('=', 1)[1]}"}, timeout=60
         )
         assert [s["list"] for s in client.get("/v1/sanctions/lists").json()["lists"]] == [
             "opensanctions_demo",

@@ -66,6 +66,7 @@ def every_type() -> list[tuple[Actor, dict[str, Any]]]:
     registration = doc(
         "authority_key.registered", participant="GH", public_key=public_key, name="Ghana 2026"
     )
+    note = flagged("GH-L1b", "investigator's note")
     world: list[tuple[Actor, dict[str, Any]]] = [
         (SECRETARIAT, admitted("GH")),
         (SECRETARIAT, admitted("AE")),
@@ -84,7 +85,7 @@ def every_type() -> list[tuple[Actor, dict[str, Any]]]:
         (GH, export("GH-C1", "GH", "AE", ["GH-L4"], "80.25", value_usd="18000")),
         (AE, confirmed("GH-C1", "80.25", "17999.99")),
         (GH, flagged("GH-L1b")),
-        (INVESTIGATOR, flagged("GH-L1b", "investigator's note")),
+        (INVESTIGATOR, note),
         (GH, seized("GH-L1b")),
         (GH, revoked("GH-S1")),
         (GH, operator_revoked("GH-OP2")),
@@ -102,6 +103,7 @@ def every_type() -> list[tuple[Actor, dict[str, Any]]]:
         (GH, implemented("RV-GH", "1")),
         (INVESTIGATOR, doc("alert.reviewed", alert_id="a1", status="open", note="looked")),
         (SECRETARIAT, doc("authority_key.revoked", key_id=key_id_of(public_key), reason="end")),
+        (INVESTIGATOR, doc("document.retracted", retracted_event_id=note["event_id"], reason="x")),
     ]
     return world
 

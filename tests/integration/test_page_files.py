@@ -27,7 +27,7 @@ def test_the_page_loads_without_a_token_under_a_strict_policy(client: TestClient
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "connect-src 'self'" in policy
     for label in ("Token", "Search", "As of"):
-        assert re.search(rf'<label for="[^"]+">{label}</label>', response.text), label
+        assert re.search(rf'<label for="[^"]+"[^>]*>{label}</label>', response.text), label
     assert client.get("/ui/", follow_redirects=False).headers["location"] == "/ui"
 
 
@@ -51,6 +51,7 @@ def test_nothing_outside_the_folder_and_no_remote_address(client: TestClient) ->
     assert client.get("/ui/%2e%2e/api/app.py").status_code == 404
     assert client.get("/ui/nothing.js").status_code == 404
     for name in ("index.html", "app.js", "app.css"):
-        text = (STATIC_UI / name).read_text()
+        # the SVG namespace is a name, never fetched
+        text = (STATIC_UI / name).read_text().replace('"http://www.w3.org/2000/svg"', "")
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.I), name
         assert "@import" not in text and "url(http" not in text

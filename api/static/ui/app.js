@@ -1149,7 +1149,29 @@ async function showTrace(hit, trace, graph, seq, body = [], alerts = null) {
     ? settledPanel(t("alerts.title"), alerts, (value) => alertsPanel(value.alerts, concerning(value.alerts, hit.id), t("alerts.none")))
     : null;
   showView(summary, settledPanel(t("trace.title"), trace, tracePanel), alertPanel, graphPanel.section, legend());
+  if (trace.status === "fulfilled") markCompanies(trace.value.operators || [], seq);
   await graphPanel.draw();
+}
+
+async function markCompanies(operators, seq) {
+  // A downstream trace names its companies without their risk marks, and the graph of a
+  // source does not reach them: each one shown is looked up once (GET /v1/search).
+  const unknown = operators.slice(0, TRACE_ROWS).filter((o) => !state.risks.has(o.operator_id));
+  await Promise.all(
+    unknown.map(async ({ operator_id: id }) => {
+      try {
+        const { results } = await api("/v1/search", { q: id, kind: "operator", limit: 1 });
+        const found = results.find((r) => r.id === id);
+        if (!found || seq !== state.seq) return;
+        remember(id, found.risk);
+        const cell = document.querySelector(`#trace-operators tr[data-id="${CSS.escape(id)}"] th`);
+        const marks = riskMarks(risksOf(id));
+        if (cell && marks && !cell.querySelector(".risks")) cell.append(marks);
+      } catch (_) {
+        /* the row stays without marks */
+      }
+    }),
+  );
 }
 
 function originCarats(trace) {
