@@ -18,6 +18,7 @@ from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
 from ledger.signing import SigningError
 from ledger.store import StoreError
+from replica.cli import add_replica_command
 from witness.cli import add_witness_commands
 
 if TYPE_CHECKING:
@@ -751,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_audit_check)
     add_offline_audit_commands(audit_commands)  # verify-proof, verify-log
     add_witness_commands(commands)  # witness serve, witness vkey
+    add_replica_command(commands)  # replica --from URL
     return parser
 
 
