@@ -2,7 +2,7 @@
 and writes bench/results/latest.json.
 
     .venv/bin/python -m bench [all|capture|signed|queries|rebuild|memory|coldstart|proofs|
-                               deepmix|page|tlog|screening] [--lots N] [--seed S] [--quick]
+                               deepmix|page|tlog|screening|replica] [--lots N] [--seed S] [--quick]
                               [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
@@ -29,7 +29,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import bench_proofs, capture, deepmix, history, page, queries, rebuild, screening, tlog
+from bench import (
+    bench_proofs,
+    capture,
+    deepmix,
+    history,
+    page,
+    queries,
+    rebuild,
+    replica,
+    screening,
+    tlog,
+)
 from bench.common import Result, ratio, results_dir, table
 from bench.world import world_facts, world_url
 
@@ -45,6 +56,7 @@ BENCHMARKS = (
     "page",
     "tlog",
     "screening",
+    "replica",
 )
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
@@ -59,6 +71,7 @@ FULL = {
     "history_years": 20,
     "listed_companies": 20_000,
     "screened_operators": 10_000,
+    "replica_lots": 20_000,
 }
 QUICK = {
     "lots": 20_000,
@@ -72,6 +85,7 @@ QUICK = {
     "history_years": 20,
     "listed_companies": 2_000,
     "screened_operators": 1_000,
+    "replica_lots": 2_000,
 }
 
 
@@ -154,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "screening": lambda: screening.run(
             sizes["listed_companies"], sizes["screened_operators"], seed=args.seed
         ),
+        "replica": lambda: replica.run(sizes["replica_lots"]),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],
