@@ -162,7 +162,10 @@ class ReplicaFollower:
 
     def load(self) -> None:
         """Rebuilds the tree and the signature audit from the store, and reads the accepted
-        checkpoint kept beside it (checked against the entries held)."""
+        checkpoint kept beside it (checked against the entries held). Entries held without
+        a kept checkpoint (a replica killed before it accepted its first) are checked
+        against the source's next checkpoint like any others: a store of another log
+        diverges there."""
         tree, audit, last = MerkleTree(), SignatureAudit(), None
         for entry in read_entries(self.ledger):
             if entry.position != tree.size + 1:
@@ -179,11 +182,6 @@ class ReplicaFollower:
                     f"the checkpoint kept in {self.state_path} does not match the store's entries"
                 )
             accepted = _Accepted(note, checkpoint)
-        elif tree.size:
-            raise Refused(
-                f"the store holds {tree.size} entries but no checkpoint is kept in "
-                f"{self.state_path}: a replica starts from an empty store or its own"
-            )
         with self._lock:
             self._tree, self._signatures, self.last_recorded_at = tree, audit, last
             self._held, self.accepted, self._dirty = tree.size, accepted, False

@@ -271,6 +271,14 @@ def test_a_replica_killed_during_catch_up_goes_on_from_what_it_verified(
     replica.stop(kill=True)
     world.start_replica(replica)
     wait_for(lambda: held(replica) == world.size, "the replica holds the log again")
+    # killed before it kept its first checkpoint: the entries it holds are checked again
+    replica.stop(kill=True)
+    (kept,) = [*world.folder.glob("*replica-checkpoint"), *world.folder.glob("*replica.checkpoint")]
+    kept.unlink()
+    world.start_replica(replica)
+    wait_for(lambda: held(replica) == world.size, "the replica holds the log once more")
+    wait_for(lambda: kept.exists(), "the replica keeps the checkpoint it accepted")
+    assert replica.health()["status"] == "ok"
     token = own_token(replica)
     assert answers(replica.url, token) == answers(world.source.url, world.reader)
     verified = httpx.get(
