@@ -58,6 +58,7 @@ def _replica(args: argparse.Namespace) -> int:
             witnesses=witnesses,
             quorum=args.quorum,
             interval=args.interval,
+            batch=args.batch,
         )
     except ValueError as error:
         print(f"kpledger: {error}", file=sys.stderr)
@@ -103,6 +104,12 @@ def add_replica_command(commands: argparse._SubParsersAction) -> None:
     replica.add_argument("--port", type=int, default=8001)
     replica.add_argument(
         "--interval", type=float, default=1.0, help="seconds between two looks at the source"
+    )
+    replica.add_argument(
+        "--batch",
+        type=int,
+        default=1000,
+        help="entries appended per atomic batch while catching up (default 1000)",
     )
     replica.add_argument(
         "--state",

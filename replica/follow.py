@@ -97,6 +97,7 @@ class ReplicaFollower:
         interval: float = 1.0,
         parallel: int = 4,
         timeout: float = 30.0,
+        batch: int = IMPORT_BATCH,
     ) -> None:
         self.ledger = ledger
         self.source = source.rstrip("/")
@@ -112,6 +113,7 @@ class ReplicaFollower:
         self.state_path = state_path
         self.interval = interval
         self.parallel = parallel
+        self.batch = batch
         self._headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
         self._timeout = timeout
         self._tree = MerkleTree()
@@ -351,8 +353,8 @@ class ReplicaFollower:
             signatures.add(entry.position, entry.document)
             if signatures.counts.invalid != before:
                 raise Refused(f"{signatures.counts.reason}: nothing from it on appended")
-        for start in range(0, len(entries), IMPORT_BATCH):
-            batch = entries[start : start + IMPORT_BATCH]
+        for start in range(0, len(entries), self.batch):
+            batch = entries[start : start + self.batch]
             _replay(self.ledger, batch, check_hashes=False)
             self._held = batch[-1].position
             self.last_recorded_at = batch[-1].recorded_at

@@ -264,8 +264,12 @@ def test_a_replica_of_the_demo_answers_as_the_source_and_follows_new_appends(
 def test_a_replica_killed_during_catch_up_goes_on_from_what_it_verified(
     world: World, store_url: str
 ) -> None:
-    replica = world.replica(store_url)
-    replica.stop(kill=True)  # at whatever point of the catch-up it had reached
+    replica = world.replica(store_url, "--batch", "1")  # one entry per atomic append
+    size = wait_for(
+        lambda: (size := held(replica)) > 0 and size, "the replica starts catching up", 60
+    )
+    assert size < world.size, "killed only once caught up: make the catch-up longer"
+    replica.stop(kill=True)  # in the middle of the catch-up
     world.start_replica(replica)
     wait_for(lambda: held(replica) == world.size, "the restarted replica holds the log")
     replica.stop(kill=True)
