@@ -125,6 +125,9 @@ class ReplicaFollower:
         self.source_size: int | None = None
         self.last_recorded_at: datetime | None = None
         self.problem: str | None = None
+        """Why nothing is appended (a checkpoint or entries refused), until a step succeeds."""
+        self.source_error: str | None = None
+        """The last failure to reach the source (away, slow): retried with back-off."""
         self.evidence: dict[str, Any] | None = None
         self.loaded = threading.Event()
         self._held = 0
@@ -155,6 +158,8 @@ class ReplicaFollower:
         }
         if self.problem is not None:
             answer["problem"] = self.problem
+        if self.source_error is not None:
+            answer["source_error"] = self.source_error
         return answer
 
     def served_checkpoint(self) -> str | None:
@@ -216,7 +221,7 @@ class ReplicaFollower:
                 try:
                     self.step(client)
                     failures = 0
-                    self.problem = None
+                    self.problem = self.source_error = None
                 except Diverged as diverged:
                     self._diverge(str(diverged), diverged.served)
                     return
@@ -227,8 +232,10 @@ class ReplicaFollower:
                 except (httpx.HTTPError, AuditError, ValueError) as error:
                     failures += 1
                     wait = min(self.interval * 2**failures, MAX_BACKOFF)
-                    self.problem = f"the source: {error}"
-                    log.warning("replica: %s; trying again in %.1f s", self.problem, wait)
+                    self.source_error = f"{type(error).__name__}: {error}"
+                    log.warning(
+                        "replica: the source: %s; trying again in %.1f s", self.source_error, wait
+                    )
                 self._stopping.wait(wait)
 
     def _refuse(self, reason: str) -> None:
