@@ -11,18 +11,17 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from api.audit_cli import add_offline_audit_commands
-from api.listen import listen
+from api.listen import listen, serve
 from api.token_commands import add_token_commands, expiry
 from ledger.actors import ROLES
 from ledger.files import FORMATS as FILE_FORMATS
 from ledger.protocol import PARTICIPANT_CODES
 from ledger.signing import SigningError
 from ledger.store import StoreError
+from replica.cli import add_replica_command
 from witness.cli import add_witness_commands
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from ledger.application import Ledger
 
 __all__ = ["DEFAULT_URL", "DESCRIPTION", "EXIT_STORE", "build_parser", "httpx_url", "main"]
@@ -76,7 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
     with listener:
         if args.workers > 1:
             return _run_workers(settings, listener, args)
-        return _run(create_app(settings, signing_key=key), listener, args)
+        return serve(create_app(settings, signing_key=key), listener, args)
 
 
 def _run_workers(settings: Any, listener: socket.socket, args: argparse.Namespace) -> int:
@@ -104,25 +103,6 @@ def _run_workers(settings: Any, listener: socket.socket, args: argparse.Namespac
         access_log=False,
     )
     Multiprocess(config, sockets=[listener]).run()
-    return 0
-
-
-def _run(app: FastAPI, listener: socket.socket, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.logs import configure
-
-    settings = app.state.settings
-    configure(settings.log_format, settings.log_level)
-    print(
-        f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}",
-        flush=True,
-    )
-    config = uvicorn.Config(
-        app, log_level=settings.log_level, log_config=None, access_log=False
-    )  # uvicorn's records go through api/logs.py; its access log stays off (ours replaces it)
-    server = uvicorn.Server(config)
-    server.run(sockets=[listener])
     return 0
 
 
@@ -167,7 +147,7 @@ def _demo(args: argparse.Namespace) -> int:
         result = load_demo(ledger)
         write_demo_key()
         print(welcome_text(result, f"http://{args.host}:{args.port}"), flush=True)
-        return _run(create_app(settings, ledger, signing_key=key), listener, args)
+        return serve(create_app(settings, ledger, signing_key=key), listener, args)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -756,6 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_audit_check)
     add_offline_audit_commands(audit_commands)  # verify-proof, verify-log
     add_witness_commands(commands)  # witness serve, witness vkey
+    add_replica_command(commands)  # replica --from URL
     return parser
 
 

@@ -1,13 +1,17 @@
 """A listening socket for the servers of the command line (`kpledger serve`, `kpledger
-witness serve`), with one line on stderr instead of a traceback when it cannot be had."""
+witness serve`, `kpledger replica`), with one line on stderr instead of a traceback when it
+cannot be had, and the uvicorn server that answers on it."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import socket
 import sys
 
-__all__ = ["listen"]
+from fastapi import FastAPI
+
+__all__ = ["listen", "serve"]
 
 
 def listen(host: str, port: int) -> socket.socket | None:
@@ -35,3 +39,23 @@ def listen(host: str, port: int) -> socket.socket | None:
             print(f"kpledger: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return None
     return listener
+
+
+def serve(app: FastAPI, listener: socket.socket, args: argparse.Namespace) -> int:
+    """Serves `app` on `listener` until stopped, its log lines through api/logs.py."""
+    import uvicorn
+
+    from api.logs import configure
+
+    settings = app.state.settings
+    configure(settings.log_format, settings.log_level)
+    print(
+        f"kpledger serving {app.state.ledger.store.description} on http://{args.host}:{args.port}",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, log_config=None, access_log=False
+    )  # uvicorn's records go through api/logs.py; its access log stays off (ours replaces it)
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    return 0

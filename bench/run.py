@@ -2,7 +2,7 @@
 and writes bench/results/latest.json.
 
     .venv/bin/python -m bench [all|capture|signed|queries|rebuild|memory|coldstart|proofs|
-                               deepmix|page|tlog|screening|retraction|paths] [--lots N]
+                               deepmix|page|tlog|screening|retraction|paths|replica] [--lots N]
                               [--seed S] [--quick] [--rebuild]
     .venv/bin/python -m bench history [--lots N] [--years Y] [--cte]
 
@@ -40,6 +40,7 @@ from bench import (
     page,
     queries,
     rebuild,
+    replica,
     retraction,
     screening,
     tlog,
@@ -62,6 +63,7 @@ BENCHMARKS = (
     "screening",
     "retraction",
     "paths",
+    "replica",
 )
 ALONE = ("history",)  # not part of `all`: hours on a 2-core machine
 FULL = {
@@ -80,6 +82,7 @@ FULL = {
     "paths_deep_lots": 20_000,
     "paths_lots": 100_000,
     "paths_pairs": 200,
+    "replica_lots": 20_000,
 }
 QUICK = {
     "lots": 20_000,
@@ -97,6 +100,7 @@ QUICK = {
     "paths_deep_lots": 5_000,
     "paths_lots": 20_000,
     "paths_pairs": 50,
+    "replica_lots": 2_000,
 }
 
 
@@ -188,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "paths": lambda: bench_paths.run(
             sizes["paths_deep_lots"], sizes["paths_lots"], args.seed, sizes["paths_pairs"]
         ),
+        "replica": lambda: replica.run(sizes["replica_lots"]),
         "history": lambda: history.run(
             history_url(),
             samples=sizes["samples"],

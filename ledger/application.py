@@ -346,12 +346,14 @@ class Ledger(Application[UUID]):
                 self.availability.mark_unreachable(error)
                 raise self.availability.outcome_unknown() from error
 
-    def replay(self, entries: Sequence[LogEntry]) -> Capture:
+    def replay(self, entries: Sequence[LogEntry], *, check_hashes: bool = True) -> Capture:
         """Appends entries of another ledger's log as they were recorded there (import).
 
         Roles and jurisdictions are taken as checked; every other rule is checked again.
         Refuses the whole batch with `LedgerError("invalid")` if an entry does not land at
-        its original position with its original hash.
+        its original position with its original hash (its position only, without
+        `check_hashes`: a replica, whose entries come from a Merkle tree without hashes,
+        rebuilds the chain itself).
         """
         stamps = []
         for index, entry in enumerate(entries):
@@ -367,7 +369,7 @@ class Ledger(Application[UUID]):
                     document,
                     entry.recorded_at,
                     entry.recorded_by,
-                    (entry.position, entry.hash),
+                    (entry.position, entry.hash if check_hashes else None),
                     entry.document,
                 )
             )

@@ -371,10 +371,10 @@ def import_log(
     return checked
 
 
-def _replay(ledger: Ledger, batch: Sequence[LogEntry]) -> None:
+def _replay(ledger: Ledger, batch: Sequence[LogEntry], check_hashes: bool = True) -> None:
     first, last = batch[0].position, batch[-1].position
     try:
-        ledger.replay(batch)
+        ledger.replay(batch, check_hashes=check_hashes)
     except LedgerError as error:
         raise AuditError(
             f"the ledger refused entries {first} to {last} ({error.code}: {error.message}); "

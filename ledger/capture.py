@@ -93,7 +93,8 @@ class Stamp(NamedTuple):
     document: Document
     recorded_at: datetime
     recorded_by: str
-    original: tuple[int, str] | None = None  # position and hash a replayed entry must reproduce
+    original: tuple[int, str | None] | None = None
+    """The position (and hash, unless None) a replayed entry must reproduce."""
     stored: dict[str, Any] | None = None
     """The stored form a replayed entry keeps (`ledger.normal.is_stored_form` of the document,
     checked by whoever stamps it); None: the document's normal form."""
@@ -497,7 +498,9 @@ class Capturer:
                 events_digest=events_digest,
                 digest_of_document=content_digest,
             )
-            if original is not None and original != (position, chained):
+            if original is not None and (
+                original[0] != position or (original[1] is not None and original[1] != chained)
+            ):
                 raise LedgerError(
                     "invalid",
                     f"entry {original[0]} does not reproduce its hash at its position on replay",

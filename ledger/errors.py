@@ -65,6 +65,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "unavailable": 503,  # the store does not answer: nothing was done
     "outcome_unknown": 503,  # the store went away after a write was sent
     "read_model_failed": 503,  # an entry could not be applied: reads stop rather than lie
+    "read_only_replica": 403,  # a replica takes no writes: post to its source
+    "behind": 503,  # a replica does not hold min_position yet
     **dict.fromkeys(CONFLICT_CODES, 409),
 }
 
