@@ -18,11 +18,13 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.audit import export_log
 from ledger.log import read_entries
 from ledger.note import COSIGNATURE_V1, NoteSigner
 from ledger.signing import SigningKey
+from ledger.tokens import ApiToken, token_digest
 from tests.conftest import free_port
 from tests.support import admitted, batch
 from worlds.demo import load_demo
@@ -296,8 +298,9 @@ def test_a_replica_killed_during_catch_up_goes_on_from_what_it_verified(
     assert verified["ok"] and verified["head"] == source["head"]  # the same hashes
 
 
+@pytest.mark.parametrize("grown", [False, True], ids=["same size", "grown since"])
 def test_a_rewritten_source_is_detected_as_diverged_and_the_replica_keeps_serving(
-    world: World, store_url: str
+    world: World, store_url: str, grown: bool
 ) -> None:
     replica = world.replica(store_url)
     wait_for(lambda: held(replica) == world.size, "the replica holds the demo's log")
@@ -327,6 +330,17 @@ def test_a_rewritten_source_is_detected_as_diverged_and_the_replica_keeps_servin
     try:
         rewritten.replay(entries[:-1], check_hashes=False)
         rewritten.replay([altered], check_hashes=False)
+        # the operator keeps its tokens: the replica's token is still good at the source
+        rewritten.save(
+            ApiToken(
+                digest=token_digest(world.reader),
+                role="secretariat",
+                name="replicas",
+                participant=None,
+            )
+        )
+        if grown:  # a bigger checkpoint: the entries it serves contradict the accepted ones
+            rewritten.post(batch(admitted("IS")), Actor("secretariat", "demo-secretariat"))
     finally:
         rewritten.close()
     world.source.env["KPLEDGER_DATABASE_URL"] = f"sqlite:///{world.folder / 'rewritten.db'}"
@@ -339,8 +353,9 @@ def test_a_rewritten_source_is_detected_as_diverged_and_the_replica_keeps_servin
     )
     evidence = health["evidence"]
     assert evidence["accepted"] != evidence["served"]
+    assert evidence["accepted"].split("\n")[1] == str(world.size)
+    assert evidence["served"].split("\n")[1] == str(world.size + grown)
     for note in (evidence["accepted"], evidence["served"]):
-        assert note.split("\n")[1] == str(world.size)
         assert "\n\n\u2014 kpledger " in note
     assert health["replica"]["size"] == world.size
     assert answers(replica.url, token) == before  # what it verified, served still
