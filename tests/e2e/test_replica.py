@@ -23,9 +23,10 @@ from ledger.application import Ledger
 from ledger.audit import export_log
 from ledger.log import read_entries
 from ledger.note import COSIGNATURE_V1, NoteSigner
-from ledger.signing import SigningKey
+from ledger.signing import SigningKey, load_key_file
 from ledger.tokens import ApiToken, token_digest
 from tests.conftest import free_port
+from tests.e2e.witnesses import WitnessProcess
 from tests.support import admitted, batch
 from worlds.demo import load_demo
 
@@ -385,3 +386,27 @@ def test_a_replica_that_cannot_verify_appends_nothing_and_says_why(
     assert health["position"] == 0  # its store holds nothing
     assert said in replica.stderr_path.read_text()
     assert json.dumps(health)  # a JSON answer, not a 500
+
+
+def test_a_replica_of_a_witnessed_log_checks_the_quorum_and_serves_the_cosigned_checkpoint(
+    tmp_path: Path, store_url: str
+) -> None:
+    made = World(tmp_path)
+    key_file = tmp_path / "source.pem"
+    made.source.kpledger("key", "create", "--out", str(key_file))
+    log_vkey = NoteSigner("kpledger", load_key_file(key_file)).verifier.vkey
+    witness = WitnessProcess(tmp_path / "w1", "witness.example/w1", log_vkey).start()
+    (tmp_path / "witnesses").write_text(f"{witness.vkey} {witness.url}\n")
+    made.source.env["KPLEDGER_WITNESSES"] = str(tmp_path / "witnesses")
+    made.source.env["KPLEDGER_CHECKPOINT_INTERVAL"] = "0.5"
+    try:
+        made.source.start("serve")
+        replica = made.replica(store_url, "--witness", witness.vkey, "--quorum", "1")
+        wait_for(lambda: held(replica) == made.size, "the replica holds the witnessed log")
+        served = httpx.get(f"{replica.url}/checkpoint", timeout=10).text
+        assert served.split("\n")[1] == str(made.size)
+        assert "\u2014 witness.example/w1 " in served  # the source's cosigned checkpoint
+        assert replica.health()["status"] == "ok"
+    finally:
+        made.stop()
+        witness.stop()
