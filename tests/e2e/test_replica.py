@@ -407,6 +407,18 @@ def test_a_replica_of_a_witnessed_log_checks_the_quorum_and_serves_the_cosigned_
         assert served.split("\n")[1] == str(made.size)
         assert "\u2014 witness.example/w1 " in served  # the source's cosigned checkpoint
         assert replica.health()["status"] == "ok"
+        token = own_token(replica)
+        proof = httpx.get(
+            f"{replica.url}/v1/certificates/GH-2005-0412/proof",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert proof.status_code == 200, proof.text
+        (tmp_path / "proof.txt").write_text(proof.text)
+        made.source.kpledger(  # exit 0: the proof verifies with the source's keys
+            "audit", "verify-proof", str(tmp_path / "proof.txt"), "--log-key", log_vkey,
+            "--witness", witness.vkey, "--quorum", "1",
+        )  # fmt: skip
     finally:
         made.stop()
         witness.stop()
