@@ -31,10 +31,12 @@ from api.guards import error_response
 from api.settings import Settings
 from ledger.application import Ledger
 from ledger.errors import LedgerError
+from ledger.note import parse_checkpoint, parse_note
 from ledger.signing import SigningKey
+from ledger.witnessing import CosignedCheckpoint
 from replica.follow import ReplicaFollower
 
-__all__ = ["MIN_POSITION_WAIT", "ReadOnlyReplica", "create_replica_app"]
+__all__ = ["MIN_POSITION_WAIT", "ReadOnlyReplica", "SourceCheckpoints", "create_replica_app"]
 
 MIN_POSITION_WAIT = 2.0
 """The longest a read with `min_position` waits for the replica to hold that entry."""
@@ -154,6 +156,49 @@ class ReadOnlyReplica:
         await send({"type": "http.response.body", "body": body})
 
 
+class SourceCheckpoints:
+    """Stands for the app's `Witnessing` on a replica: nothing is signed here; what is
+    published is the source's cosigned checkpoint the replica accepted, so certificates'
+    tlog-proofs (`GET /v1/certificates/{id}/proof`) carry the source's signatures."""
+
+    def __init__(self, follower: ReplicaFollower) -> None:
+        self.follower = follower
+        self.witnesses = follower.witnesses
+        self.quorum = follower.quorum
+        self.interval = follower.interval
+
+    def start(self) -> None:
+        """Nothing to sign: the follower accepts the source's checkpoints."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+    def published(self) -> CosignedCheckpoint | None:
+        """The source's checkpoint as accepted, or None before the first."""
+        text = self.follower.served_checkpoint()
+        if text is None:
+            return None
+        note = parse_note(text)
+        return CosignedCheckpoint(parse_checkpoint(note.text), note, time.time())
+
+    def served_note(self, checkpoint: CosignedCheckpoint) -> str:
+        """The note verbatim, as the source served it."""
+        return str(checkpoint.note)
+
+    def health(self) -> dict[str, object] | None:
+        """`{tree_size, cosigned_by, age_s}` of the accepted checkpoint."""
+        published = self.published()
+        if published is None:
+            return None
+        names = {signature.name for signature in published.note.signatures}
+        cosigned = [w.name for w in self.witnesses if w.name in names]
+        return {"tree_size": published.checkpoint.size, "cosigned_by": cosigned, "age_s": 0.0}
+
+    def witness_states(self) -> list[tuple[str, int | None, float | None, int]]:
+        """The replica asks no witness."""
+        return []
+
+
 class _ReplicaCollector(Collector):
     def __init__(self, follower: ReplicaFollower) -> None:
         self.follower = follower
@@ -195,6 +240,7 @@ def create_replica_app(
     """The normal application over the replica's `ledger`, read-only, fed by `follower`."""
     app = create_app(settings, ledger, signing_key)
     app.state.replica = follower
+    app.state.witnessing = SourceCheckpoints(follower)  # taken by api.witnessed
     app.state.metrics.registry.register(_ReplicaCollector(follower))
     app.add_middleware(ReadOnlyReplica, follower=follower)
     return app

@@ -18,12 +18,15 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.audit import export_log
 from ledger.log import read_entries
 from ledger.note import COSIGNATURE_V1, NoteSigner
-from ledger.signing import SigningKey
+from ledger.signing import SigningKey, load_key_file
+from ledger.tokens import ApiToken, token_digest
 from tests.conftest import free_port
+from tests.e2e.witnesses import WitnessProcess
 from tests.support import admitted, batch
 from worlds.demo import load_demo
 
@@ -296,8 +299,9 @@ def test_a_replica_killed_during_catch_up_goes_on_from_what_it_verified(
     assert verified["ok"] and verified["head"] == source["head"]  # the same hashes
 
 
+@pytest.mark.parametrize("grown", [False, True], ids=["same size", "grown since"])
 def test_a_rewritten_source_is_detected_as_diverged_and_the_replica_keeps_serving(
-    world: World, store_url: str
+    world: World, store_url: str, grown: bool
 ) -> None:
     replica = world.replica(store_url)
     wait_for(lambda: held(replica) == world.size, "the replica holds the demo's log")
@@ -327,6 +331,17 @@ def test_a_rewritten_source_is_detected_as_diverged_and_the_replica_keeps_servin
     try:
         rewritten.replay(entries[:-1], check_hashes=False)
         rewritten.replay([altered], check_hashes=False)
+        # the operator keeps its tokens: the replica's token is still good at the source
+        rewritten.save(
+            ApiToken(
+                digest=token_digest(world.reader),
+                role="secretariat",
+                name="replicas",
+                participant=None,
+            )
+        )
+        if grown:  # a bigger checkpoint: the entries it serves contradict the accepted ones
+            rewritten.post(batch(admitted("IS")), Actor("secretariat", "demo-secretariat"))
     finally:
         rewritten.close()
     world.source.env["KPLEDGER_DATABASE_URL"] = f"sqlite:///{world.folder / 'rewritten.db'}"
@@ -339,8 +354,9 @@ def test_a_rewritten_source_is_detected_as_diverged_and_the_replica_keeps_servin
     )
     evidence = health["evidence"]
     assert evidence["accepted"] != evidence["served"]
+    assert evidence["accepted"].split("\n")[1] == str(world.size)
+    assert evidence["served"].split("\n")[1] == str(world.size + grown)
     for note in (evidence["accepted"], evidence["served"]):
-        assert note.split("\n")[1] == str(world.size)
         assert "\n\n\u2014 kpledger " in note
     assert health["replica"]["size"] == world.size
     assert answers(replica.url, token) == before  # what it verified, served still
@@ -370,3 +386,39 @@ def test_a_replica_that_cannot_verify_appends_nothing_and_says_why(
     assert health["position"] == 0  # its store holds nothing
     assert said in replica.stderr_path.read_text()
     assert json.dumps(health)  # a JSON answer, not a 500
+
+
+def test_a_replica_of_a_witnessed_log_checks_the_quorum_and_serves_the_cosigned_checkpoint(
+    tmp_path: Path, store_url: str
+) -> None:
+    made = World(tmp_path)
+    key_file = tmp_path / "source.pem"
+    made.source.kpledger("key", "create", "--out", str(key_file))
+    log_vkey = NoteSigner("kpledger", load_key_file(key_file)).verifier.vkey
+    witness = WitnessProcess(tmp_path / "w1", "witness.example/w1", log_vkey).start()
+    (tmp_path / "witnesses").write_text(f"{witness.vkey} {witness.url}\n")
+    made.source.env["KPLEDGER_WITNESSES"] = str(tmp_path / "witnesses")
+    made.source.env["KPLEDGER_CHECKPOINT_INTERVAL"] = "0.5"
+    try:
+        made.source.start("serve")
+        replica = made.replica(store_url, "--witness", witness.vkey, "--quorum", "1")
+        wait_for(lambda: held(replica) == made.size, "the replica holds the witnessed log")
+        served = httpx.get(f"{replica.url}/checkpoint", timeout=10).text
+        assert served.split("\n")[1] == str(made.size)
+        assert "\u2014 witness.example/w1 " in served  # the source's cosigned checkpoint
+        assert replica.health()["status"] == "ok"
+        token = own_token(replica)
+        proof = httpx.get(
+            f"{replica.url}/v1/certificates/GH-2005-0412/proof",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert proof.status_code == 200, proof.text
+        (tmp_path / "proof.txt").write_text(proof.text)
+        made.source.kpledger(  # exit 0: the proof verifies with the source's keys
+            "audit", "verify-proof", str(tmp_path / "proof.txt"), "--log-key", log_vkey,
+            "--witness", witness.vkey, "--quorum", "1",
+        )  # fmt: skip
+    finally:
+        made.stop()
+        witness.stop()
