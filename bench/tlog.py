@@ -39,6 +39,7 @@ from bench.common import (
     median,
     percentile,
     running_server,
+    table,
 )
 
 _TOKEN_VARIABLE = "KPLEDGER_BENCH_TOKEN"
@@ -291,7 +292,6 @@ def run(url: str, samples: int = 20) -> list[Result]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
         sys.exit(_serve())
-    from bench.run import table
     from bench.world import world_url
 
     found = run(world_url(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000))
