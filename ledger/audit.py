@@ -124,6 +124,18 @@ class _Chain:
         self.reason: str | None = None
         self.signatures = SignatureAudit()
 
+    def add_entry(self, entry: LogEntry) -> None:
+        """Checks the next entry as a log file (`kpledger export`) holds it."""
+        self.add(
+            position=entry.position,
+            recorded_at=entry.recorded_at,
+            recorded_by=entry.recorded_by,
+            document=entry.document,
+            events_digest=entry.events_digest,
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
+        )
+
     def add(
         self,
         *,
@@ -343,15 +355,7 @@ def import_log(
                 entry.position,
             )
         event_ids.add(entry.event_id)
-        chain.add(
-            position=entry.position,
-            recorded_at=entry.recorded_at,
-            recorded_by=entry.recorded_by,
-            document=entry.document,
-            events_digest=entry.events_digest,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-        )
+        chain.add_entry(entry)
         if chain.first_bad_position is not None:
             raise AuditError(
                 f"the file's chain is broken at {chain.reason}", chain.first_bad_position

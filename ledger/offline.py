@@ -44,15 +44,7 @@ def check_exported_log(
     tree = MerkleTree()
     try:
         for entry in _file_entries(lines):
-            chain.add(
-                position=entry.position,
-                recorded_at=entry.recorded_at,
-                recorded_by=entry.recorded_by,
-                document=entry.document,
-                events_digest=entry.events_digest,
-                prev_hash=entry.prev_hash,
-                hash=entry.hash,
-            )
+            chain.add_entry(entry)
             if chain.first_bad_position is not None:
                 raise OfflineError(f"the hash chain is broken at {chain.reason}")
             tree.append_leaf(entry_leaf(entry))
