@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from followthemoney import EntityProxy, model, registry
 
 from ledger.amounts import amount_text, in_units
+from projections.certificates import find_certificate
 from projections.custody import CONSUMED, Custody, Lot
 from projections.graph import node_key, node_kind
 
@@ -170,7 +171,7 @@ def ftm_entities(state: Custody, graph: nx.DiGraph, today: date, dates: Dates) -
         elif kind == "source":
             participants[state.sources[key].participant] = None
         elif kind == "certificate":
-            certificate = state.certificates[key]
+            certificate = find_certificate(state, key)  # a cancelled one as issued
             participants[certificate.exporter] = participants[certificate.importer] = None
         elif kind == "operator":
             operators[key] = None

@@ -13,6 +13,9 @@ Edges follow the material, each with `kind`, `position` and, where material move
     lot --shipped-under--> certificate --received-by--> participant
     operator --held--> lot   (every lot the operator held at any time)
 
+A cancelled certificate (its `export.certified` retracted) is a node joined to nothing:
+its lots were never shipped under it, as every other read says.
+
 The queries walk it with `projections.traversal.reach`.
 """
 
@@ -125,11 +128,11 @@ def successors(state: Custody, node: str) -> Iterator[tuple[str, dict[str, Any]]
                 attributes = _edge("split-into", child.created_at, child.carats)
             yield node_id("lot", child_id), attributes
     elif kind == "certificate":
-        certificate = state.certificates[key]
-        if certificate.received_at is not None:
+        shipment = state.certificates.get(key)  # None: cancelled, joined to nothing
+        if shipment is not None and shipment.received_at is not None:
             yield (
-                node_id("participant", certificate.importer),
-                _edge("received-by", certificate.received_at, certificate.received_carats),
+                node_id("participant", shipment.importer),
+                _edge("received-by", shipment.received_at, shipment.received_carats),
             )
     elif kind == "operator":
         for lot_id, position in state.operators[key].lots.items():
@@ -158,7 +161,8 @@ def predecessors(state: Custody, node: str) -> Iterator[str]:
         for operator_id in dict.fromkeys(operator_id for operator_id, _ in lot.operators):
             yield node_id("operator", operator_id)
     elif kind == "certificate":
-        for lot_id in state.certificates[key].lot_ids:
+        certificate = state.certificates.get(key)  # None: cancelled, joined to nothing
+        for lot_id in certificate.lot_ids if certificate is not None else ():
             yield node_id("lot", lot_id)
 
 

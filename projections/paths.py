@@ -265,13 +265,18 @@ def _goal_node(state: Custody, identifier: str) -> str:
     """The node `to` names: a lot, a certificate, a participant or an operator."""
     if identifier in state.lots:
         return node_id("lot", identifier)
-    if identifier in state.certificates:
+    if identifier in state.certificates or _cancelled(state, identifier):
         return node_id("certificate", identifier)
     if identifier in state.participants or has_node(state, node_id("participant", identifier)):
         return node_id("participant", identifier)
     if identifier in state.operators:
         return node_id("operator", identifier)
     raise LedgerError("not_found", f"no lot, certificate, participant or operator {identifier!r}")
+
+
+def _cancelled(state: Custody, certificate_id: str) -> bool:
+    """Whether the id is a cancelled certificate's: readable, but nothing was shipped under it."""
+    return state.retracted.cancelled_certificate(certificate_id, state.position) is not None
 
 
 def custody_steps(state: Custody, start: str, goal: str) -> Steps:
@@ -413,7 +418,9 @@ def custody_paths(
     """
     start, goal = _start_node(state, from_id), _goal_node(state, to_id)
     start_amount = Fraction(state.lots[from_id].carats) if node_kind(start) == "lot" else _ONE
-    if start == goal and node_kind(start) != "lot":
+    if (start == goal and node_kind(start) != "lot") or (
+        node_kind(goal) == "certificate" and to_id not in state.certificates
+    ):  # a cancelled certificate: nothing was shipped under it
         found = Found([], False, Fraction())
     else:
         found = best_paths(

@@ -20,6 +20,7 @@ from ledger import lots as lot_documents
 from ledger.amounts import amount_text, in_units
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
+from projections.certificates import find_certificate
 from projections.custody import Custody, Lot
 from projections.graph import (
     NODE_KINDS,
@@ -584,6 +585,8 @@ def _root_node(state: Custody, root: str) -> str:
     for kind, table in zip(NODE_KINDS, tables, strict=False):
         if root in table:
             return node_id(kind, root)
+    if state.retracted.cancelled_certificate(root, state.position) is not None:
+        return node_id("certificate", root)
     if has_node(state, node_id("participant", root)):
         return node_id("participant", root)
     if root in state.operators:
@@ -637,7 +640,7 @@ def _node_attributes(state: Custody, node: str) -> dict[str, str | bool]:
             "region": source.region,
         }
     elif kind == "certificate":
-        certificate = state.certificates[key]
+        certificate = find_certificate(state, key)  # a cancelled one as it was issued
         attributes |= {
             "exporting_participant": certificate.exporter,
             "importing_participant": certificate.importer,

@@ -41,7 +41,7 @@ from ledger import sources as sources_documents
 from ledger import triage as triage_documents
 from ledger.amounts import amount_text, in_units
 from ledger.log import LogEntry
-from projections.custody import CONSUMED, IN_TRANSIT, SEIZED, Custody, Lot
+from projections.custody import CONSUMED, IN_TRANSIT, SEIZED, Certificate, Custody, Lot
 from projections.registry import Projection, applies
 
 __all__ = [
@@ -279,17 +279,31 @@ def _certificates(
     if reader is not None:
 
         def keep(certificate_id: str) -> bool:
-            certificate = certificates[certificate_id]
-            return reader in (certificate.exporter, certificate.importer)
+            return reader in _parties(certificates[certificate_id])
 
     for rank, certificate_id in _matching(index, text, limit, keep):
-        certificate = certificates[certificate_id]
-        carats = amount_text(in_units(certificate.carats))
-        label = (
-            f"certificate {certificate.exporter} → {certificate.importer}, {carats} ct, "
-            f"issued {certificate.issued_on.isoformat()}"
-        )
-        yield rank, "certificate", certificate_id, label
+        yield rank, "certificate", certificate_id, _certificate_label(certificates[certificate_id])
+    retracted = state.retracted
+    for certificate_id in retracted.cancelled:  # few: scanned
+        cancelled = retracted.cancelled_certificate(certificate_id, state.position)
+        if cancelled is None or (reader is not None and reader not in _parties(cancelled)):
+            continue
+        cancelled_rank = _rank(certificate_id, None, text)
+        if cancelled_rank is not None:
+            label = f"{_certificate_label(cancelled)}, cancelled"
+            yield cancelled_rank, "certificate", certificate_id, label
+
+
+def _parties(certificate: Certificate) -> tuple[str, str]:
+    return certificate.exporter, certificate.importer
+
+
+def _certificate_label(certificate: Certificate) -> str:
+    carats = amount_text(in_units(certificate.carats))
+    return (
+        f"certificate {certificate.exporter} → {certificate.importer}, {carats} ct, "
+        f"issued {certificate.issued_on.isoformat()}"
+    )
 
 
 def _participants(state: Custody, text: str) -> Iterator[Hit]:

@@ -637,6 +637,22 @@ def test_each_risk_mark_shows_on_the_demo_cases(page: Page, demo: Demo) -> None:
     expect(page.locator('#summary h2 [data-risk="embargoed_origin"]')).to_be_visible()
 
 
+def test_the_cancelled_certificate_is_found_and_drawn_with_its_mark(page: Page, demo: Demo) -> None:
+    """Needs the API to find and draw the cancelled certificate (GET /v1/search, /v1/graph)."""
+    from worlds.demo import CANCELLED_CERTIFICATE_ID
+
+    enter_token(page, demo.investigator)
+    search(page, "ZA-2006")
+    hit = page.locator(f'.matches li[data-id="{CANCELLED_CERTIFICATE_ID}"]')
+    expect(hit.locator('[data-risk="cancelled"]')).to_be_visible()
+    search(page, CANCELLED_CERTIFICATE_ID)
+    opened(page, CANCELLED_CERTIFICATE_ID)
+    page.locator("#graph[data-drawn]").wait_for()
+    assert node_risks(page) == {CANCELLED_CERTIFICATE_ID: "cancelled"}
+    expect(page.locator('#certificate-status [data-risk="cancelled"]')).to_be_visible()
+    expect(page.locator('#summary h2 [data-risk="cancelled"]')).to_be_visible()
+
+
 def test_triage_from_the_page_appends_an_alert_review(page: Page, demo: Demo) -> None:
     enter_token(page, demo.investigator)
     before = demo.log()

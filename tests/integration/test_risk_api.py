@@ -16,7 +16,14 @@ from api.app import create_app
 from api.settings import Settings
 from ledger.application import Ledger
 from tests.support import authority, seized
-from worlds.demo import EMBARGO_ID, EXPORTER, LISTING_ID, load_demo
+from worlds.demo import (
+    CANCELLED_CERTIFICATE_ID,
+    EMBARGO_ID,
+    EXPORTER,
+    LISTING_ID,
+    VENETIA_LOT_ID,
+    load_demo,
+)
 
 API = tuple[TestClient, str, dict[str, int]]
 
@@ -113,3 +120,39 @@ def test_search_results_carry_their_marks(demo: API) -> None:
     assert _search_risk(demo, "ZA-2006")[("certificate", "ZA-2006-0019")] == ["seized"]
     assert _search_risk(demo, "GH", kind="participant")[("participant", "GH")] == []
     assert _search_risk(demo, "GH-AKWATIA")[("alluvial_site", "GH-AKWATIA")] == []
+
+
+def test_a_cancelled_certificate_is_found_and_drawn_alone_with_its_mark(demo: API) -> None:
+    """The certificate whose export was retracted stays readable: search finds it and the
+    graph rooted at it shows it, `cancelled`, joined to nothing (its lot was never shipped
+    under it); no other graph shows it; before the retraction it was an ordinary shipment."""
+    assert _search_risk(demo, "ZA-2006")[("certificate", CANCELLED_CERTIFICATE_ID)] == ["cancelled"]
+    node = f"certificate:{CANCELLED_CERTIFICATE_ID}"
+    graph = _get(demo, "/v1/graph", root=CANCELLED_CERTIFICATE_ID).json()
+    assert [(found["id"], found["risk"]) for found in graph["nodes"]] == [(node, ["cancelled"])]
+    assert graph["nodes"][0]["carats"] == "4200.00" and graph["edges"] == []
+    text = _get(demo, "/v1/graph", root=CANCELLED_CERTIFICATE_ID, format="graphml").text
+    assert nx.read_graphml(io.StringIO(text)).nodes[node]["risk"] == "cancelled"
+    assert node not in _graph_risk(demo, VENETIA_LOT_ID)
+    certified = _get(demo, f"/v1/certificates/{CANCELLED_CERTIFICATE_ID}").json()["positions"]
+    before = _graph_risk(demo, CANCELLED_CERTIFICATE_ID, as_of=certified["certified"])
+    assert before[node] == [] and f"lot:{VENETIA_LOT_ID}" in before
+    paths = _get(demo, "/v1/paths", **{"from": VENETIA_LOT_ID, "to": CANCELLED_CERTIFICATE_ID})
+    assert paths.json()["paths"] == [] and paths.json()["carats"] == "0.00"
+
+
+def test_an_authority_finds_a_cancelled_certificate_only_if_it_was_a_party(
+    demo: API, ledger: Ledger
+) -> None:
+    client, _, _ = demo
+    found = {}
+    for code in ("ZA", "EU", "GH"):
+        token = ledger.create_token("authority", f"risk-{code}", code)
+        response = client.get(
+            "/v1/search",
+            params={"q": CANCELLED_CERTIFICATE_ID},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        found[code] = [(hit["id"], hit["risk"]) for hit in response.json()["results"]]
+    cancelled = [(CANCELLED_CERTIFICATE_ID, ["cancelled"])]
+    assert found == {"ZA": cancelled, "EU": cancelled, "GH": []}
