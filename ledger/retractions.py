@@ -200,7 +200,7 @@ def _watched(document: dict[str, Any], work: UnitOfWork) -> set[str]:
         return {document["certificate_id"], *document["lot_ids"]}
     if kind in REGISTRATIONS:
         return {document.get("mine_id") or document.get("site_id") or document["operator_id"]}
-    return {document["review_id"]} if kind == "review.invited" else set()
+    return set()
 
 
 def _names(document: dict[str, Any], fields: tuple[str, ...]) -> set[str]:
@@ -249,8 +249,6 @@ def dependent(retracted: dict[str, Any], later: dict[str, Any], work: UnitOfWork
         return source_id in _names(later, _SOURCE_FIELDS)
     if kind == "operator.licensed":
         return retracted["operator_id"] in _operators_named(later)
-    if kind == "review.invited":  # its visits would name a review that never was
-        return later.get("review_id") == retracted["review_id"]
     return False
 
 
@@ -260,7 +258,7 @@ def _first_dependent(entry: LogEntry, work: UnitOfWork) -> int | None:
     candidates: list[tuple[int, str]] = []
     retracted: set[str] = set()
     document = entry.document
-    if document["type"] in ALWAYS - {"review.invited"}:
+    if document["type"] in ALWAYS:
         return None
     changed = _lots_changed(document, work) if document["type"] in LOT_CHANGES else set()
     for later in _later_entries(work, entry.position, _watched(document, work)):
@@ -382,8 +380,8 @@ def _undo(document: dict[str, Any], work: UnitOfWork) -> None:
         review.erase()
     elif kind == "review.recommendation_implemented":
         review = work.get(Review, Review.create_id(document["review_id"]))
-        assert review is not None
-        review.unimplement(recommendation_id=document["recommendation_id"])
+        if review is not None:  # None: its invitation was retracted since, nothing to undo
+            review.unimplement(recommendation_id=document["recommendation_id"])
     # lot.flagged, alert.reviewed: they changed no aggregate
 
 

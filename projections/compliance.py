@@ -204,14 +204,18 @@ class Compliance(Projection):
 
     @applies(compliance_documents.ReviewVisited)
     def _review_visited(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        review = self.reviews[document["review_id"]]
+        review = self.reviews.get(document["review_id"])
+        if review is None:  # its invitation was retracted: a visit to a review never invited
+            return
         review.visits.append((date.fromisoformat(document["visited_on"]), document["kind"]))
         for recommendation in document["recommendations"]:
             review.recommendations[recommendation["recommendation_id"]] = None
 
     @applies(compliance_documents.RecommendationImplemented)
     def _recommendation_implemented(self, entry: LogEntry, document: dict[str, Any]) -> None:
-        review = self.reviews[document["review_id"]]
+        review = self.reviews.get(document["review_id"])
+        if review is None:  # its invitation was retracted
+            return
         implemented_on = date.fromisoformat(document["implemented_on"])
         review.recommendations[document["recommendation_id"]] = implemented_on
 

@@ -569,8 +569,8 @@ def test_a_log_with_retractions_imports_with_the_same_hashes(ledger: Ledger, oth
 
 def test_each_kind_of_dependency_blocks_at_the_first_dependent(ledger: Ledger) -> None:
     """A registration is blocked by the first document naming its source or operator, an
-    export by a seizure of its lot, a confirmation by a use of its lot, a review's
-    invitation by its visit; each refusal names that document's position."""
+    export by a seizure of its lot, a confirmation by a use of its lot; each refusal names
+    that document's position."""
     world = base()
     post_all(ledger, world)
     mine_gh, operator_1, certified = world[3][0], world[5][0], world[10][0]
@@ -591,6 +591,31 @@ def test_each_kind_of_dependency_blocks_at_the_first_dependent(ledger: Ledger) -
     ledger.post(seized("CI-L1"), GH)  # in transit to GH
     error = refuse(ledger, retraction(certified), CI, "retraction_blocked")
     assert error.detail == {"blocking_position": ledger.head_position()}
-    ledger.post(visited("R-GH-1", "REC-1"), SECRETARIAT)
-    error = refuse(ledger, retraction(world[12][0]), GH, "retraction_blocked")
-    assert error.detail == {"blocking_position": ledger.head_position()}
+
+
+def test_a_review_invited_is_retracted_always_even_after_its_visit(
+    ledger: Ledger, other: Ledger
+) -> None:
+    """`review.invited` is retractable always: after its visit and an implementation too.
+    The reads answer as a ledger that never had the invitation (its visit and the
+    implementation, which that ledger would have refused, count for nothing); the
+    implementation can still be retracted, and the review id invited again afresh."""
+    world = base()
+    post_all(ledger, world)
+    post_all(other, world[:-1])
+    visit, done = visited("R-GH-1", "REC-1"), implemented("R-GH-1", "REC-1")
+    ledger.post(visit, SECRETARIAT)
+    ledger.post(done, GH)
+    refuse(ledger, retraction(world[-1][0]), CI, "forbidden")
+    ledger.post(retraction(world[-1][0]), GH)
+    named = names(ledger, other)
+    assert answers(reads_of(ledger), named) == answers(reads_of(other), named)
+    refuse(ledger, retraction(world[-1][0]), GH, "already_retracted")
+    ledger.post(retraction(done), GH)
+    again = invited("R-GH-1", "GH")
+    ledger.post(again, GH)
+    other.post(again, GH)
+    named = names(ledger, other)
+    assert answers(reads_of(ledger), named) == answers(reads_of(other), named)
+    review = reads_of(ledger).compliance(2005, "GH")
+    assert "REC-1" not in str(review)
