@@ -557,19 +557,18 @@ def _operator_carats(
     taken: dict[int, dict[str, int]], shares: dict[int, tuple[int, int]]
 ) -> dict[str, tuple[int, int]]:
     """Each operator's hundredths of carats from the origin, as a numerator over a common
-    denominator: the carats of the lots it took times their shares from the origin."""
-    terms: dict[str, list[tuple[int, int]]] = {}
+    denominator: the carats of the lots it took times their shares from the origin, added
+    up as the certificates' are (`_plus`: over the product of the denominators while it is
+    small, which costs less than one least common multiple of them all)."""
+    totals: dict[str, tuple[int, int]] = {}
     for share_id, by_operator in taken.items():
         numerator, denominator = shares[share_id]
         for operator_id, carats in by_operator.items():
-            terms.setdefault(operator_id, []).append((numerator * carats, denominator))
-    totals = {}
-    for operator_id, parts in terms.items():
-        common = lcm(*(denominator for _, denominator in parts))
-        totals[operator_id] = (
-            sum(numerator * (common // denominator) for numerator, denominator in parts),
-            common,
-        )
+            total = totals.get(operator_id)
+            if total is None:
+                totals[operator_id] = numerator * carats, denominator
+            else:
+                totals[operator_id] = _plus(total, numerator * carats, denominator)
     return totals
 
 
