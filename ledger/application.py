@@ -29,7 +29,7 @@ from ledger.handling import AlertCheck
 from ledger.journal import JOURNAL_ID, EventIdClaim, decode_row
 from ledger.log import LogEntry
 from ledger.normal import is_stored_form, normal_form, signing_input
-from ledger.retractions import RetractionRegister
+from ledger.retractions import DocumentRetracted, RetractionRegister
 from ledger.store import (
     StoreConfig,
     WriteOutcomeUnknown,
@@ -225,6 +225,13 @@ class Ledger(Application[UUID]):
         records = self._load_tokens_by_id(ids)
         return sorted(records, key=lambda record: record.created_on)
 
+    def roles_by_name(self) -> dict[str, frozenset[str]]:
+        """The roles of the tokens of each name, every token ever created counted."""
+        roles: dict[str, set[str]] = {}
+        for record in self.tokens():
+            roles.setdefault(record.name, set()).add(record.role)
+        return {name: frozenset(found) for name, found in roles.items()}
+
     def _load_tokens_by_id(self, ids: Sequence[UUID]) -> list[ApiToken]:
         with self.availability.guard():
             stored = select_aggregates_events(self.recorder, ids)
@@ -308,6 +315,8 @@ class Ledger(Application[UUID]):
             except LedgerError as error:
                 raise error.at(index) from None
 
+        if any(isinstance(document, DocumentRetracted) for document in documents):
+            self._capturer.poster_roles = self.roles_by_name()
         normals = [normal_form(document) for document in documents]
         verdicts = self.verifier.prefetch(
             [

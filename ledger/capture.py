@@ -182,6 +182,8 @@ class Capturer:
         self._connection: Any = None  # the one an append is using (PostgreSQL), else None
         self._unchecked = False  # the append's connection is the kept one, and unused yet
         self.alert_check: AlertCheck | None = None
+        self.poster_roles: Mapping[str, frozenset[str]] = {}
+        """The roles of the tokens of each name, as last listed (see `UnitOfWork`)."""
         self.ready: Callable[[], None] = lambda: None
         """Raises when the store is known to be away, before a group is appended."""
 
@@ -364,6 +366,7 @@ class Capturer:
         head = replace(known) if known is not None else self._head()
         work = UnitOfWork(self._load, self._memo)
         work.alerts = self.alert_check
+        work.poster_roles = self.poster_roles
         work.entries, work.rows = self._entries, self._rows
         batches = [
             (request.stamp(), request.actor, request.monotonic, request.verdicts)

@@ -88,6 +88,9 @@ class UnitOfWork:
         """The same, as the journal's stored rows `(position, topic, state)`, undecoded."""
         self.position = 0
         """The log position the document being handled will take."""
+        self.poster_roles: Mapping[str, frozenset[str]] = {}
+        """The roles of the tokens of each name: the log keeps a poster's name, not its role
+        (`ledger.retractions` asks it who posted a type several roles may post)."""
         self.appended: list[LogEntry] = []
         """The entries this insert appends, so far, in order (their hashes left empty)."""
 

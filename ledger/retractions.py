@@ -9,7 +9,8 @@ as if it had never been accepted. On the write side that means:
   transfer, flag), of the lot's holder or importer (seizure), of the source, the
   certificate's importer, the review's participant. The log keeps the poster's name
   (`recorded_by`) but not its role, so for the types several roles may post
-  (`lot.flagged`, `alert.reviewed`) the retracting token must also bear that name.
+  (`lot.flagged`, `alert.reviewed`) the poster's role is that of the tokens of its name
+  (`UnitOfWork.poster_roles`); a name no token bears may only retract its own.
 - what may be retracted (`RETRACTABLE`), and when: while no document accepted after it,
   and not itself retracted, depends on what it did (`retraction_blocked`, naming the
   first that does). That is found by reading the log after the retracted document.
@@ -293,9 +294,12 @@ def _may_retract(doc: DocumentRetracted, work: UnitOfWork) -> None:
         raise LedgerError(
             "forbidden", f"a {kind} is retracted by whoever may post it, not the {actor.role} role"
         )
-    if kind in SEVERAL_ROLES and actor.name != entry.recorded_by:
+    poster_roles = work.poster_roles.get(entry.recorded_by, frozenset())
+    if kind in SEVERAL_ROLES and actor.name != entry.recorded_by and actor.role not in poster_roles:
         raise LedgerError(
-            "forbidden", f"this {kind} was posted by {entry.recorded_by}, who alone may retract it"
+            "forbidden",
+            f"this {kind} was posted by {entry.recorded_by}, not by a {actor.role}: "
+            f"a {actor.role} may retract only what {actor.role}s posted",
         )
     if actor.role != "authority":
         return

@@ -619,3 +619,31 @@ def test_a_review_invited_is_retracted_always_even_after_its_visit(
     assert answers(reads_of(ledger), named) == answers(reads_of(other), named)
     review = reads_of(ledger).compliance(2005, "GH")
     assert "REC-1" not in str(review)
+
+
+def test_an_investigator_retracts_what_investigators_posted_by_the_roles_of_names(
+    ledger: Ledger,
+) -> None:
+    """`lot.flagged` may be posted by an investigator or the holder's authority: any
+    investigator retracts an investigator's flag, any authority of the holder an
+    authority's, never the other role; the log keeps the name, the tokens its role."""
+    post_all(ledger, base())
+    tokens = {
+        name: ledger.create_token(role, name, participant)
+        for name, role, participant in (
+            ("inv-1", "investigator", None),
+            ("inv-2", "investigator", None),
+            ("gh-1", "authority", "GH"),
+            ("gh-2", "authority", "GH"),
+        )
+    }
+    actors = {name: ledger.actor_for_token(token) for name, token in tokens.items()}
+    by_investigator, by_authority = flagged("GH-L1"), flagged("GH-L2")
+    ledger.post(by_investigator, actors["inv-1"])
+    ledger.post(by_authority, actors["gh-1"])
+    refuse(ledger, retraction(by_investigator), actors["gh-2"], "forbidden")
+    refuse(ledger, retraction(by_authority), actors["inv-2"], "forbidden")
+    refuse(ledger, retraction(by_authority), CI, "forbidden")  # not the holder's authority
+    ledger.post(retraction(by_investigator), actors["inv-2"])
+    ledger.post(retraction(by_authority), actors["gh-2"])
+    assert [entry.recorded_by for entry in ledger.read_log(0, 10_000)[-2:]] == ["inv-2", "gh-2"]
