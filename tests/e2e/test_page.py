@@ -639,7 +639,7 @@ def test_each_risk_mark_shows_on_the_demo_cases(page: Page, demo: Demo) -> None:
 
 def test_the_cancelled_certificate_is_found_and_drawn_with_its_mark(page: Page, demo: Demo) -> None:
     """Needs the API to find and draw the cancelled certificate (GET /v1/search, /v1/graph)."""
-    from worlds.demo import CANCELLED_CERTIFICATE_ID
+    from worlds.demo import CANCELLED_CERTIFICATE_ID, VENETIA_LOT_ID
 
     enter_token(page, demo.investigator)
     search(page, "ZA-2006")
@@ -651,6 +651,9 @@ def test_the_cancelled_certificate_is_found_and_drawn_with_its_mark(page: Page, 
     assert node_risks(page) == {CANCELLED_CERTIFICATE_ID: "cancelled"}
     expect(page.locator('#certificate-status [data-risk="cancelled"]')).to_be_visible()
     expect(page.locator('#summary h2 [data-risk="cancelled"]')).to_be_visible()
+    lots = page.locator("#certificate-lots")  # from its read: no edge joins it to them
+    expect(lots).to_contain_text("never shipped under it")
+    expect(lots.locator(f'[data-id="{VENETIA_LOT_ID}"]')).to_be_visible()
 
 
 def test_triage_from_the_page_appends_an_alert_review(page: Page, demo: Demo) -> None:

@@ -1074,7 +1074,12 @@ async function openCertificate(hit, seq) {
   const traces = await Promise.allSettled(lots.map((lot) => api("/v1/trace/downstream", { lot_id: lot })));
   const failed = traces.find((trace) => trace.status === "rejected");
   const trace = failed || { status: "fulfilled", value: mergeTraces(traces.map((t) => t.value)) };
-  const body = [h("p", {}, t("certificate.lots"), " ", lots.map((lot) => [markedLink(lot), " "]))];
+  // a cancelled certificate is joined to no lot in the graph: its read names them
+  const cancelled = certificate.status === "fulfilled" && certificate.value.status === "cancelled";
+  const named = cancelled ? certificate.value.lot_ids : lots;
+  const body = [
+    h("p", { id: "certificate-lots" }, t(cancelled ? "certificate.lots_cancelled" : "certificate.lots"), " ", named.map((lot) => [markedLink(lot), " "])),
+  ];
   if (certificate.status === "fulfilled") {
     const c = certificate.value;
     if (c.status === "cancelled") remember(hit.id, ["cancelled"]);
