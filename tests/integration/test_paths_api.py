@@ -166,6 +166,24 @@ def test_at_most_limit_paths_and_truncated_when_there_were_more(world: Any) -> N
     assert len(body["paths"]) == 4 and body["truncated"] is False
 
 
+def test_ten_paths_unless_told_and_at_most_a_hundred(world: Any, ledger: Ledger) -> None:
+    """A mine whose 105 lots (1 to 105 ct) are merged into one: 105 paths to it, the
+    heaviest first; 10 by default, 100 at most, `truncated` both times; 101 is 422."""
+    parcels = [produced(f"W{carats:03d}", "GH-W", str(carats)) for carats in range(1, 106)]
+    lot_ids = [parcel["lot_id"] for parcel in parcels]
+    ledger.post(batch(mine("GH-W", "GH"), *parcels, merged(lot_ids, "W")), authority("GH"))
+    api, _ = world
+    default = _found(api, **{"from": "GH-W", "to": "W"})
+    assert [path["carats"] for path in default["paths"]] == [f"{c}.00" for c in range(105, 95, -1)]
+    assert default["truncated"] is True and default["carats"] == "5565.00"
+    assert default["paths"][0]["nodes"] == ["source:GH-W", "lot:W105", "lot:W"]
+    widest = _found(api, **{"from": "GH-W", "to": "W", "limit": "100"})
+    assert len(widest["paths"]) == 100 and widest["truncated"] is True
+    assert widest["paths"][-1]["carats"] == "6.00"
+    status, body = _paths(api, **{"from": "GH-W", "to": "W", "limit": "101"})
+    assert (status, body["error"]["code"]) == (422, "invalid")
+
+
 def test_participants_and_operators_at_either_end(world: Any) -> None:
     api, _ = world
     body = _found(api, **{"from": "CI", "to": "AE-IMP"})
