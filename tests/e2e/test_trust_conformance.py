@@ -1,7 +1,8 @@
 """What the protocol's "A witnessed log" states over HTTP, on real processes: a witness's
 add-checkpoint answers (status, body and media type of each, in tlog-witness's order),
 the tiles' and entry bundles' media types and caching headers, and `kpledger audit
-verify-log` given either form of saved checkpoint."""
+verify-log` given either form of saved checkpoint; and, from "Authorities sign what they
+post", the three 403s of signatures with nothing appended."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.keys import key_id_of, public_key_text, sign_normal_form
 from ledger.merkle import leaf_hash
 from ledger.note import EM_DASH, Checkpoint, NoteSigner, Signature, parse_note, parse_vkey
 from ledger.signing import SigningKey, load_key_file
@@ -22,7 +24,7 @@ from ledger.tiles import parse_entry_bundle
 from ledger.tlogproof import verify_consistency
 from tests.conftest import Server
 from tests.e2e.witnesses import WitnessProcess
-from tests.support import admitted, mine, produced
+from tests.support import admitted, doc, mine, produced
 
 ORIGIN = "kpledger.example/conformance"
 FULL = "public, max-age=31536000, immutable"
@@ -161,3 +163,65 @@ def test_tiles_bundles_and_saved_checkpoints_as_the_protocol_writes_them(
         )
         refused = _kpledger(*args, "--log-key", other_vkey)
         assert refused.returncode == 1 and "signature" in refused.stderr
+
+
+def test_signatures_over_http_refused_with_nothing_appended(
+    store_url: str, server_factory: Any
+) -> None:
+    server: Server = server_factory(store_url)
+    secretariat = server.client(server.token("secretariat"))
+    ghana = server.client(server.token("authority", "GH"))
+    auditor = server.client(server.token("auditor"))
+    assert secretariat.post("/v1/events", json=admitted("GH")).status_code == 201
+    assert secretariat.post("/v1/events", json=admitted("BE")).status_code == 201
+    gh_key, be_key, stranger = (Ed25519PrivateKey.generate() for _ in range(3))
+    registrations = []
+    for participant, key in (("GH", gh_key), ("BE", be_key)):
+        registration = doc(
+            "authority_key.registered",
+            participant=participant,
+            public_key=public_key_text(key),
+            name=f"{participant} 2026",
+        )
+        registrations.append(registration)
+    # a key signs what follows its registration in the same batch
+    first_signed = sign_normal_form(admitted("AE"), gh_key)
+    answer = secretariat.post("/v1/events", json={"events": [*registrations, first_signed]})
+    assert answer.status_code == 201, answer.text
+    head = answer.json()["position"]
+
+    def refused(document: dict[str, Any], code: str) -> None:
+        answer = ghana.post("/v1/events", json=document)
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"]["code"] == code
+        assert auditor.get("/v1/audit/verify").json()["events"] == head  # nothing appended
+
+    fresh = mine("GH-M1", "GH", annual_capacity_carats=1200)
+    refused(fresh, "signature_required")
+    refused(sign_normal_form(fresh, stranger), "unknown_key")
+    refused(sign_normal_form(fresh, be_key), "unknown_key")  # another participant's key
+    tampered = sign_normal_form(fresh, gh_key)
+    tampered["name"] = "another name"
+    refused(tampered, "bad_signature")
+    # signed in the normal form (amounts as strings), sent with numbers and an upper-case id
+    normal = {**fresh, "annual_capacity_carats": "1200.00"}
+    sent = {**sign_normal_form(normal, gh_key), "annual_capacity_carats": 1200}
+    sent["event_id"] = sent["event_id"].upper()
+    answer = ghana.post("/v1/events", json=sent)
+    assert answer.status_code == 201, answer.text
+    head = answer.json()["position"]
+    revocation = doc("authority_key.revoked", key_id=key_id_of(public_key_text(gh_key)), reason="r")
+    assert secretariat.post("/v1/events", json=revocation).status_code == 201
+    head += 1
+    refused(sign_normal_form(mine("GH-M2", "GH"), gh_key), "unknown_key")
+
+    keys = ghana.get("/v1/keys", params={"participant": "GH"}).json()["keys"]
+    assert [(k["registered_position"], k["revoked_position"]) for k in keys] == [(3, head)]
+    verified = auditor.get("/v1/audit/verify").json()
+    assert verified["ok"] is True
+    assert verified["signatures"] == {
+        "verified": 2,
+        "unsigned": head - 2,
+        "invalid": 0,
+        "first_invalid_position": None,
+    }
