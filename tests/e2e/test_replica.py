@@ -43,6 +43,8 @@ READS = [
     "/v1/keys",
     "/v1/search?q=Accra",
     "/v1/audit/verify",
+    "/v1/audit/key",  # the source's log key, which signs what the replica serves
+    "/v1/audit/checkpoint",  # signed by the source, as its /checkpoint is
     "/v1/epcis/events?after=0&limit=20",
     "/ui",
 ]
