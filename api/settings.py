@@ -118,6 +118,13 @@ class Settings(BaseSettings):
             raise ValueError("an origin is non-empty, without spaces or '+'")
         return origin
 
+    @field_validator("witnesses", "witness_quorum", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`KPLEDGER_WITNESSES=` (as a compose file writes "none") means no witness, not
+        the current folder; a blank quorum, the default."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("witnesses")
     @classmethod
     def _witnesses_readable(cls, path: Path | None) -> Path | None:

@@ -282,6 +282,13 @@ class SignatureAudit:
                 if counts.first_invalid_position is None:
                     counts.first_invalid_position = position
                     counts.reason = f"entry {position}: {problem}"
+        self.learn_keys(document)
+
+    def learn_keys(self, document: dict[str, Any]) -> None:
+        """Learns the keys a stored document registers or revokes, checking nothing: for
+        documents whose signatures were checked already (a replica's own store, whose
+        entries it verified before it appended them and whose tree a signed checkpoint
+        covers)."""
         kind = document.get("type")
         if kind == "authority_key.registered":
             # a document the ledger would not accept is the chain's finding, not this one's

@@ -3,19 +3,33 @@
 The hash chain, entry by entry, as `kpledger verify` and `kpledger import` check it
 (`ledger.audit`'s chain: where it checks the documents' signatures against the keys
 registered in the log, so does this), the Merkle tree of the entries as `GET /v1/events`
-serves them, and, given a c2sp checkpoint, that the tree at its size has its root, its
-signature checked when the log's vkey is given. No store and no service are opened.
+serves them, and, given a checkpoint, that the tree at its size has its root, its
+signature checked when the log's vkey is given. The checkpoint is a c2sp signed note
+(`GET /checkpoint`) or version 2's JSON (`kpledger checkpoint`, `GET /v1/audit/checkpoint`:
+its `note` signed by the same key, so read as that note with the log's signature). No store
+and no service are opened.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.audit import AuditError, _Chain, _file_entries
 from ledger.merkle import MerkleTree, entry_leaf
-from ledger.note import NoteError, Verifier, parse_checkpoint, parse_note, verify_note
+from ledger.note import (
+    NoteError,
+    Signature,
+    SignedNote,
+    Verifier,
+    parse_checkpoint,
+    parse_note,
+    verify_note,
+)
 
 __all__ = ["LogCheck", "OfflineError", "check_exported_log"]
 
@@ -58,7 +72,7 @@ def check_exported_log(
     size = None
     if checkpoint is not None:
         try:
-            note = parse_note(checkpoint)
+            note = _checkpoint_note(checkpoint, log_key)
             claimed = parse_checkpoint(note.text)
         except NoteError as error:
             raise OfflineError(f"the checkpoint: {error}") from None
@@ -81,3 +95,20 @@ def check_exported_log(
             )
         size = claimed.size
     return LogCheck(chain.events, chain.head, tree.root(), size, signatures)
+
+
+def _checkpoint_note(text: str, log_key: Verifier | None) -> SignedNote:
+    """A saved checkpoint as a signed note: a c2sp note as it is; version 2's JSON
+    `{note, signature, ...}` as its note with the signature under the log key's name and
+    ID (no signature line when no key is given: then nothing is verified)."""
+    if not text.lstrip().startswith("{"):
+        return parse_note(text)
+    try:
+        saved = json.loads(text)
+        note, raw = saved["note"], base64.b64decode(saved["signature"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise NoteError("a JSON checkpoint has a note and a base64 signature") from None
+    if not isinstance(note, str):
+        raise NoteError("a JSON checkpoint's note is a text")
+    signatures = () if log_key is None else (Signature(log_key.name, log_key.key_id, raw),)
+    return SignedNote(note, signatures)

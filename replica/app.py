@@ -7,7 +7,11 @@
 - every request accepts `min_position=P`: it is answered once the replica holds entry P,
   waiting at most `MIN_POSITION_WAIT` seconds, otherwise 503 `behind` with
   `detail.position` (what it holds); the parameter is taken off before the route sees it;
-- `GET /checkpoint` serves the source's cosigned checkpoint the replica accepted;
+- `GET /checkpoint` serves the source's cosigned checkpoint the replica accepted, and
+  `GET /v1/audit/key` the source's log key (`--log-key`), the key that signs it; version
+  2's `GET /v1/audit/checkpoint` carries the source's signature of the same note (the log
+  signature inside that checkpoint) when its origin is `kpledger` and it is of the size
+  the replica holds, else the replica's own (`_v2_checkpoint`);
 - `GET /health` gains `replica` (`ReplicaFollower.health`), and `status` is `diverged`
   with `evidence` once the source contradicted a checkpoint it signed;
 - `GET /metrics` gains the replica's gauges (`kpledger_replica_*`).
@@ -16,9 +20,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI
@@ -97,6 +104,10 @@ class ReadOnlyReplica:
             await self._checkpoint(send)
         elif path == "/health":
             await self._health(scope, receive, send)
+        elif path == "/v1/audit/key":
+            await _send_json(send, 200, self._log_key())
+        elif path == "/v1/audit/checkpoint":
+            await self._rewritten(scope, receive, send, self._v2_checkpoint)
         else:
             await self.app(scope, receive, send)
 
@@ -122,7 +133,57 @@ class ReadOnlyReplica:
         )
         await send({"type": "http.response.body", "body": body})
 
+    def _log_key(self) -> dict[str, str]:
+        """`GET /v1/audit/key` of the source's log key, as the source answers it."""
+        log_key = self.follower.log_key
+        return {
+            "algorithm": "ed25519",
+            "public_key": base64.b64encode(log_key.public_key).decode("ascii"),
+            "key_id": hashlib.sha256(log_key.public_key).hexdigest(),
+            "vkey": log_key.vkey,
+        }
+
+    def _v2_checkpoint(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The route's `{tree_size, root, note, signature, key_id}` with the source's
+        signature when the accepted checkpoint is that note (see the module's docstring)."""
+        served = self.follower.served_checkpoint()
+        if served is None:
+            return answer
+        note = parse_note(served)
+        log_key = self.follower.log_key
+        if note.text != answer.get("note"):
+            return answer  # another origin, or another size: the replica's own signature
+        for signature in note.signatures:
+            if log_key.matches(signature):
+                return {
+                    **answer,
+                    "signature": base64.b64encode(signature.signature).decode("ascii"),
+                    "key_id": hashlib.sha256(log_key.public_key).hexdigest(),
+                }
+        return answer
+
     async def _health(self, scope: Scope, receive: Receive, send: Send) -> None:
+        follower = self.follower
+
+        def replica_health(answer: dict[str, Any]) -> dict[str, Any]:
+            answer["replica"] = follower.health()
+            if follower.evidence is not None:
+                answer["status"] = "diverged"
+                answer["evidence"] = follower.evidence
+            elif follower.problem is not None and answer.get("status") == "ok":
+                answer["status"] = "degraded"
+            return answer
+
+        await self._rewritten(scope, receive, send, replica_health)
+
+    async def _rewritten(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        rewrite: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        """The application's answer, its JSON object passed through `rewrite` when 200."""
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -139,21 +200,21 @@ class ReadOnlyReplica:
             answer = json.loads(body)
         except ValueError:
             answer = None
-        follower = self.follower
         if isinstance(answer, dict) and start.get("status") == 200:
-            answer["replica"] = follower.health()
-            if follower.evidence is not None:
-                answer["status"] = "diverged"
-                answer["evidence"] = follower.evidence
-            elif follower.problem is not None and answer.get("status") == "ok":
-                answer["status"] = "degraded"
-            body = json.dumps(answer).encode()
+            body = json.dumps(rewrite(answer)).encode()
         headers = [
             (name, value) for name, value in start.get("headers", []) if name != b"content-length"
         ]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _send_json(send: Send, status: int, value: dict[str, Any]) -> None:
+    body = json.dumps(value).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class SourceCheckpoints:

@@ -168,17 +168,20 @@ class ReplicaFollower:
         return None if accepted is None else accepted.note
 
     def load(self) -> None:
-        """Rebuilds the tree and the signature audit from the store, and reads the accepted
-        checkpoint kept beside it (checked against the entries held). Entries held without
-        a kept checkpoint (a replica killed before it accepted its first) are checked
-        against the source's next checkpoint like any others: a store of another log
-        diverges there."""
+        """Rebuilds the tree and the keys the log registered from the store, and reads the
+        accepted checkpoint kept beside it (checked against the entries held). Entries held
+        without a kept checkpoint (a replica killed before it accepted its first) are
+        checked against the source's next checkpoint like any others: a store of another
+        log diverges there. Their document signatures are not checked again: each was
+        checked before it was appended, and the tree's root against a signed checkpoint
+        says the entries are those (so a start costs a read of the log, not an Ed25519
+        verification per signed document)."""
         tree, audit, last = MerkleTree(), SignatureAudit(), None
         for entry in read_entries(self.ledger):
             if entry.position != tree.size + 1:
                 raise Refused(f"the replica's store misses entry {tree.size + 1}")
             tree.append_leaf(entry_leaf(entry))
-            audit.add(entry.position, entry.document)
+            audit.learn_keys(entry.document)
             last = entry.recorded_at
         accepted = None
         if self.state_path.exists():

@@ -3,7 +3,9 @@
 Hash tiles need no token and are slices of the perfect subtrees' roots the read model
 keeps for proofs; a tile already held is answered without asking the store anything.
 Entry bundles read the log by position range, for a token that reads everything. Full
-tiles never change (cached a year, `immutable`); partial ones are cached 10 seconds.
+tiles never change (cached a year, `immutable`); partial ones are cached 10 seconds. Both
+kinds carry those headers (`public`, as the protocol writes them); entry bundles also
+`Vary: Authorization`, so that a shared cache serves a copy only to the same token.
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ router = APIRouter(tags=["transparency log"])
 
 FULL_TILE_CACHE = "public, max-age=31536000, immutable"
 PARTIAL_CACHE = "public, max-age=10"
-_PRIVATE_FULL = "private, max-age=31536000, immutable"
-_PRIVATE_PARTIAL = "private, max-age=10"
 _OCTETS = "application/octet-stream"
 _cache_lock = threading.Lock()
 
@@ -78,7 +78,7 @@ def get_entry_bundle(path: TilePathText, request: Request, actor: CurrentActor) 
         if tile.width is None:
             cache.put(tile.index, compressed)
     headers = {
-        "Cache-Control": _PRIVATE_FULL if tile.width is None else _PRIVATE_PARTIAL,
+        "Cache-Control": FULL_TILE_CACHE if tile.width is None else PARTIAL_CACHE,
         "Vary": "Accept-Encoding, Authorization",
     }
     if "gzip" in request.headers.get("accept-encoding", ""):

@@ -21,14 +21,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.audit import export_log
+from ledger.documents import parse_document
+from ledger.keys import sign_normal_form
 from ledger.log import read_entries
+from ledger.normal import normal_form
 from ledger.note import COSIGNATURE_V1, NoteSigner
 from ledger.signing import SigningKey, load_key_file
 from ledger.tokens import ApiToken, token_digest
 from tests.conftest import free_port
 from tests.e2e.witnesses import WitnessProcess
-from tests.support import admitted, batch
-from worlds.demo import load_demo
+from tests.support import admitted, batch, mine
+from worlds.demo import demo_authority_key, load_demo
 
 READS = [
     "/v1/events?limit=50",
@@ -40,6 +43,8 @@ READS = [
     "/v1/keys",
     "/v1/search?q=Accra",
     "/v1/audit/verify",
+    "/v1/audit/key",  # the source's log key, which signs what the replica serves
+    "/v1/audit/checkpoint",  # signed by the source, as its /checkpoint is
     "/v1/epcis/events?after=0&limit=20",
     "/ui",
 ]
@@ -422,3 +427,66 @@ def test_a_replica_of_a_witnessed_log_checks_the_quorum_and_serves_the_cosigned_
     finally:
         made.stop()
         witness.stop()
+
+
+def test_a_forged_signature_at_the_source_is_refused_and_a_restart_learns_the_keys(
+    tmp_path: Path, store_url: str
+) -> None:
+    made = World(tmp_path)
+    source = Ledger.open(made.source_url)
+    try:
+        entries = list(read_entries(source))
+    finally:
+        source.close()
+    signed = [entry.position for entry in entries if "signature" in entry.document]
+    last = signed[-1]
+    forged = entries[last - 1]
+    value = forged.document["signature"]["value"]
+    document = {**forged.document, "signature": {**forged.document["signature"]}}
+    document["signature"]["value"] = ("A" if value[0] != "A" else "B") + value[1:]
+    # the source rewritten with one stored signature forged (hashes recomputed): served as is
+    rewritten = Ledger.open(f"sqlite:///{tmp_path / 'forged.db'}")
+    try:
+        rewritten.replay(entries[: last - 1], check_hashes=False)
+        rewritten.replay([dataclasses.replace(forged, document=document)], check_hashes=False)
+        rewritten.replay(entries[last:], check_hashes=False)
+        rewritten.save(
+            ApiToken(
+                digest=token_digest(made.reader), role="secretariat", name="r", participant=None
+            )
+        )
+    finally:
+        rewritten.close()
+    made.source.env["KPLEDGER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'forged.db'}"
+    made.source.start("serve")
+    try:
+        replica = made.replica(store_url)
+        health = wait_for(
+            lambda: (answer := replica.health())["replica"].get("problem") and answer,
+            "the replica refuses the forged signature",
+            120,
+        )
+        problem = health["replica"]["problem"]
+        assert f"entry {last}: its signature does not verify" in problem, problem
+        assert health["status"] == "degraded"
+        assert health["replica"]["size"] < last  # nothing from the forged entry on
+
+        # the genuine log served again: the replica appends it all; restarted, it checks the
+        # signed documents appended after its restart against the keys it learned at start
+        made.source.stop()
+        made.source.env["KPLEDGER_DATABASE_URL"] = made.source_url
+        made.source.start("serve")
+        wait_for(lambda: held(replica) == made.size, "the replica holds the genuine log")
+        replica.stop()
+        ghana = Actor("authority", "demo-ghana", "GH")
+        source = Ledger.open(made.source_url)
+        try:
+            more = normal_form(parse_document(mine("GH-REPLICA-M1", "GH")))
+            source.post(batch(sign_normal_form(more, demo_authority_key())), ghana)
+        finally:
+            source.close()
+        made.start_replica(replica)
+        wait_for(lambda: held(replica) == made.size + 1, "the restarted replica follows")
+        assert replica.health()["status"] == "ok"
+    finally:
+        made.stop()

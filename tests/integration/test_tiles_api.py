@@ -75,10 +75,10 @@ def test_bundles_hold_the_entries_as_served_and_hash_to_level_0(
     for url in (tile_url("entries", 0), tile_url("entries", 1)):
         answer = client.get(url, headers=auditor)
         assert answer.status_code == 200, answer.text
-        assert answer.headers["cache-control"] == "private, max-age=31536000, immutable"
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
         leaves += bundle_leaves(answer.content)
     partial = client.get(tile_url("entries", 2, ENTRIES - 512), headers=auditor)
-    assert partial.headers["cache-control"] == "private, max-age=10"
+    assert partial.headers["cache-control"] == "public, max-age=10"
     leaves += bundle_leaves(partial.content)
     assert leaves == served
     level0 = b"".join(
