@@ -20,7 +20,15 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
-__all__ = ["NAMESPACE", "LedgerAggregate", "aggregate_id", "recorded_at", "recording_clock"]
+__all__ = [
+    "NAMESPACE",
+    "LedgerAggregate",
+    "Restorable",
+    "aggregate_id",
+    "recorded_at",
+    "recording_clock",
+    "register_stored_topics",
+]
 
 NAMESPACE = UUID("6a4c6f0e-3b9e-5d0c-9a55-6b706c656467")  # "kpledger"
 _recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=None)
@@ -54,34 +62,14 @@ def _stamp() -> datetime:
     return moment
 
 
-class LedgerAggregate(Aggregate):
-    """Base of the ledger's aggregates: events stamped by the recording clock.
-
-    Stored events name their class by topic (`module:Class.Event`). An aggregate whose
-    class moved to another module keeps the topics its events were first stored under
-    by naming that module in `STORED_MODULE`: stored shapes are permanent.
-    """
-
-    STORED_MODULE: str | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        module = cls.__dict__.get("STORED_MODULE")
-        if module is None:
-            return
-        nested = [
-            value
-            for value in vars(cls).values()
-            if isinstance(value, type) and issubclass(value, Aggregate.Event)
-        ]
-        for stored in (cls, *nested):
-            topic = f"{module}:{stored.__qualname__}"
-            stored.TOPIC = topic  # type: ignore[attr-defined]
-            register_topic(topic, stored)
+class Restorable:
+    """State a retraction can take back (`ledger.retractions`): each change remembers the
+    state before it, `restore` goes back, and `erased` marks a state whose forming was
+    retracted (taken as absent; its id free to form again)."""
 
     erased = False
-    """Whether a retracted document created the aggregate (`ledger.retractions`): it is
-    then taken as absent, and a later document may form it again."""
+    """Whether a retracted document created it: it is then taken as absent, and a later
+    document may form it again."""
 
     def remember(self) -> None:
         """Keeps the state as it is before a change, for `restore` to go back to (a
@@ -100,6 +88,37 @@ class LedgerAggregate(Aggregate):
         """Drops the remembered states; `erased` as given (see `erased`)."""
         self.__dict__["_before"] = []
         self.erased = erased
+
+
+def register_stored_topics(cls: type, module: str, event_base: type) -> None:
+    """Names `cls` and its nested `event_base` classes by the topics `module:Qualname`
+    (stored shapes are permanent: a class that moved keeps the topics it was stored under)."""
+    nested = [
+        value
+        for value in vars(cls).values()
+        if isinstance(value, type) and issubclass(value, event_base)
+    ]
+    for stored in (cls, *nested):
+        topic = f"{module}:{stored.__qualname__}"
+        stored.TOPIC = topic  # type: ignore[attr-defined]
+        register_topic(topic, stored)
+
+
+class LedgerAggregate(Restorable, Aggregate):
+    """Base of the ledger's aggregates: events stamped by the recording clock.
+
+    Stored events name their class by topic (`module:Class.Event`). An aggregate whose
+    class moved to another module keeps the topics its events were first stored under
+    by naming that module in `STORED_MODULE`: stored shapes are permanent.
+    """
+
+    STORED_MODULE: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        module = cls.__dict__.get("STORED_MODULE")
+        if module is not None:
+            register_stored_topics(cls, module, Aggregate.Event)
 
     class Event(Aggregate.Event):
         @staticmethod

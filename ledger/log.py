@@ -24,6 +24,7 @@ __all__ = [
     "GENESIS_HASH",
     "LogEntry",
     "LogReader",
+    "canonical_document",
     "canonical_json",
     "document_digest",
     "entry_hash",
@@ -118,7 +119,13 @@ _NUMBER_TO_REWRITE = re.compile(  # after ":", "[" or ",", so outside strings bu
 
 def document_digest(document: dict[str, Any]) -> str:
     """SHA-256 of a normalized document in RFC 8785 canonical JSON: its content's identity."""
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    return canonical_document(document)[1]
+
+
+def canonical_document(document: dict[str, Any]) -> tuple[bytes, str]:
+    """A normalized document's RFC 8785 canonical JSON, and its `document_digest`."""
+    canonical = canonical_json(document)
+    return canonical, hashlib.sha256(canonical).hexdigest()
 
 
 def entry_hash(
