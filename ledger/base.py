@@ -8,14 +8,13 @@ to one aggregate everywhere. Event timestamps come from `recording_clock`: the
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-from collections.abc import Iterator
+import hashlib
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID, SafeUUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
@@ -36,18 +35,39 @@ _recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=No
 
 @functools.lru_cache(maxsize=1 << 17)
 def aggregate_id(kind: str, protocol_id: str) -> UUID:
-    """The aggregate id of a protocol object, e.g. aggregate_id("lot", "GH-L-1")."""
-    return uuid5(NAMESPACE, f"{kind}:{protocol_id}")
+    """The aggregate id of a protocol object, e.g. aggregate_id("lot", "GH-L-1"): `uuid5`
+    of `kind:protocol_id` in `NAMESPACE`, made without `UUID.__init__`'s checks (a batch
+    makes two a document; a test compares them with `uuid5`).
+
+    >>> from uuid import uuid5
+    >>> aggregate_id("lot", "GH-L-1") == uuid5(NAMESPACE, "lot:GH-L-1")
+    True
+    """
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{protocol_id}".encode()).digest()
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", int.from_bytes(digest[:16]) & _CLEARED | _VERSION_5)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
-@contextlib.contextmanager
-def recording_clock(moment: datetime) -> Iterator[None]:
+_NAMESPACE_BYTES = NAMESPACE.bytes
+_CLEARED = ~((0xC000 << 48) | (0xF000 << 64))  # the variant's and the version's bits
+_VERSION_5 = (0x8000 << 48) | (5 << 76)  # RFC 4122's variant, version 5
+
+
+class recording_clock:
     """Within this block, new aggregate events are stamped with `moment`."""
-    token = _recorded_at.set(moment)
-    try:
-        yield
-    finally:
-        _recorded_at.reset(token)
+
+    __slots__ = ("_moment", "_token")
+
+    def __init__(self, moment: datetime) -> None:
+        self._moment = moment
+
+    def __enter__(self) -> None:
+        self._token = _recorded_at.set(self._moment)
+
+    def __exit__(self, *_: object) -> None:
+        _recorded_at.reset(self._token)
 
 
 def recorded_at() -> datetime:

@@ -205,14 +205,32 @@ def stored_events_digest(rows: Iterable[tuple[UUID | str, int, str, bytes]]) -> 
 
     Each field is length-prefixed, so that no two different sequences of rows
     share an encoding.
+
+    >>> row = (UUID(int=1), 2, "t", b"{}")
+    >>> prefixed = [len(part).to_bytes(4, "big") + part for part in (UUID(int=1).hex.encode(),
+    ...     b"2", b"t")] + [len(b"{}").to_bytes(8, "big") + b"{}"]
+    >>> stored_events_digest([row]) == hashlib.sha256(b"".join(prefixed)).hexdigest()
+    True
     """
-    digest = hashlib.sha256()
+    parts: list[bytes] = []
     for originator_id, version, topic, state in rows:
         uuid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-        for part in (uuid.hex.encode(), str(version).encode(), topic.encode()):
-            digest.update(len(part).to_bytes(4, "big") + part)
-        digest.update(len(state).to_bytes(8, "big") + state)
-    return digest.hexdigest()
+        version_text = str(version).encode()
+        topic_text = topic.encode()
+        parts += (
+            _HEX_LENGTH,
+            uuid.hex.encode(),
+            len(version_text).to_bytes(4, "big"),
+            version_text,
+            len(topic_text).to_bytes(4, "big"),
+            topic_text,
+            len(state).to_bytes(8, "big"),
+            state,
+        )
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+_HEX_LENGTH = (32).to_bytes(4, "big")  # a UUID's hex
 
 
 def read_entries(
