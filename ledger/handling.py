@@ -75,6 +75,10 @@ composes the two (see `Ledger.attach_alert_check`) and asks it inside the append
 """
 
 
+_UNLOADED: Any = object()
+"""What `UnitOfWork` has of an aggregate it has not loaded yet."""
+
+
 class UnitOfWork:
     """The aggregates one batch reads and changes, so later documents see earlier ones.
 
@@ -110,9 +114,10 @@ class UnitOfWork:
 
     def get(self, cls: type[T], aggregate_id: UUID) -> T | None:
         """The aggregate as this batch has it so far, or None if it does not exist."""
-        if aggregate_id not in self._aggregates:
+        aggregate = self._aggregates.get(aggregate_id, _UNLOADED)
+        if aggregate is _UNLOADED:
             self.preload([aggregate_id])
-        aggregate = self._aggregates[aggregate_id]
+            aggregate = self._aggregates[aggregate_id]
         if aggregate is None or getattr(aggregate, "erased", False):
             return None  # an aggregate a retraction erased is absent (see `erased`)
         if not isinstance(aggregate, cls):
@@ -130,9 +135,10 @@ class UnitOfWork:
 
     def erased(self, cls: type[T], aggregate_id: UUID) -> T | None:
         """The aggregate if a retraction erased it (its id is free to form again), else None."""
-        if aggregate_id not in self._aggregates:
+        aggregate = self._aggregates.get(aggregate_id, _UNLOADED)
+        if aggregate is _UNLOADED:
             self.preload([aggregate_id])
-        aggregate = self._aggregates[aggregate_id]
+            aggregate = self._aggregates[aggregate_id]
         if isinstance(aggregate, cls) and getattr(aggregate, "erased", False):
             return aggregate
         return None
