@@ -8,19 +8,26 @@ to one aggregate everywhere. Event timestamps come from `recording_clock`: the
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-from collections.abc import Iterator
+import hashlib
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID, SafeUUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
 
-__all__ = ["NAMESPACE", "LedgerAggregate", "aggregate_id", "recorded_at", "recording_clock"]
+__all__ = [
+    "NAMESPACE",
+    "LedgerAggregate",
+    "Restorable",
+    "aggregate_id",
+    "recorded_at",
+    "recording_clock",
+    "register_stored_topics",
+]
 
 NAMESPACE = UUID("6a4c6f0e-3b9e-5d0c-9a55-6b706c656467")  # "kpledger"
 _recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=None)
@@ -28,18 +35,39 @@ _recorded_at: ContextVar[datetime | None] = ContextVar("recorded_at", default=No
 
 @functools.lru_cache(maxsize=1 << 17)
 def aggregate_id(kind: str, protocol_id: str) -> UUID:
-    """The aggregate id of a protocol object, e.g. aggregate_id("lot", "GH-L-1")."""
-    return uuid5(NAMESPACE, f"{kind}:{protocol_id}")
+    """The aggregate id of a protocol object, e.g. aggregate_id("lot", "GH-L-1"): `uuid5`
+    of `kind:protocol_id` in `NAMESPACE`, made without `UUID.__init__`'s checks (a batch
+    makes two a document; a test compares them with `uuid5`).
+
+    >>> from uuid import uuid5
+    >>> aggregate_id("lot", "GH-L-1") == uuid5(NAMESPACE, "lot:GH-L-1")
+    True
+    """
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{protocol_id}".encode()).digest()
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", int.from_bytes(digest[:16]) & _CLEARED | _VERSION_5)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
-@contextlib.contextmanager
-def recording_clock(moment: datetime) -> Iterator[None]:
+_NAMESPACE_BYTES = NAMESPACE.bytes
+_CLEARED = ~((0xC000 << 48) | (0xF000 << 64))  # the variant's and the version's bits
+_VERSION_5 = (0x8000 << 48) | (5 << 76)  # RFC 4122's variant, version 5
+
+
+class recording_clock:
     """Within this block, new aggregate events are stamped with `moment`."""
-    token = _recorded_at.set(moment)
-    try:
-        yield
-    finally:
-        _recorded_at.reset(token)
+
+    __slots__ = ("_moment", "_token")
+
+    def __init__(self, moment: datetime) -> None:
+        self._moment = moment
+
+    def __enter__(self) -> None:
+        self._token = _recorded_at.set(self._moment)
+
+    def __exit__(self, *_: object) -> None:
+        _recorded_at.reset(self._token)
 
 
 def recorded_at() -> datetime:
@@ -54,34 +82,14 @@ def _stamp() -> datetime:
     return moment
 
 
-class LedgerAggregate(Aggregate):
-    """Base of the ledger's aggregates: events stamped by the recording clock.
-
-    Stored events name their class by topic (`module:Class.Event`). An aggregate whose
-    class moved to another module keeps the topics its events were first stored under
-    by naming that module in `STORED_MODULE`: stored shapes are permanent.
-    """
-
-    STORED_MODULE: str | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        module = cls.__dict__.get("STORED_MODULE")
-        if module is None:
-            return
-        nested = [
-            value
-            for value in vars(cls).values()
-            if isinstance(value, type) and issubclass(value, Aggregate.Event)
-        ]
-        for stored in (cls, *nested):
-            topic = f"{module}:{stored.__qualname__}"
-            stored.TOPIC = topic  # type: ignore[attr-defined]
-            register_topic(topic, stored)
+class Restorable:
+    """State a retraction can take back (`ledger.retractions`): each change remembers the
+    state before it, `restore` goes back, and `erased` marks a state whose forming was
+    retracted (taken as absent; its id free to form again)."""
 
     erased = False
-    """Whether a retracted document created the aggregate (`ledger.retractions`): it is
-    then taken as absent, and a later document may form it again."""
+    """Whether a retracted document created it: it is then taken as absent, and a later
+    document may form it again."""
 
     def remember(self) -> None:
         """Keeps the state as it is before a change, for `restore` to go back to (a
@@ -100,6 +108,37 @@ class LedgerAggregate(Aggregate):
         """Drops the remembered states; `erased` as given (see `erased`)."""
         self.__dict__["_before"] = []
         self.erased = erased
+
+
+def register_stored_topics(cls: type, module: str, event_base: type) -> None:
+    """Names `cls` and its nested `event_base` classes by the topics `module:Qualname`
+    (stored shapes are permanent: a class that moved keeps the topics it was stored under)."""
+    nested = [
+        value
+        for value in vars(cls).values()
+        if isinstance(value, type) and issubclass(value, event_base)
+    ]
+    for stored in (cls, *nested):
+        topic = f"{module}:{stored.__qualname__}"
+        stored.TOPIC = topic  # type: ignore[attr-defined]
+        register_topic(topic, stored)
+
+
+class LedgerAggregate(Restorable, Aggregate):
+    """Base of the ledger's aggregates: events stamped by the recording clock.
+
+    Stored events name their class by topic (`module:Class.Event`). An aggregate whose
+    class moved to another module keeps the topics its events were first stored under
+    by naming that module in `STORED_MODULE`: stored shapes are permanent.
+    """
+
+    STORED_MODULE: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        module = cls.__dict__.get("STORED_MODULE")
+        if module is not None:
+            register_stored_topics(cls, module, Aggregate.Event)
 
     class Event(Aggregate.Event):
         @staticmethod

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
@@ -37,7 +36,7 @@ from ledger.availability import is_store_away
 from ledger.base import recording_clock
 from ledger.documents import HANDLING, Document, normalize
 from ledger.errors import LedgerError
-from ledger.handling import AlertCheck, UnitOfWork, also_loaded, referenced_ids
+from ledger.handling import AlertCheck, Changing, UnitOfWork, also_loaded, referenced_ids
 from ledger.journal import (
     JOURNAL_ID,
     EntryRecorded,
@@ -50,10 +49,12 @@ from ledger.keys import check_signature
 from ledger.log import (
     GENESIS_HASH,
     LogEntry,
+    canonical_document,
     document_digest,
     entry_hash,
     stored_events_digest,
 )
+from ledger.lots import Lot
 from ledger.normal import legacy_form
 from ledger.store import (
     KeptConnection,
@@ -68,6 +69,8 @@ from ledger.tiles import check_leaf_size
 __all__ = ["MAX_ATTEMPTS", "Capture", "Capturer", "Stamp"]
 
 MAX_ATTEMPTS = 20
+FORMED = Lot.Formed
+"""A lot's first event, the most frequent: written directly (`Lot.Formed.row`)."""
 KEPT_AGGREGATES = 10_000
 """How many aggregates a capturer keeps between appends, the last used first."""
 
@@ -146,7 +149,7 @@ def _same_as_legacy(digest: str, normalized: dict[str, Any]) -> bool:
     return legacy is not None and document_digest(legacy) == digest
 
 
-def _kept(kept: dict[UUID, Aggregate], used: dict[UUID, Aggregate]) -> dict[UUID, Aggregate]:
+def _kept(kept: dict[UUID, Changing], used: dict[UUID, Changing]) -> dict[UUID, Changing]:
     """`kept` with the `used` aggregates, last, and no more than KEPT_AGGREGATES."""
     for aggregate_id, aggregate in used.items():
         kept.pop(aggregate_id, None)
@@ -171,9 +174,9 @@ class Capturer:
         self._memo: dict[str, Any] = {}
         self._append_lock = threading.Lock()
         self._appended_head: _Head | None = None
-        self._aggregates: dict[UUID, Aggregate] = {}
+        self._aggregates: dict[UUID, Changing] = {}
         """The aggregates the last append loaded or created, as of `_appended_head`."""
-        self._kept: dict[UUID, Aggregate] = {}
+        self._kept: dict[UUID, Changing] = {}
         self._assumed: set[UUID] | None = None
         """While an append is answered from `_kept`: the ids it took as absent."""
         self._queue_lock = threading.Lock()
@@ -230,7 +233,7 @@ class Capturer:
                 raise _StaleConnection from error
             raise
 
-    def _load(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Aggregate | None]:
+    def _load(self, aggregate_ids: Iterable[UUID]) -> Mapping[UUID, Changing | None]:
         wanted = list(aggregate_ids)
         if self._assumed is not None:  # from memory: an aggregate not kept is taken as absent
             kept = self._kept
@@ -348,7 +351,7 @@ class Capturer:
             return self._append_on_lent(requests, None, None)
 
     def _append_on_lent(
-        self, requests: list[_Request], known: _Head | None, kept: dict[UUID, Aggregate] | None
+        self, requests: list[_Request], known: _Head | None, kept: dict[UUID, Changing] | None
     ) -> list[Capture]:
         """One try, after `known` (else the stored head), from the `kept` aggregates if
         given (else the stored ones), on a lent connection."""
@@ -433,7 +436,7 @@ class Capturer:
             if monotonic and head.recorded_at is not None:
                 recorded_at = max(recorded_at, head.recorded_at)
             normalized = normalize(document) if kept is None else kept
-            content_digest = document_digest(normalized)
+            canonical, content_digest = canonical_document(normalized)
             claim_id = EventIdClaim.create_id(document.event_id)
             claim = claims.get(claim_id)  # one of this request's own documents: its actor's
             if claim is None:
@@ -459,7 +462,7 @@ class Capturer:
                     last_position = claim[1]
                 continue
             position = head.position + 1
-            check_leaf_size(position, recorded_at, recorded_by, normalized, index)
+            check_leaf_size(position, recorded_at, recorded_by, normalized, index, canonical)
             work.position = position
             with recording_clock(recorded_at):
                 handling = HANDLING[type(document)]
@@ -486,7 +489,12 @@ class Capturer:
                             position=position,
                         )
                     )
-                group = [self._mapper.to_stored_event(event) for event in work.take_pending()]
+                group = [
+                    self._mapper.to_stored_event(event)
+                    if encoded_at is None or type(event) is not FORMED
+                    else event.row(encoded_at)
+                    for event in work.take_pending()
+                ]
                 if encoded_at is not None:  # the claim's row last, as its event would be
                     group.append(claim_row(document.event_id, content_digest, position, encoded_at))
             events_digest = stored_events_digest(

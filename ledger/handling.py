@@ -13,10 +13,10 @@ of aggregates as over a store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, DomainEventProtocol
@@ -31,6 +31,7 @@ __all__ = [
     "AUTHORITY",
     "SECRETARIAT",
     "AlertCheck",
+    "Changing",
     "DocumentType",
     "EntryReader",
     "Loader",
@@ -41,13 +42,24 @@ __all__ = [
     "handles",
 ]
 
-T = TypeVar("T", bound=Aggregate)
+
+class Changing(Protocol):
+    """What a unit of work holds: an eventsourcing aggregate, or a lot (`ledger.lots.Lot`),
+    whose changes are events to store."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    def collect_events(self) -> Sequence[DomainEventProtocol[UUID]]: ...
+
+
+T = TypeVar("T", bound=Changing)
 D = TypeVar("D", bound=DocumentModel)
 
 AUTHORITY: frozenset[Role] = frozenset({"authority"})
 SECRETARIAT: frozenset[Role] = frozenset({"secretariat"})
 
-Loader = Callable[[Iterable[UUID]], Mapping[UUID, Aggregate | None]]
+Loader = Callable[[Iterable[UUID]], Mapping[UUID, Changing | None]]
 """Loads aggregates by id: each id maps to its aggregate, or None when it does not exist."""
 
 EntryReader = Callable[[int, int], list[LogEntry]]
@@ -63,6 +75,10 @@ composes the two (see `Ledger.attach_alert_check`) and asks it inside the append
 """
 
 
+_UNLOADED: Any = object()
+"""What `UnitOfWork` has of an aggregate it has not loaded yet."""
+
+
 class UnitOfWork:
     """The aggregates one batch reads and changes, so later documents see earlier ones.
 
@@ -72,8 +88,8 @@ class UnitOfWork:
 
     def __init__(self, load: Loader, memo: dict[str, Any] | None = None) -> None:
         self._load = load
-        self._aggregates: dict[UUID, Aggregate | None] = {}
-        self._touched: dict[UUID, Aggregate] = {}
+        self._aggregates: dict[UUID, Changing | None] = {}
+        self._touched: dict[UUID, Changing] = {}
         self.actor: Actor | None = None
         self.memo: dict[str, Any] = memo if memo is not None else {}
         """Facts that never change once recorded (where a source is), kept across batches."""
@@ -101,9 +117,10 @@ class UnitOfWork:
 
     def get(self, cls: type[T], aggregate_id: UUID) -> T | None:
         """The aggregate as this batch has it so far, or None if it does not exist."""
-        if aggregate_id not in self._aggregates:
+        aggregate = self._aggregates.get(aggregate_id, _UNLOADED)
+        if aggregate is _UNLOADED:
             self.preload([aggregate_id])
-        aggregate = self._aggregates[aggregate_id]
+            aggregate = self._aggregates[aggregate_id]
         if aggregate is None or getattr(aggregate, "erased", False):
             return None  # an aggregate a retraction erased is absent (see `erased`)
         if not isinstance(aggregate, cls):
@@ -121,9 +138,10 @@ class UnitOfWork:
 
     def erased(self, cls: type[T], aggregate_id: UUID) -> T | None:
         """The aggregate if a retraction erased it (its id is free to form again), else None."""
-        if aggregate_id not in self._aggregates:
+        aggregate = self._aggregates.get(aggregate_id, _UNLOADED)
+        if aggregate is _UNLOADED:
             self.preload([aggregate_id])
-        aggregate = self._aggregates[aggregate_id]
+            aggregate = self._aggregates[aggregate_id]
         if isinstance(aggregate, cls) and getattr(aggregate, "erased", False):
             return aggregate
         return None
@@ -135,11 +153,11 @@ class UnitOfWork:
             loaded = self._load(wanted)
             self._aggregates.update({i: loaded.get(i) for i in wanted})
 
-    def known(self) -> dict[UUID, Aggregate]:
+    def known(self) -> dict[UUID, Changing]:
         """Every aggregate this batch loaded or created, as it has them now."""
         return {i: a for i, a in self._aggregates.items() if a is not None}
 
-    def add(self, aggregate: Aggregate) -> None:
+    def add(self, aggregate: Changing) -> None:
         """A new aggregate, created by the current document."""
         self._aggregates[aggregate.id] = aggregate
         self._touched[aggregate.id] = aggregate

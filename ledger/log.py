@@ -18,15 +18,19 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+import orjson
 import rfc8785
 
 __all__ = [
     "GENESIS_HASH",
     "LogEntry",
     "LogReader",
+    "canonical_document",
     "canonical_json",
     "document_digest",
     "entry_hash",
+    "is_plain",
+    "plain_canonical_json",
     "read_entries",
     "stored_events_digest",
 ]
@@ -116,9 +120,52 @@ _NUMBER_TO_REWRITE = re.compile(  # after ":", "[" or ",", so outside strings bu
 )
 
 
+def is_plain(value: Any) -> bool:
+    """Whether a JSON value holds no float and no integer of magnitude 2^53 or more."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is dict:  # most documents hold mostly strings: one pass in C says so
+        values = value.values()
+        return _STRING.issuperset(map(type, values)) or all(map(is_plain, values))
+    if kind is list:
+        return _STRING.issuperset(map(type, value)) or all(map(is_plain, value))
+    return kind is int and -_SAFE_INTEGER < value < _SAFE_INTEGER
+
+
+def plain_canonical_json(value: Any) -> bytes | None:
+    """`canonical_json` of a value `is_plain` says is plain, written by orjson (keys sorted),
+    which writes RFC 8785's bytes for such values unless a text holds a character beyond
+    the BMP (the only case where sorting by UTF-8 and by UTF-16, as RFC 8785 does, differ);
+    None then, or when orjson refuses it (a lone surrogate): `canonical_json` says.
+
+    >>> value = {"b": ["é", 2], "a": None}
+    >>> plain_canonical_json(value) == canonical_json(value)
+    True
+    """
+    try:
+        written = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+    if written.isascii() or _BEYOND_BMP.search(written) is None:
+        return written
+    return None
+
+
+_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # the lead byte of a 4-byte UTF-8 sequence
+_SAFE_INTEGER = 2**53
+_STRING = frozenset((str,))
+
+
 def document_digest(document: dict[str, Any]) -> str:
     """SHA-256 of a normalized document in RFC 8785 canonical JSON: its content's identity."""
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    return canonical_document(document)[1]
+
+
+def canonical_document(document: dict[str, Any]) -> tuple[bytes, str]:
+    """A normalized document's RFC 8785 canonical JSON, and its `document_digest`."""
+    canonical = (is_plain(document) and plain_canonical_json(document)) or canonical_json(document)
+    return canonical, hashlib.sha256(canonical).hexdigest()
 
 
 def entry_hash(
@@ -198,14 +245,32 @@ def stored_events_digest(rows: Iterable[tuple[UUID | str, int, str, bytes]]) -> 
 
     Each field is length-prefixed, so that no two different sequences of rows
     share an encoding.
+
+    >>> row = (UUID(int=1), 2, "t", b"{}")
+    >>> prefixed = [len(part).to_bytes(4, "big") + part for part in (UUID(int=1).hex.encode(),
+    ...     b"2", b"t")] + [len(b"{}").to_bytes(8, "big") + b"{}"]
+    >>> stored_events_digest([row]) == hashlib.sha256(b"".join(prefixed)).hexdigest()
+    True
     """
-    digest = hashlib.sha256()
+    parts: list[bytes] = []
     for originator_id, version, topic, state in rows:
         uuid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-        for part in (uuid.hex.encode(), str(version).encode(), topic.encode()):
-            digest.update(len(part).to_bytes(4, "big") + part)
-        digest.update(len(state).to_bytes(8, "big") + state)
-    return digest.hexdigest()
+        version_text = str(version).encode()
+        topic_text = topic.encode()
+        parts += (
+            _HEX_LENGTH,
+            uuid.hex.encode(),
+            len(version_text).to_bytes(4, "big"),
+            version_text,
+            len(topic_text).to_bytes(4, "big"),
+            topic_text,
+            len(state).to_bytes(8, "big"),
+            state,
+        )
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+_HEX_LENGTH = (32).to_bytes(4, "big")  # a UUID's hex
 
 
 def read_entries(

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from json.encoder import encode_basestring
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from eventsourcing.domain import event
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 from pydantic import Field, field_validator
 
-from ledger.base import LedgerAggregate, aggregate_id
+from ledger.base import Restorable, aggregate_id, recorded_at, register_stored_topics
 from ledger.composition import combine, share
 from ledger.errors import LedgerError
 from ledger.fields import Carats, DocumentModel, Identifier, Strict, Text, Usd, added_field
@@ -30,6 +33,7 @@ from ledger.sources import authority_of_source, find_source
 __all__ = [
     "PRODUCING_ROLES",
     "Lot",
+    "LotEvent",
     "LotFlagged",
     "LotProduced",
     "LotSeized",
@@ -126,19 +130,75 @@ PRODUCING_ROLES = frozenset({"miner", "digger"})
 """The roles of an operator that may produce a lot."""
 
 
-# -- the aggregate -----------------------------------------------------------------------
+# -- the lot's state and its stored events -----------------------------------------------
 
 
-class Lot(LedgerAggregate):
-    """A lot: produced at a source, or formed by splitting or merging other lots."""
+class LotEvent(DomainEvent):
+    """A stored event of a lot. Loading a lot folds its events with `mutate`; a handler's
+    change records one (`Lot._record`) and applies it with the same `apply`, so what the
+    checks read is what the stored events say, however the lot was come by."""
 
-    STORED_MODULE = "ledger.lot"
+    def apply(self, lot: Lot) -> None:
+        """Changes the lot as this event says."""
+
+    def mutate(self, lot: Lot | None) -> Lot:
+        """The lot after this event (a lot's first event finds none)."""
+        if lot is None:
+            lot = Lot(self.originator_id)
+        self.apply(lot)
+        lot._version = self.originator_version
+        return lot
+
+
+class Lot(Restorable):
+    """A lot: produced at a source, or formed by splitting or merging other lots.
+
+    Not an eventsourcing aggregate: building one per document (its event object, the
+    library's method decorators, its mapper's encoding) was a third of a batch's time.
+    Its events are stored in eventsourcing's tables as they were when it was one (topics
+    `ledger.lot:Lot.Formed`..., the same bytes: `tests/integration/test_lot_rows.py`), one
+    version after another under the store's unique (id, version) key. Whether a check may
+    trust what it read is settled by the journal's next position (`ledger.capture`).
+    """
+
+    def __init__(self, lot_id: UUID) -> None:
+        """A lot of that aggregate id before its first event (see `LotEvent.mutate`)."""
+        self._id = lot_id
+        self._version = 0
+        self._pending: list[LotEvent] = []
+
+    @property
+    def id(self) -> UUID:
+        return self._id
+
+    @property
+    def version(self) -> int:
+        """How many events the lot has, stored or recorded by this unit of work."""
+        return self._version
 
     @staticmethod
     def create_id(lot_id: str) -> UUID:
         return aggregate_id("lot", lot_id)
 
-    class Formed(LedgerAggregate.Created):
+    def _record(self, kind: type[LotEvent], **fields: Any) -> None:
+        """Records an event of the lot now (`recorded_at`) and applies it."""
+        version = self._version + 1
+        event = object.__new__(kind)  # as eventsourcing's mapper makes them, without checks
+        state = {"originator_id": self._id, "originator_version": version}
+        state["timestamp"] = recorded_at()
+        state.update(fields)
+        object.__setattr__(event, "__dict__", state)
+        event.apply(self)
+        self._version = version
+        self._pending.append(event)
+
+    def collect_events(self) -> list[LotEvent]:
+        """The events recorded since the last call, in order."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    class Formed(LotEvent):
+        originator_topic: str
         lot_id: str
         carats: Decimal
         value_usd: Decimal
@@ -147,52 +207,88 @@ class Lot(LedgerAggregate):
         source_id: str | None
         parent_lot_ids: list[str]
 
-    @event(Formed)
-    def __init__(
-        self,
-        lot_id: str,
-        carats: Decimal,
-        value_usd: Decimal,
-        holder: str,
-        composition: dict[str, Fraction],
-        source_id: str | None,
-        parent_lot_ids: list[str],
-    ) -> None:
-        self._form(lot_id, carats, value_usd, holder, composition, source_id, parent_lot_ids)
+        def apply(self, lot: Lot) -> None:
+            lot._form(self)
 
-    def _form(
-        self,
-        lot_id: str,
-        carats: Decimal,
-        value_usd: Decimal,
-        holder: str,
-        composition: dict[str, Fraction],
-        source_id: str | None,
-        parent_lot_ids: list[str],
-    ) -> None:
+        def row(self, timestamp: tuple[str, str]) -> StoredEvent:
+            """The stored event, byte for byte what eventsourcing's mapper stores for it
+            (its date-time as the name and text of the mapper's transcoding; Decimal and
+            Fraction as `ledger.application` registers them)."""
+            state = self.__dict__
+            composition = ",".join(
+                f'{_string(source)}:{{"_type_":"fraction","_data_":"{share.numerator}/'
+                f'{share.denominator}"}}'
+                for source, share in state["composition"].items()
+            )
+            source_id = state["source_id"]
+            text = (
+                f'{{"timestamp":{{"_type_":{_string(timestamp[0])},"_data_":'
+                f'{_string(timestamp[1])}}},"originator_topic":{_string(state["originator_topic"])},'
+                f'"lot_id":{_string(state["lot_id"])},'
+                f'"carats":{{"_type_":"decimal_str","_data_":{_string(str(state["carats"]))}}},'
+                f'"value_usd":{{"_type_":"decimal_str","_data_":{_string(str(state["value_usd"]))}}},'
+                f'"holder":{_string(state["holder"])},"composition":{{{composition}}},'
+                f'"source_id":{"null" if source_id is None else _string(source_id)},'
+                f'"parent_lot_ids":[{",".join(map(_string, state["parent_lot_ids"]))}]}}'
+            )
+            return StoredEvent(
+                originator_id=state["originator_id"],
+                originator_version=state["originator_version"],
+                topic=_FORMED,
+                state=text.encode(),
+            )
+
+    class Reformed(LotEvent):
+        lot_id: str
+        carats: Decimal
+        value_usd: Decimal
+        holder: str
+        composition: dict[str, Fraction]
+        source_id: str | None
+        parent_lot_ids: list[str]
+
+        def apply(self, lot: Lot) -> None:
+            lot._form(self)
+
+    def _form(self, formed: Lot.Formed | Lot.Reformed) -> None:
         self.forget(erased=False)
-        self.lot_id = lot_id
-        self.carats = carats
-        self.value_usd = value_usd
-        self.holder = holder
-        self.composition = dict(composition)
-        self.source_id = source_id
-        self.parent_lot_ids = list(parent_lot_ids)
+        self.lot_id = formed.lot_id
+        self.carats = formed.carats
+        self.value_usd = formed.value_usd
+        self.holder = formed.holder
+        self.composition = dict(formed.composition)
+        self.source_id = formed.source_id
+        self.parent_lot_ids = list(formed.parent_lot_ids)
         self.status = HELD
         self.certificate_id: str | None = None
         self.importing_participant: str | None = None
         self.operator: str | None = None
 
-    class Reformed(LedgerAggregate.Event):
-        lot_id: str
-        carats: Decimal
-        value_usd: Decimal
-        holder: str
-        composition: dict[str, Fraction]
-        source_id: str | None
-        parent_lot_ids: list[str]
+    @staticmethod
+    def form(
+        lot_id: str,
+        carats: Decimal,
+        value_usd: Decimal,
+        holder: str,
+        composition: dict[str, Fraction],
+        source_id: str | None,
+        parent_lot_ids: list[str],
+    ) -> Lot:
+        """A new lot."""
+        lot = Lot(Lot.create_id(lot_id))
+        lot._record(
+            Lot.Formed,
+            originator_topic=_LOT_TOPIC,
+            lot_id=lot_id,
+            carats=carats,
+            value_usd=value_usd,
+            holder=holder,
+            composition=composition,
+            source_id=source_id,
+            parent_lot_ids=parent_lot_ids,
+        )
+        return lot
 
-    @event(Reformed)
     def reform(
         self,
         lot_id: str,
@@ -204,23 +300,34 @@ class Lot(LedgerAggregate):
         parent_lot_ids: list[str],
     ) -> None:
         """Forms again a lot whose forming was retracted (its id was freed)."""
-        self._form(lot_id, carats, value_usd, holder, composition, source_id, parent_lot_ids)
+        self._record(
+            Lot.Reformed,
+            lot_id=lot_id,
+            carats=carats,
+            value_usd=value_usd,
+            holder=holder,
+            composition=composition,
+            source_id=source_id,
+            parent_lot_ids=parent_lot_ids,
+        )
 
-    class Erased(LedgerAggregate.Event):
-        pass
+    class Erased(LotEvent):
+        def apply(self, lot: Lot) -> None:
+            lot.forget(erased=True)
 
-    @event(Erased)
     def erase(self) -> None:
         """The document that formed the lot was retracted: the lot is taken as absent."""
-        self.forget(erased=True)
+        self._record(Lot.Erased)
 
-    class Undone(LedgerAggregate.Event):
+    class Undone(LotEvent):
         changes: int
 
-    @event(Undone)
+        def apply(self, lot: Lot) -> None:
+            lot.restore(self.changes)
+
     def undo(self, changes: int) -> None:
         """A retracted document's last `changes` changes to the lot are undone."""
-        self.restore(changes)
+        self._record(Lot.Undone, changes=changes)
 
     def check_usable(self, holder: str | None) -> None:
         """409 unless the lot can be split, merged or exported by `holder` (None: any)."""
@@ -234,8 +341,12 @@ class Lot(LedgerAggregate):
         if holder is not None and self.holder != holder:
             raise LedgerError("lot_not_held", f"lot {self.lot_id} is not held by {holder}")
 
-    class Split(LedgerAggregate.Event):
+    class Split(LotEvent):
         child_lot_ids: list[str]
+
+        def apply(self, lot: Lot) -> None:
+            lot.remember()
+            lot.status = CONSUMED
 
     def split(
         self, parts: list[SplitPart], by: str | None, form: Callable[..., Lot] | None = None
@@ -249,7 +360,7 @@ class Lot(LedgerAggregate):
                 f"the parts of lot {self.lot_id} add up to {total} carats, not {self.carats}",
             )
         whole = Fraction(self.carats)
-        make = form or Lot
+        make = form or Lot.form
         children = [
             make(
                 lot_id=part.lot_id,
@@ -265,16 +376,15 @@ class Lot(LedgerAggregate):
         if self.operator is not None:
             for child in children:
                 child.pass_to_operator(self.operator)
-        self._split(child_lot_ids=[part.lot_id for part in parts])
+        self._record(Lot.Split, child_lot_ids=[part.lot_id for part in parts])
         return children
 
-    @event(Split)
-    def _split(self, child_lot_ids: list[str]) -> None:
-        self.remember()
-        self.status = CONSUMED
-
-    class Merged(LedgerAggregate.Event):
+    class Merged(LotEvent):
         into_lot_id: str
+
+        def apply(self, lot: Lot) -> None:
+            lot.remember()
+            lot.status = CONSUMED
 
     @staticmethod
     def merge(
@@ -285,7 +395,7 @@ class Lot(LedgerAggregate):
         for lot in lots:
             lot.check_usable(holder)
         operator = Lot.common_operator(lots)
-        merged = (form or Lot)(
+        merged = (form or Lot.form)(
             lot_id=into.lot_id,
             carats=sum((lot.carats for lot in lots), Decimal(0)),
             value_usd=into.value_usd,
@@ -297,7 +407,7 @@ class Lot(LedgerAggregate):
         if operator is not None:
             merged.pass_to_operator(operator)
         for lot in lots:
-            lot._merged(into_lot_id=into.lot_id)
+            lot._record(Lot.Merged, into_lot_id=into.lot_id)
         return merged
 
     @staticmethod
@@ -310,25 +420,31 @@ class Lot(LedgerAggregate):
             raise LedgerError("operator_mismatch", f"lots held by different operators: {held}")
         return operators.pop()
 
-    @event(Merged)
-    def _merged(self, into_lot_id: str) -> None:
-        self.remember()
-        self.status = CONSUMED
-
-    class Shipped(LedgerAggregate.Event):
+    class Shipped(LotEvent):
         certificate_id: str
         importing_participant: str
 
-    @event(Shipped)
-    def ship(self, certificate_id: str, importing_participant: str) -> None:
-        self.remember()
-        self.status = IN_TRANSIT
-        self.certificate_id = certificate_id
-        self.importing_participant = importing_participant
+        def apply(self, lot: Lot) -> None:
+            lot.remember()
+            lot.status = IN_TRANSIT
+            lot.certificate_id = self.certificate_id
+            lot.importing_participant = self.importing_participant
 
-    class Received(LedgerAggregate.Event):
+    def ship(self, certificate_id: str, importing_participant: str) -> None:
+        self._record(
+            Lot.Shipped, certificate_id=certificate_id, importing_participant=importing_participant
+        )
+
+    class Received(LotEvent):
         certificate_id: str
         holder: str
+
+        def apply(self, lot: Lot) -> None:
+            lot.remember()
+            lot.status = HELD
+            lot.holder = self.holder
+            lot.importing_participant = None
+            lot.operator = None  # unless the importer names one (`TakenByOperator`)
 
     def check_not_seized(self) -> None:
         """409 `lot_seized` once the lot was seized (in transit, it cannot be received)."""
@@ -338,25 +454,19 @@ class Lot(LedgerAggregate):
     def receive(self, certificate_id: str, holder: str) -> None:
         """The importer's confirmation: the lot passes to it, unless seized in transit."""
         self.check_not_seized()
-        self._received(certificate_id=certificate_id, holder=holder)
+        self._record(Lot.Received, certificate_id=certificate_id, holder=holder)
 
-    @event(Received)
-    def _received(self, certificate_id: str, holder: str) -> None:
-        self.remember()
-        self.status = HELD
-        self.holder = holder
-        self.importing_participant = None
-        self.operator = None  # unless the importer names one (`TakenByOperator`)
-
-    class TakenByOperator(LedgerAggregate.Event):
+    class TakenByOperator(LotEvent):
         operator_id: str
 
-    @event(TakenByOperator)
+        def apply(self, lot: Lot) -> None:
+            lot.remember()
+            lot.operator = self.operator_id
+
     def pass_to_operator(self, operator_id: str) -> None:
         """The lot is now held by an operator of its holder (produced, cut, merged or
         imported by it)."""
-        self.remember()
-        self.operator = operator_id
+        self._record(Lot.TakenByOperator, operator_id=operator_id)
 
     def check_operator(self, operator_id: str | None) -> None:
         """409 `lot_not_held` unless the lot is held by that operator (None: by none)."""
@@ -366,42 +476,45 @@ class Lot(LedgerAggregate):
                 "lot_not_held", f"lot {self.lot_id} is held by {held}, not by {operator_id}"
             )
 
-    class Transferred(LedgerAggregate.Event):
+    class Transferred(LotEvent):
         to_operator: str
         value_usd: Decimal
+
+        def apply(self, lot: Lot) -> None:
+            lot.remember()
+            lot.operator = self.to_operator
+            lot.value_usd = self.value_usd
 
     def transfer(self, to_operator: str, value_usd: Decimal, by: str | None) -> None:
         """Sells the lot to another operator of its holder, at `value_usd`."""
         self.check_usable(by)
-        self._transferred(to_operator=to_operator, value_usd=value_usd)
+        self._record(Lot.Transferred, to_operator=to_operator, value_usd=value_usd)
 
-    @event(Transferred)
-    def _transferred(self, to_operator: str, value_usd: Decimal) -> None:
-        self.remember()
-        self.operator = to_operator
-        self.value_usd = value_usd
-
-    class Flagged(LedgerAggregate.Event):
+    class Flagged(LotEvent):
         reason: str
 
-    @event(Flagged)
     def flag(self, reason: str) -> None:
-        pass
+        self._record(Lot.Flagged, reason=reason)
 
-    class Seized(LedgerAggregate.Event):
+    class Seized(LotEvent):
         reason: str
         by: str | None
+
+        def apply(self, lot: Lot) -> None:
+            lot.remember()
+            lot.status = SEIZED
 
     def seize(self, reason: str, by: str | None) -> None:
         """Seizes the lot, held or in transit; a consumed or seized lot cannot be."""
         if self.status != IN_TRANSIT:
             self.check_usable(None)
-        self._seized(reason=reason, by=by)
+        self._record(Lot.Seized, reason=reason, by=by)
 
-    @event(Seized)
-    def _seized(self, reason: str, by: str | None) -> None:
-        self.remember()
-        self.status = SEIZED
+
+register_stored_topics(Lot, "ledger.lot", LotEvent)
+_LOT_TOPIC = get_topic(Lot)
+_FORMED = get_topic(Lot.Formed)
+_string = encode_basestring  # a JSON string as eventsourcing's transcoder writes it
 
 
 # -- lookups other families use ----------------------------------------------------------
@@ -423,7 +536,7 @@ def form_lot(work: UnitOfWork, **fields: Any) -> Lot:
         retracted.reform(**fields)
         lot = retracted
     else:
-        lot = Lot(**fields)
+        lot = Lot.form(**fields)
     work.add(lot)
     return lot
 

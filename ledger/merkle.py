@@ -28,12 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
-
-from ledger.log import canonical_json
+from ledger.log import canonical_json, is_plain, plain_canonical_json
 
 if TYPE_CHECKING:
     from ledger.log import LogEntry
@@ -76,11 +73,8 @@ def entry_leaf(entry: LogEntry) -> bytes:
     """The leaf of a log entry: RFC 8785 canonical JSON, UTF-8, of `entry.to_json()`.
 
     Every entry is hashed when the read side catches up, so the common case is written
-    by orjson (keys sorted), which writes RFC 8785's bytes for values without floats or
-    integers beyond 2^53 whose text has no character beyond the BMP (the only case where
-    sorting by UTF-8 and by UTF-16, as RFC 8785 does, differ); anything else, or what
-    orjson refuses (a lone surrogate), takes `canonical_json`. Only the document and
-    the two fields not made strings here can hold a number.
+    by orjson (`ledger.log.plain_canonical_json`); only the document and the two fields
+    not made strings here can hold a number, so only they are looked at.
 
     >>> from ledger.log import GENESIS_HASH, LogEntry
     >>> from datetime import datetime, timezone
@@ -91,33 +85,11 @@ def entry_leaf(entry: LogEntry) -> bytes:
     True
     """
     value = entry.to_json()
-    if _plain(entry.document) and _plain(entry.position) and _plain(entry.recorded_by):
-        try:
-            written = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # orjson.JSONEncodeError
-            pass
-        else:
-            if written.isascii() or _BEYOND_BMP.search(written) is None:
-                return written
+    if is_plain(entry.document) and is_plain(entry.position) and is_plain(entry.recorded_by):
+        written = plain_canonical_json(value)
+        if written is not None:
+            return written
     return canonical_json(value)
-
-
-_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # the lead byte of a 4-byte UTF-8 sequence
-_SAFE_INTEGER = 2**53
-_STRING = frozenset((str,))
-
-
-def _plain(value: Any) -> bool:
-    """Whether a JSON value holds no float and no integer of magnitude 2^53 or more."""
-    kind = type(value)
-    if kind is str or value is None or kind is bool:
-        return True
-    if kind is dict:  # most documents hold mostly strings: one pass in C says so
-        values = value.values()
-        return _STRING.issuperset(map(type, values)) or all(map(_plain, values))
-    if kind is list:
-        return _STRING.issuperset(map(type, value)) or all(map(_plain, value))
-    return kind is int and -_SAFE_INTEGER < value < _SAFE_INTEGER
 
 
 def _split(n: int) -> int:

@@ -106,3 +106,51 @@ def test_an_entry_row_is_what_the_mapper_stores(tmp_path: Path) -> None:
         check()
     finally:
         ledger.close()
+
+
+def test_a_formed_lots_row_is_what_the_mapper_stores(tmp_path: Path) -> None:
+    """`Lot.Formed.row` (capture's direct write) against eventsourcing's mapper of the same
+    event, on generated lots: ids and sources of any text, amounts, exact shares."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from ledger.lots import Lot
+
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    amounts = st.decimals(min_value=0, max_value=10**12, places=2, allow_nan=False)
+    shares = st.fractions(min_value=0, max_value=10**9, max_denominator=10**30)
+    try:
+        stamp = ledger.mapper.transcoder.types[datetime]  # type: ignore[attr-defined]
+
+        @settings(max_examples=200, deadline=None)
+        @given(
+            lot_id=st.text(),
+            carats=amounts,
+            value_usd=amounts,
+            holder=st.text(max_size=3),
+            composition=st.dictionaries(st.text(), shares, max_size=4),
+            source_id=st.none() | st.text(),
+            parents=st.lists(st.text(), max_size=3),
+            moment=_moments,
+        )
+        def check(
+            lot_id: str,
+            carats: Decimal,
+            value_usd: Decimal,
+            holder: str,
+            composition: dict[str, Fraction],
+            source_id: str | None,
+            parents: list[str],
+            moment: datetime,
+        ) -> None:
+            with recording_clock(moment):
+                lot = Lot.form(lot_id, carats, value_usd, holder, composition, source_id, parents)
+            (event,) = lot.collect_events()
+            expected = ledger.mapper.to_stored_event(
+                Lot.Formed(**{**vars(event), "composition": dict(composition)})
+            )
+            assert event.row((stamp.name, stamp.encode(moment))) == expected  # type: ignore[attr-defined]
+
+        check()
+    finally:
+        ledger.close()

@@ -1,6 +1,7 @@
-"""Racing writers on one store: two Ledger instances in threads, and (on PostgreSQL) two
-`kpledger serve` processes over HTTP. Exactly one of two conflicting requests wins; the
-other gets a 409; never both, never another error."""
+"""Racing writers on one store: two Ledger instances in threads (each with connections of
+its own), and two `kpledger serve` processes over HTTP, on each store. Exactly one of two
+conflicting requests wins (two exports, two splits, a transfer and an export of one lot);
+the other gets a 409; never both, never another error."""
 
 from __future__ import annotations
 
@@ -15,17 +16,20 @@ import pytest
 
 from ledger.application import Capture, Ledger
 from ledger.errors import LedgerError
-from ledger.protocol import CONSUMED, IN_TRANSIT
+from ledger.protocol import CONSUMED, HELD, IN_TRANSIT
 from tests.support import (
     admitted,
     authority,
     basic_world,
     batch,
     export,
+    licensed,
+    lot_operator,
     lot_state,
     mine,
     produced,
     split,
+    transferred,
 )
 
 GH = authority("GH")
@@ -117,6 +121,37 @@ def test_two_splits_of_one_lot_race_and_one_wins(two_ledgers: tuple[Ledger, Ledg
         assert lot_state(first, f"GH-R{n}{loser}1") is None
 
 
+def _sale_and_export(lot_id: str, certificate_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A transfer of the lot from GH-OP1 to GH-OP2, and its export by GH-OP1: whichever is
+    appended first, the other is refused (in transit; no longer GH-OP1's)."""
+    certificate = export(certificate_id, "GH", "AE", [lot_id], "10", declared_origin="GH")
+    certificate["exporter"]["operator_id"] = "GH-OP1"
+    return transferred(lot_id, "GH-OP2"), certificate
+
+
+def test_a_transfer_and_an_export_of_one_lot_race_and_one_wins(
+    two_ledgers: tuple[Ledger, Ledger],
+) -> None:
+    first, second = two_ledgers
+    basic_world(first)
+    first.post(batch(licensed("GH-OP1", "miner", "exporter"), licensed("GH-OP2", "dealer")), GH)
+    for n in range(ROUNDS):
+        lot = f"GH-T{n}"
+        first.post(produced(lot, "GH-M1", "10", operator="GH-OP1"), GH)
+        head = second.head_position()
+        sale, certificate = _sale_and_export(lot, f"GH-CT{n}")
+        ledgers = (first, second) if n % 2 else (second, first)
+        outcomes = race(
+            [partial(ledgers[0].post, sale, GH), partial(ledgers[1].post, certificate, GH)]
+        )
+        winner = one_winner(outcomes, "lot_in_transit", "lot_not_held")
+        assert log_types(first, head) == [("lot.transferred", "export.certified")[winner]]
+        status = lot_state(second, lot)[0]  # type: ignore[index]
+        assert (status, lot_operator(first, lot)) == (
+            (HELD, "GH-OP2") if winner == 0 else (IN_TRANSIT, "GH-OP1")
+        )
+
+
 def test_two_productions_of_one_lot_id_race_and_one_wins(
     two_ledgers: tuple[Ledger, Ledger],
 ) -> None:
@@ -197,11 +232,9 @@ def test_a_writer_whose_head_another_moved_appends_after_it(
 # --------------------------------------------------------- two server processes
 
 
-def test_two_servers_on_one_postgresql_database_race_over_http(
-    postgresql_url: str, server_factory: Any
-) -> None:
-    one = server_factory(postgresql_url)
-    two = server_factory(postgresql_url)
+def test_two_servers_on_one_store_race_over_http(store_url: str, server_factory: Any) -> None:
+    one = server_factory(store_url)
+    two = server_factory(store_url)
     secretariat = one.token("secretariat")
     ghana = one.token("authority", "GH")
     with one.client(secretariat) as client:
@@ -210,6 +243,8 @@ def test_two_servers_on_one_postgresql_database_race_over_http(
         )
     with two.client(ghana) as client:
         assert client.post("/v1/events", json=mine("GH-M1", "GH")).status_code == 201
+        operators = batch(licensed("GH-OP1", "miner", "exporter"), licensed("GH-OP2", "dealer"))
+        assert client.post("/v1/events", json=operators).status_code == 201
 
     clients = [one.client(ghana), two.client(ghana)]
     try:
@@ -247,6 +282,26 @@ def test_two_servers_on_one_postgresql_database_race_over_http(
             assert sorted(r.status_code for r in responses) == [201, 409], [
                 r.text for r in responses
             ]
+
+            lot = f"GH-T{n}"
+            assert (
+                clients[1]
+                .post("/v1/events", json=produced(lot, "GH-M1", "10", operator="GH-OP1"))
+                .status_code
+                == 201
+            )
+            sale, certificate = _sale_and_export(lot, f"GH-CT{n}")
+            responses = race(
+                [
+                    partial(clients[n % 2].post, "/v1/events", json=sale),
+                    partial(clients[1 - n % 2].post, "/v1/events", json=certificate),
+                ]
+            )
+            assert sorted(r.status_code for r in responses) == [201, 409], [
+                r.text for r in responses
+            ]
+            loser = next(r for r in responses if r.status_code == 409).json()["error"]
+            assert loser["code"] in ("lot_in_transit", "lot_not_held"), loser
     finally:
         for client in clients:
             client.close()
@@ -254,5 +309,6 @@ def test_two_servers_on_one_postgresql_database_race_over_http(
     with two.client(secretariat) as client:
         log = client.get("/v1/events", params={"limit": 1000}).json()["events"]
     types = [entry["type"] for entry in log]
-    assert types.count("export.certified") == ROUNDS
     assert types.count("lot.split") == ROUNDS
+    # one of each transfer and export of a GH-T lot, and one export of each GH-R lot
+    assert types.count("export.certified") + types.count("lot.transferred") == 2 * ROUNDS

@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.log import canonical_json
+from ledger.log import canonical_document, canonical_json
 
 json_values = st.recursive(
     st.none()
@@ -28,6 +28,16 @@ json_values = st.recursive(
 @given(json_values)
 def test_canonical_json_is_rfc8785(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(st.text(max_size=6), json_values, max_size=6))
+def test_a_documents_canonical_json_and_digest_are_rfc8785(document: dict[str, Any]) -> None:
+    """`canonical_document` (orjson for plain documents, capture's path) is RFC 8785 too."""
+    import hashlib
+
+    expected = rfc8785.dumps(document)
+    assert canonical_document(document) == (expected, hashlib.sha256(expected).hexdigest())
 
 
 def test_documents_take_the_fast_path_and_match(monkeypatch: pytest.MonkeyPatch) -> None:
