@@ -10,12 +10,15 @@ changed: `.venv/bin/python -m tests.unit.test_openapi_contract > tests/unit/open
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.app import create_app, generated_text
 from api.settings import Settings
@@ -97,6 +100,26 @@ def test_a_changed_answer_is_found(spec: dict[str, Any]) -> None:
     changed = json.loads(json.dumps(spec))
     del changed["paths"]["/v1/lots/{lot_id}"]["get"]["responses"]["404"]
     assert contract(changed) != contract(spec)
+
+
+def test_operation_ids_are_the_route_functions_names_and_unique(
+    app: FastAPI, spec: dict[str, Any]
+) -> None:
+    ids = Counter(
+        operation["operationId"]
+        for methods in spec["paths"].values()
+        for operation in methods.values()
+    )
+    assert [name for name, count in ids.items() if count > 1] == []
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in ids), sorted(ids)
+    endpoints = {
+        context.original_route.endpoint.__name__
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute) and context.original_route.include_in_schema
+    }
+    assert set(ids) == endpoints
+    provenance = spec["paths"]["/v1/lots/{lot_id}/provenance"]["get"]
+    assert provenance["operationId"] == "get_provenance"
 
 
 if __name__ == "__main__":
