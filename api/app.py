@@ -21,7 +21,7 @@ from api.docs import mount_docs
 from api.guards import RefuseEmptyQueryValues, RefuseUnexpected
 from api.logs import AccessLog
 from api.metrics import mount_metrics
-from api.openapi import openapi
+from api.openapi import errors, openapi, operation_id
 from api.requests import RequestId
 from api.revocation import TokenRefresher
 from api.routes import (
@@ -41,7 +41,7 @@ from api.routes import (
     trace,
 )
 from api.routes import paths as paths_routes
-from api.schemas import Readiness
+from api.schemas import Health, Readiness
 from api.settings import Settings
 from api.ui import mount_ui
 from api.witnessed import mount_witnessed_log, witnessing_of
@@ -130,6 +130,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by api/docs.py from local files, not a CDN
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -166,7 +167,13 @@ def create_app(
 
     availability.install(app, ledger)  # the store away: 503 with Retry-After
 
-    @app.get("/health", tags=["service"])
+    @app.get(
+        "/health",
+        tags=["service"],
+        response_model=Health,
+        response_model_exclude_unset=True,  # the read model's `error` only when it failed
+        responses=errors(503),
+    )
     def health() -> dict[str, Any]:
         """Liveness, the log's head position, whether the store answers, whether the read
         model follows the log (`degraded` when it stopped at an entry), and the checkpoint
@@ -181,7 +188,18 @@ def create_app(
         answer["checkpoint"] = witnessing_of(app).health()
         return answer
 
-    @app.get("/health/ready", tags=["service"], response_model=Readiness)
+    @app.get(
+        "/health/ready",
+        tags=["service"],
+        response_model=Readiness,
+        responses={
+            503: {
+                "model": Readiness,
+                "description": "Not ready: the store does not answer or the read model is "
+                "not built yet; retry after Retry-After",
+            }
+        },
+    )
     def ready() -> JSONResponse:
         """Readiness: 200 when the store answers and the read model is built, else 503
         (with what is not usable); no token needed."""

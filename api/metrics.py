@@ -30,6 +30,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from api.auth import actor_of, require_reader_of_everything
+from api.openapi import errors
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from projections.reads import Reads
@@ -152,6 +153,17 @@ router = APIRouter(tags=["service"])
 @router.get(
     "/metrics",
     response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": "kpledger_log_head_position 501.0\n",
+                }
+            }
+        },
+        **errors(403, 404, 503),
+    },
     openapi_extra={"security": [{"bearer": []}]},
 )
 def get_metrics(request: Request) -> Response:

@@ -1,11 +1,13 @@
 """The OpenAPI document: what FastAPI derives from the routes, completed for real use.
 
+Each route declares its contract: its answer's model (`api/schemas.py`), its other media
+types, and the errors it can give beyond its signature (`responses=errors(403, 404, 503)`).
 FastAPI sees neither the body of `POST /v1/events` (read by hand, to bound its size) nor
-the answers (plain dicts), nor the errors (raised as `LedgerError`). `openapi(app)` adds:
-the document union discriminated by `type` (one document, a batch, or `text/csv`); each
-answer's schema (`api/schemas.py`) with an example from the demonstration world; every
-error status an operation can give, in the protocol's `{"error": {...}}` shape with its
-codes; the CSV and GraphML media types; and the bearer scheme behind "Authorize".
+the errors' shapes (raised as `LedgerError`), so `openapi(app)` adds: the document union
+discriminated by `type` (one document, a batch, or `text/csv`); the error schemas, in the
+protocol's `{"error": {...}}` shape with their codes; 401 and 422 where the signature
+implies them; and examples from the demonstration world. operationIds are the route
+functions' names (`operation_id`).
 """
 
 from __future__ import annotations
@@ -16,57 +18,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
+from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
-from api.schemas import RESPONSES, ErrorBody
+from api.schemas import ErrorBody
 from ledger.documents import DOCUMENT_TYPES, MAX_BATCH
 from ledger.errors import STATUS_BY_CODE
 
-__all__ = ["error_statuses", "openapi"]
+__all__ = ["build_openapi", "errors", "openapi", "operation_id", "text_answer"]
 
 _REF = "#/components/schemas/{model}"
-
-_FORBIDDEN = {
-    ("post", "/v1/events"),
-    ("get", "/v1/events"),
-    ("get", "/v1/lots/{lot_id}"),
-    ("get", "/v1/lots/{lot_id}/provenance"),
-    ("get", "/v1/lots/{lot_id}/custody"),
-    ("get", "/v1/lots/{lot_id}/history"),
-    ("get", "/v1/certificates/{certificate_id}"),
-    ("get", "/v1/operators/{operator_id}"),
-    ("get", "/v1/trace/downstream"),
-    ("get", "/v1/graph"),
-    ("get", "/v1/audit/verify"),
-    ("get", "/v1/audit/checkpoint"),
-    ("get", "/v1/audit/proof/inclusion"),
-    ("get", "/v1/audit/proof/consistency"),
-    ("get", "/tile/entries/{path}"),
-    ("get", "/v1/certificates/{certificate_id}/proof"),
-    ("get", "/v1/statistics"),
-    ("get", "/v1/compliance"),
-    ("get", "/metrics"),
-    ("get", "/tile/entries/{path}"),
-    ("get", "/tile/{level}/{path}"),
-    ("get", "/v1/certificates/{certificate_id}/proof"),
-}
-_NOT_FOUND = {
-    ("get", "/v1/lots/{lot_id}"),
-    ("get", "/v1/lots/{lot_id}/provenance"),
-    ("get", "/v1/lots/{lot_id}/custody"),
-    ("get", "/v1/lots/{lot_id}/history"),
-    ("get", "/v1/certificates/{certificate_id}"),
-    ("get", "/v1/operators/{operator_id}"),
-    ("get", "/v1/trace/downstream"),
-    ("get", "/v1/graph"),
-    ("get", "/v1/audit/proof/inclusion"),
-    ("get", "/metrics"),
-}
-_NO_STORE = {("get", "/v1/audit/key")}
-"""Operations that never touch the store, so never answer 503."""
-
-_CSV = {("get", "/v1/statistics"), ("get", "/v1/statistics/public"), ("get", "/v1/compliance")}
 
 _ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
     401: {"code": "unauthenticated", "message": "send Authorization: Bearer <token>"},
@@ -108,8 +69,8 @@ _ERROR_TITLES = {
     "unknown (outcome_unknown: post the same documents again); retry after Retry-After",
 }
 
-_EXAMPLES: dict[tuple[str, str], Any] = {
-    ("get", "/v1/keys"): {
+_EXAMPLES: dict[str, Any] = {
+    "AuthorityKeys": {
         "keys": [
             {
                 "key_id": "af6aa4070b87e12273f1013ee7a0baafa0c0a23d2b9f6d1474c2cb6014bf7963",
@@ -121,21 +82,21 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
             }
         ]
     },
-    ("get", "/health"): {
+    "Health": {
         "status": "ok",
         "position": 501,
         "store": "reachable",
         "read_model": {"state": "following", "position": 501},
         "checkpoint": {"tree_size": 501, "cosigned_by": ["witness.example/w1"], "age_s": 2.4},
     },
-    ("get", "/health/ready"): {
+    "Readiness": {
         "status": "ready",
         "position": 501,
         "store": "reachable",
         "read_model": "ready",
     },
-    ("post", "/v1/events"): {"accepted": 1, "position": 502},
-    ("get", "/v1/lots/{lot_id}"): {
+    "Accepted": {"accepted": 1, "position": 502},
+    "Lot": {
         "lot_id": "GH-ACC-2005-0412",
         "carats": "2310.00",
         "value_usd": "69300.00",
@@ -147,7 +108,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
         "children": ["AE-DXB-2006-0031", "AE-DXB-2006-0032"],
         "operator": None,
     },
-    ("get", "/v1/lots/{lot_id}/provenance"): {
+    "Provenance": {
         "lot_id": "GH-ACC-2005-0412",
         "carats": "2310.00",
         "sources": [
@@ -176,7 +137,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
             {"embargo_id": "UNSC-1643-CI", "carats": "1050.00", "fraction": 0.45454545454545453}
         ],
     },
-    ("get", "/v1/trace/downstream"): {
+    "Downstream": {
         "lots": [
             {
                 "lot_id": "GH-ACC-2005-0412",
@@ -201,7 +162,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
         ],
         "participants": ["AE", "GH"],
     },
-    ("get", "/v1/alerts"): {
+    "Alerts": {
         "alerts": [
             {
                 "alert_id": "edbe483349d37400e1821c11",
@@ -219,7 +180,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
             }
         ]
     },
-    ("get", "/v1/sanctions/lists"): {
+    "SanctionsLists": {
         "lists": [
             {
                 "list": "un_sc_sanctions",
@@ -229,7 +190,7 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
             }
         ]
     },
-    ("get", "/v1/operators/{operator_id}"): {
+    "Operator": {
         "operator_id": "GH-ACCRA-EXPORTERS",
         "participant": "GH",
         "name": "Accra Rough Diamond Exporters Ltd",
@@ -239,20 +200,22 @@ _EXAMPLES: dict[tuple[str, str], Any] = {
         "sanctions": [{"listing_id": "UNSC-1572-2006-01", "in_force": True}],
         "lots_held": ["GH-KAD-2006-0201"],
     },
-    ("get", "/v1/certificates/{certificate_id}/verify"): {
+    "CertificateCheck": {
         "certificate_id": "GH-2005-0412",
         "genuine": True,
         "status": "confirmed",
     },
-    ("get", "/v1/audit/verify"): {
+    "Verification": {
         "ok": True,
         "events": 501,
         "head": "fcc7d7cde7507fb5839cb04dac2c07b75e7f25710294dca531a9501fba06a81b",
     },
-    ("get", "/v1/search"): {
+    "SearchResults": {
         "results": [{"id": "GH-KAD-2006-0201", "kind": "lot", "label": "lot 595.00 ct held by AE"}]
     },
 }
+"""An example of each answer model (by name) from the demonstration world; `_complete`
+puts it on every successful answer the model describes."""
 _NO_DEMO_EXAMPLE: dict[str, dict[str, Any]] = {
     "participant.suspended": {"participant": "CI", "reason": "minimum requirements not met"},
     "participant.reinstated": {"participant": "CI"},
@@ -284,21 +247,32 @@ _PARAMETER_EXAMPLES = {
 }
 
 
-def error_statuses(method: str, path: str, operation: dict[str, Any], token: bool) -> list[int]:
-    """The error statuses an operation can answer, in the order the protocol checks them."""
-    key = (method, path)
-    statuses = [401] if token else []
-    if operation.get("parameters") or operation.get("requestBody"):
-        statuses.append(422)
-    if key in _FORBIDDEN:
-        statuses.append(403)
-    if key in _NOT_FOUND:
-        statuses.append(404)
-    if key == ("post", "/v1/events"):
-        statuses += [409, 413, 415]
-    if key not in _NO_STORE:
-        statuses.append(503)
-    return sorted(statuses)
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route declares (`responses=errors(403, 404, 503)`), each in the
+    protocol's `{"error": {...}}` shape with the codes of its status and an example.
+
+    A route names what it can refuse beyond what its signature says: `build_openapi` adds
+    401 to an operation that takes a token and 422 to one that takes inputs.
+    """
+    return {status: _error_answer(status) for status in statuses}
+
+
+def text_answer(*media_types: str, status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The answer also served as text in `media_types` (CSV, GraphML, ...), as a route
+    declares it: `responses={**text_answer("text/csv"), **errors(403, 503)}`."""
+    return {status: {"content": {media: {"schema": {"type": "string"}} for media in media_types}}}
+
+
+def _error_answer(status: int) -> dict[str, Any]:
+    return {
+        "description": _ERROR_TITLES[status],
+        "content": {
+            "application/json": {
+                "schema": {"$ref": _REF.format(model=f"Error{status}")},
+                "example": {"error": {"index": 0, **_ERROR_EXAMPLES[status]}},
+            }
+        },
+    }
 
 
 def _error_schema(status: int) -> dict[str, Any]:
@@ -361,64 +335,32 @@ def _document_schemas(components: dict[str, Any]) -> None:
     }
 
 
-def _answer_schemas(components: dict[str, Any]) -> None:
-    models: list[type[BaseModel]] = [*dict.fromkeys(RESPONSES.values()), ErrorBody]
-    _, top = models_json_schema([(model, "serialization") for model in models], ref_template=_REF)
-    components.update(top.get("$defs", {}))
-
-
-def _complete(method: str, path: str, operation: dict[str, Any], token: bool) -> None:
-    key = (method, path)
-    responses: dict[str, Any] = operation.setdefault("responses", {})
-    success = next((status for status in responses if status.startswith("2")), "200")
-    answer = responses.setdefault(success, {"description": "Successful Response"})
-    model = RESPONSES.get(key)
-    if model is not None:
-        media: dict[str, Any] = {"schema": {"$ref": _REF.format(model=model.__name__)}}
-        if key in _EXAMPLES:
-            media["example"] = _EXAMPLES[key]
-        answer["content"] = {"application/json": media}
-    if key == ("get", "/metrics"):
-        answer["content"] = {
-            "text/plain": {
-                "schema": {"type": "string"},
-                "example": "kpledger_log_head_position 501.0\n",
-            }
-        }
-    if key in _CSV:
-        answer["content"]["text/csv"] = {"schema": {"type": "string"}}
-    if key == ("get", "/v1/graph"):
-        answer["content"]["application/graphml+xml"] = {"schema": {"type": "string"}}
-        answer["content"]["application/x-ndjson"] = {"schema": {"type": "string"}}
-    if key == ("get", "/v1/epcis/events"):
-        answer["content"] = {"application/ld+json": answer["content"]["application/json"]}
-    if key == ("post", "/v1/events"):
-        responses["200"] = {
-            "description": "Every document had been accepted before (same event_id, same "
-            "content): nothing appended; `position` is the original one of the last",
-            "content": answer["content"],
-        }
+def _complete(operation: dict[str, Any]) -> None:
+    """An operation as FastAPI derived it from its route, completed: each successful JSON
+    answer's example, 401 when it takes a token, our 422 in place of FastAPI's when it
+    takes inputs, the statuses in order, and its parameters' examples."""
+    responses: dict[str, Any] = operation["responses"]
+    for status, answer in responses.items():
+        media = answer.get("content", {}).get("application/json", {})
+        model = media.get("schema", {}).get("$ref", "").rpartition("/")[2]
+        if status.startswith("2") and model in _EXAMPLES:
+            media["example"] = _EXAMPLES[model]
     responses.pop("422", None)  # FastAPI's own validation shape: replaced by ours
-    for status in error_statuses(method, path, operation, token):
-        example = {"error": {"index": 0, **_ERROR_EXAMPLES[status]}}
-        responses[str(status)] = {
-            "description": _ERROR_TITLES[status],
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/Error{status}"},
-                    "example": example,
-                }
-            },
-        }
-    if key == ("get", "/health/ready"):  # not ready: the same shape, 503
-        responses["503"] = {
-            "description": "Not ready: the store does not answer or the read model is not "
-            "built yet; retry after Retry-After",
-            "content": {"application/json": {"schema": {"$ref": _REF.format(model="Readiness")}}},
-        }
+    if "security" in operation:
+        responses["401"] = _error_answer(401)
+    if operation.get("parameters") or operation.get("requestBody"):
+        responses["422"] = _error_answer(422)
+    successes = [status for status in responses if status.startswith("2")]
+    ordered = successes + sorted(status for status in responses if status not in successes)
+    operation["responses"] = {status: responses[status] for status in ordered}
     for parameter in operation.get("parameters", []):
         if parameter["name"] in _PARAMETER_EXAMPLES:
             parameter.setdefault("example", _PARAMETER_EXAMPLES[parameter["name"]])
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId: its function's name (`get_provenance`), unique in the app."""
+    return route.name
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -439,12 +381,13 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     _document_schemas(schemas)
-    _answer_schemas(schemas)
+    _, error_body = models_json_schema([(ErrorBody, "serialization")], ref_template=_REF)
+    schemas.update(error_body["$defs"])
     for status in _ERROR_EXAMPLES:
         schemas[f"Error{status}"] = _error_schema(status)
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            _complete(method, path, operation, "security" in operation)
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            _complete(operation)
     return spec
 
 

@@ -1,8 +1,10 @@
-"""The shapes of the API's answers, as pydantic models: for the OpenAPI document only.
+"""The shapes of the API's answers, as pydantic models: each route names its own
+(`response_model=`).
 
-The routes build their answers as plain dicts (the read model's own shapes); these models
-describe them for people and client generators, and tests/e2e/test_openapi.py validates
-real answers from the demonstration world against them, so they cannot drift silently.
+The routes build their answers as plain dicts (the read model's own shapes); FastAPI checks
+each against its route's model and serializes it (an answer that drifted from its model
+is a 500, never a silently different contract), and the models describe the answers in
+the OpenAPI document for people and client generators.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "RESPONSES",
     "Accepted",
     "Alert",
     "Alerts",
@@ -610,36 +611,3 @@ class SanctionsList(Shape):
 
 class SanctionsLists(Shape):
     lists: list[SanctionsList]
-
-
-RESPONSES: dict[tuple[str, str], type[BaseModel]] = {
-    ("get", "/health"): Health,
-    ("get", "/health/ready"): Readiness,
-    ("post", "/v1/events"): Accepted,
-    ("get", "/v1/events"): LogPage,
-    ("get", "/v1/lots/{lot_id}"): Lot,
-    ("get", "/v1/lots/{lot_id}/provenance"): Provenance,
-    ("get", "/v1/lots/{lot_id}/custody"): Custody,
-    ("get", "/v1/lots/{lot_id}/history"): History,
-    ("get", "/v1/certificates/{certificate_id}"): Certificate,
-    ("get", "/v1/certificates/{certificate_id}/verify"): CertificateCheck,
-    ("get", "/v1/operators/{operator_id}"): Operator,
-    ("get", "/v1/trace/downstream"): Downstream,
-    ("get", "/v1/graph"): Graph,
-    ("get", "/v1/paths"): Paths,
-    ("get", "/v1/alerts"): Alerts,
-    ("get", "/v1/audit/verify"): Verification,
-    ("get", "/v1/audit/key"): PublicKey,
-    ("get", "/v1/audit/checkpoint"): Checkpoint,
-    ("get", "/v1/audit/proof/inclusion"): InclusionProof,
-    ("get", "/v1/audit/proof/consistency"): ConsistencyProof,
-    ("get", "/v1/statistics"): StatisticsReport,
-    ("get", "/v1/statistics/public"): PublicStatistics,
-    ("get", "/v1/compliance"): Compliance,
-    ("get", "/v1/search"): SearchResults,
-    ("get", "/v1/participants"): Participants,
-    ("get", "/v1/keys"): AuthorityKeys,
-    ("get", "/v1/epcis/events"): EPCISDocument,
-    ("get", "/v1/sanctions/lists"): SanctionsLists,
-}
-"""The model of each operation's successful JSON answer, by (method, path template)."""

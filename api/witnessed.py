@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from api.auth import CurrentActor
+from api.openapi import errors
 from api.routes.audit import signing_key
 from api.routes.certificates import _require_party
 from ledger.errors import LedgerError
@@ -79,7 +80,8 @@ def _not_yet(witnessing: Witnessing, what: str) -> JSONResponse:
         200: {
             "content": {"text/plain": {"schema": {"type": "string"}}},
             "description": "the checkpoint, its log signature and cosignatures",
-        }
+        },
+        **errors(503),
     },
 )
 def get_checkpoint(request: Request) -> Response:
@@ -113,7 +115,8 @@ def proof_text(leaf: bytes, index: int, path: list[bytes], checkpoint: str) -> s
         200: {
             "content": {"text/plain": {"schema": {"type": "string"}}},
             "description": "the tlog-proof of the certificate's export.certified entry",
-        }
+        },
+        **errors(403, 503),
     },
 )
 def get_certificate_proof(certificate_id: str, request: Request, actor: CurrentActor) -> Response:

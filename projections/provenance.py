@@ -312,7 +312,10 @@ def _origins(
 
 def _descendants(state: Custody, roots: list[str]) -> list[Lot]:
     """The lots `roots` and every lot split or merged from them, each once (the parts of a
-    split in order of lot id)."""
+    split in order of lot id). The same walk as `traversal.reach(roots, children)`, kept
+    apart because it runs for every downstream answer: through `reach`'s neighbours
+    callback it took 1.6-1.9x as long (0.40 ms against 0.22 ms for the 1,546 lots of the
+    quick world's largest source; about 3% of that downstream)."""
     lots = state.lots
     seen = set(roots)
     found = [lots[lot_id] for lot_id in roots]

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from api.asof import AsOfParameter
 from api.auth import CurrentActor
+from api.deps import ReadsDep
+from api.openapi import errors
+from api.schemas import Alerts
 from ledger.errors import LedgerError
 from ledger.triage import REVIEW_STATUSES
 from projections.alerts import ALERT_TYPES, select
-from projections.reads import Reads
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=Alerts, responses=errors(503))
 def get_alerts(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     as_of: AsOfParameter,
     alert_type: Annotated[str | None, Query(alias="type")] = None,
@@ -40,7 +42,6 @@ def get_alerts(
             f"status must be one of {', '.join(REVIEW_STATUSES)}",
             detail={"field": "status"},
         )
-    reads: Reads = request.app.state.reads
     found = reads.alerts(alert_type=alert_type, participant=participant, status=status, as_of=as_of)
     if not actor.reads_everything:
         found = select(found, participant=actor.participant)

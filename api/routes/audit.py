@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
 from api.auth import CurrentActor, require_reader_of_everything
+from api.deps import LedgerDep, ReadsDep, SettingsDep
+from api.openapi import errors
+from api.schemas import Checkpoint, ConsistencyProof, InclusionProof, PublicKey, Verification
 from ledger.audit import verify
 from ledger.note import NoteSigner
 from ledger.signing import SigningKey, load_or_create
@@ -29,8 +32,22 @@ def signing_key(app: FastAPI) -> SigningKey:
         return key
 
 
-@router.get("/verify")
-def get_verify(request: Request, actor: CurrentActor) -> dict[str, Any]:
+def _checkpoint_key(request: Request) -> SigningKey:
+    return signing_key(request.app)
+
+
+CheckpointKey = Annotated[SigningKey, Depends(_checkpoint_key)]
+"""The key that signs checkpoints (`signing_key`): read in a worker thread, as it may be
+read from its file or created the first time."""
+
+
+@router.get(
+    "/verify",
+    response_model=Verification,
+    response_model_exclude_unset=True,  # `first_bad_position` and `reason` only when not ok
+    responses=errors(403, 503),
+)
+def get_verify(ledger: LedgerDep, actor: CurrentActor) -> dict[str, Any]:
     """Recomputes the hash chain over every stored row: `{ok, events, head}`.
 
     When a stored row was altered, removed, reordered or inserted, `ok` is false,
@@ -38,33 +55,33 @@ def get_verify(request: Request, actor: CurrentActor) -> dict[str, Any]:
     `reason` says why. Auditors, investigators and the secretariat may ask.
     """
     require_reader_of_everything(actor)
-    return verify(request.app.state.ledger).to_json()
+    return verify(ledger).to_json()
 
 
-@router.get("/key")
-def get_key(request: Request) -> dict[str, str]:
+@router.get("/key", response_model=PublicKey)
+def get_key(key: CheckpointKey, settings: SettingsDep) -> dict[str, str]:
     """The public key that signs checkpoints: `{algorithm, public_key, key_id, vkey}`, `vkey`
     its c2sp.org/signed-note verifier key `<origin>+<key hash>+<base64>`; no token."""
-    key = signing_key(request.app)
-    vkey = NoteSigner(request.app.state.settings.log_origin, key).verifier.vkey
+    vkey = NoteSigner(settings.log_origin, key).verifier.vkey
     return {**key.describe(), "vkey": vkey}
 
 
-@router.get("/checkpoint")
-def get_checkpoint(request: Request, actor: CurrentActor) -> dict[str, Any]:
+@router.get("/checkpoint", response_model=Checkpoint, responses=errors(403, 503))
+def get_audit_checkpoint(
+    reads: ReadsDep, actor: CurrentActor, key: CheckpointKey
+) -> dict[str, Any]:
     """The log's Merkle tree head, signed: `{tree_size, root, note, signature, key_id}`.
 
     `note` is `kpledger\\n<tree_size>\\n<root in base64>\\n` and `signature` the base64
     Ed25519 signature of its UTF-8 bytes; the root of an empty log is SHA-256 of nothing.
     """
     require_reader_of_everything(actor)
-    key = signing_key(request.app)
-    return request.app.state.reads.with_proofs(lambda tree: tree.checkpoint(key))
+    return reads.with_proofs(lambda tree: tree.checkpoint(key))
 
 
-@router.get("/proof/inclusion")
+@router.get("/proof/inclusion", response_model=InclusionProof, responses=errors(403, 404, 503))
 def get_inclusion(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     position: Annotated[int, Query(description="the log position of the entry")],
     tree_size: Annotated[
@@ -77,12 +94,12 @@ def get_inclusion(
     404 when the entry is not among the first `tree_size`; 422 for a size beyond the log's.
     """
     require_reader_of_everything(actor)
-    return request.app.state.reads.with_proofs(lambda tree: tree.inclusion(position, tree_size))
+    return reads.with_proofs(lambda tree: tree.inclusion(position, tree_size))
 
 
-@router.get("/proof/consistency")
+@router.get("/proof/consistency", response_model=ConsistencyProof, responses=errors(403, 503))
 def get_consistency(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     from_size: Annotated[int, Query(ge=1, description="the earlier tree's size")],
     to_size: Annotated[
@@ -94,4 +111,4 @@ def get_consistency(
     <= to_size <= the log's size, otherwise 422.
     """
     require_reader_of_everything(actor)
-    return request.app.state.reads.with_proofs(lambda tree: tree.consistency(from_size, to_size))
+    return reads.with_proofs(lambda tree: tree.consistency(from_size, to_size))

@@ -5,11 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import TypeAdapter, ValidationError
 
 from api.asof import AsOfParameter
 from api.auth import CurrentActor
+from api.deps import ReadsDep
+from api.openapi import errors
+from api.schemas import Certificate, CertificateCheck
 from ledger.actors import Actor
 from ledger.errors import LedgerError
 from ledger.fields import Carats, Usd
@@ -41,14 +44,13 @@ def _require_party(reads: Reads, actor: Actor, certificate_id: str) -> None:
         )
 
 
-@router.get("/{certificate_id}")
+@router.get("/{certificate_id}", response_model=Certificate, responses=errors(403, 404, 503))
 def get_certificate(
-    certificate_id: str, request: Request, actor: CurrentActor, as_of: AsOfParameter
+    certificate_id: str, reads: ReadsDep, actor: CurrentActor, as_of: AsOfParameter
 ) -> Any:
     """The certificate: the export's figures (Annex I), its status on the reading date, the
     importer's confirmation (or null) and the log positions of both. An authority reads the
     certificates its participant issued or is the importer of."""
-    reads: Reads = request.app.state.reads
     _require_party(reads, actor, certificate_id)
     return reads.read(
         lambda view: certificate_view(view.custody, certificate_id, view.today), as_of
@@ -63,10 +65,10 @@ def _amount(adapter: TypeAdapter[Decimal], name: str, text: str) -> Decimal:
         raise LedgerError("invalid", f"{name}: {message}", detail={"field": name}) from None
 
 
-@router.get("/{certificate_id}/verify")
-def verify(
+@router.get("/{certificate_id}/verify", response_model=CertificateCheck, responses=errors(503))
+def check_certificate(
     certificate_id: str,
-    request: Request,
+    reads: ReadsDep,
     carats: Annotated[str, Query(description="the carats the paper certificate states")],
     value_usd: Annotated[str, Query(description="the value in USD it states")],
 ) -> dict[str, Any]:
@@ -75,7 +77,6 @@ def verify(
     unknown id and a known one with other figures give the same answer."""
     checked_carats = _amount(_CARATS, "carats", carats)
     checked_value = _amount(_USD, "value_usd", value_usd)
-    reads: Reads = request.app.state.reads
     return reads.read(
         lambda view: verify_certificate(
             view.custody, certificate_id, checked_carats, checked_value, view.today

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from api.asof import AsOfParameter
 from api.auth import CurrentActor
+from api.deps import ReadsDep
+from api.openapi import errors, text_answer
+from api.schemas import Compliance
 from ledger.actors import Actor
 from ledger.compliance import FIRST_YEAR, LAST_YEAR
 from ledger.errors import LedgerError
 from ledger.protocol import PARTICIPANT_CODES
 from projections import compliance
-from projections.reads import Reads
 
 __all__ = ["router"]
 
@@ -57,9 +59,13 @@ def _participant(actor: Actor, requested: str | None) -> str | None:
     return actor.participant
 
 
-@router.get("/v1/compliance")
+@router.get(
+    "/v1/compliance",
+    response_model=Compliance,
+    responses={**text_answer("text/csv"), **errors(403, 503)},
+)
 def compliance_report(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     as_of: AsOfParameter,
     year: str | None = None,
@@ -74,7 +80,6 @@ def compliance_report(
     """
     chosen_year, output = _year(year), _format(format)
     chosen = _participant(actor, participant)
-    reads: Reads = request.app.state.reads
     report = reads.compliance(chosen_year, chosen, as_of)
     if output == "csv":
         return Response(compliance.to_csv(report), media_type="text/csv")

@@ -10,6 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentActor, require_reader_of_everything
 from api.bodies import decode_csv, media_type_of, parsing_slot, read_body
+from api.deps import LedgerDep
+from api.openapi import errors
+from api.schemas import Accepted, LogPage
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.capture import Capture
@@ -46,8 +49,6 @@ EVENTS_REQUEST_BODY: dict[str, Any] = {
 }
 """The request body of `POST /v1/events`, for the route's `openapi_extra`."""
 
-# Which operations can refuse with 403 (a role or jurisdiction that does not allow it) and
-# 404 (an unknown id); 401 is found from the routes' dependencies, 422 from their parameters.
 router = APIRouter(tags=["log"])
 
 
@@ -79,7 +80,20 @@ def require_may_post(actor: Actor) -> None:
         raise LedgerError("forbidden", f"the {actor.role} role may not post documents")
 
 
-@router.post("/v1/events", status_code=201, openapi_extra={"requestBody": EVENTS_REQUEST_BODY})
+@router.post(
+    "/v1/events",
+    status_code=201,
+    response_model=Accepted,
+    responses={
+        200: {
+            "model": Accepted,
+            "description": "Every document had been accepted before (same event_id, same "
+            "content): nothing appended; `position` is the original one of the last",
+        },
+        **errors(403, 409, 413, 415, 503),
+    },
+    openapi_extra={"requestBody": EVENTS_REQUEST_BODY},
+)
 async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     """Appends one custody document, or a batch `{"events": [...]}` of 1 to 10,000, atomically.
 
@@ -106,9 +120,9 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     )
 
 
-@router.get("/v1/events")
+@router.get("/v1/events", response_model=LogPage, responses=errors(403, 503))
 def read_events(
-    request: Request,
+    ledger: LedgerDep,
     actor: CurrentActor,
     after: Annotated[
         int, Query(ge=0, le=MAX_POSITION, description="read entries after this position")
@@ -117,7 +131,7 @@ def read_events(
 ) -> dict[str, Any]:
     """The log of accepted documents in order of position."""
     require_reader_of_everything(actor)
-    entries = request.app.state.ledger.read_log(after, limit)
+    entries = ledger.read_log(after, limit)
     return {
         "events": [entry.to_json() for entry in entries],
         "next_after": entries[-1].position if entries else after,

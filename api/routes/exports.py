@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from api.auth import CurrentActor, require_reader_of_everything
+from api.deps import ReadsDep
+from api.openapi import errors
 from api.routes.events import MAX_POSITION
+from api.schemas import EPCISDocument
 from ledger.application import Ledger
 from ledger.journal import EventIdClaim
 from ledger.log import LogEntry
@@ -21,6 +24,12 @@ __all__ = ["EPCIS_MEDIA_TYPE", "router"]
 router = APIRouter(prefix="/v1/epcis", tags=["exports"])
 
 EPCIS_MEDIA_TYPE = "application/ld+json"
+
+
+class EPCISResponse(JSONResponse):
+    """JSON-LD: what the route answers, as the OpenAPI document names it."""
+
+    media_type = EPCIS_MEDIA_TYPE
 
 
 def retracted_among(entries: list[LogEntry]) -> dict[str, Retraction]:
@@ -52,9 +61,14 @@ def originals_of(reads: Reads, entries: list[LogEntry]) -> dict[str, LogEntry]:
     return {event_id: found[p] for event_id, p in positions.items() if p in found}
 
 
-@router.get("/events", response_class=JSONResponse)
+@router.get(
+    "/events",
+    response_class=EPCISResponse,
+    response_model=EPCISDocument,
+    responses=errors(503),
+)
 def get_epcis_events(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     after: Annotated[
         int, Query(ge=0, le=MAX_POSITION, description="read entries after this position")
@@ -66,7 +80,6 @@ def get_epcis_events(
     document types have no EPCIS event). When `limit` entries were read, a `Link` header
     (`rel="next"`) names the next page."""
     require_reader_of_everything(actor)
-    reads: Reads = request.app.state.reads
     entries = reads.log.read_log(after, limit)
     retracted, originals = retracted_among(entries), originals_of(reads, entries)
 

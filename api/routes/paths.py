@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from api.asof import AsOfParameter
 from api.auth import CurrentActor, require_reader_of_everything
+from api.deps import ReadsDep
+from api.openapi import errors
+from api.schemas import Paths
 from ledger.errors import LedgerError
 from projections.paths import DEFAULT_LIMIT, MAX_LIMIT, custody_paths
-from projections.reads import Reads, View
+from projections.reads import View
 
 __all__ = ["router"]
 
@@ -28,9 +31,9 @@ def _limit(limit: str | None) -> int:
     return int(text)
 
 
-@router.get("/paths")
+@router.get("/paths", response_model=Paths, responses=errors(503))
 def get_paths(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     as_of: AsOfParameter,
     from_id: Annotated[
@@ -50,7 +53,6 @@ def get_paths(
     `carats` the total from `from` in `to`; `truncated` when there were more paths."""
     chosen_limit = _limit(limit)
     require_reader_of_everything(actor)
-    reads: Reads = request.app.state.reads
 
     def answer(view: View) -> dict[str, Any]:
         return custody_paths(view.custody, from_id, to_id, chosen_limit)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from api.auth import CurrentActor
+from api.deps import ReadsDep
+from api.openapi import errors
+from api.schemas import Participants, SearchResults
 from ledger.errors import LedgerError
-from projections.reads import Reads
 from projections.search import DEFAULT_LIMIT, KINDS, MAX_LIMIT
 
 __all__ = ["router"]
@@ -46,9 +48,9 @@ def _kind(kind: str | None) -> str | None:
     return kind
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchResults, responses=errors(503))
 def get_search(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     q: str | None = None,
     kind: str | None = None,
@@ -60,14 +62,12 @@ def get_search(
     participant holds or has held, the certificates it issued or received, its own sources,
     and every participant."""
     text, chosen_kind, chosen_limit = _text(q), _kind(kind), _limit(limit)
-    reads: Reads = request.app.state.reads
     reader = None if actor.reads_everything else (actor.participant or "")
     return {"results": reads.search(text, kind=chosen_kind, limit=chosen_limit, reader=reader)}
 
 
-@router.get("/participants")
-def get_participants(request: Request, actor: CurrentActor) -> Any:
+@router.get("/participants", response_model=Participants, responses=errors(503))
+def get_participants(reads: ReadsDep, actor: CurrentActor) -> Any:
     """Every participant ever admitted: name, status (admitted, suspended or withdrawn) and
     the date of its latest admission; any valid token."""
-    reads: Reads = request.app.state.reads
     return {"participants": reads.participants()}

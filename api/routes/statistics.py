@@ -6,13 +6,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import CurrentActor
+from api.deps import ReadsDep
+from api.openapi import errors, text_answer
+from api.schemas import PublicStatistics, StatisticsReport
 from ledger.actors import Actor
 from ledger.errors import LedgerError
 from ledger.protocol import PARTICIPANT_CODES
+from projections.reads import Reads
 from projections.statistics import Statistics
 
 __all__ = ["router"]
@@ -47,18 +51,22 @@ def _participant(actor: Actor, requested: str | None) -> str | None:
 
 
 def _answer(
-    request: Request, report_of: Callable[[Statistics], dict[str, Any]], output: str
+    reads: Reads, report_of: Callable[[Statistics], dict[str, Any]], output: str
 ) -> Response:
     """The report, from the statistics caught up with the log (read-your-writes)."""
-    report = request.app.state.reads.with_statistics(report_of)
+    report = reads.with_statistics(report_of)
     if output == "csv":
         return Response(Statistics.to_csv(report), media_type="text/csv")
     return JSONResponse(report)
 
 
-@router.get("/v1/statistics")
+@router.get(
+    "/v1/statistics",
+    response_model=StatisticsReport,
+    responses={**text_answer("text/csv"), **errors(403, 503)},
+)
 def statistics_report(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     year: str | None = None,
     participant: str | None = None,
@@ -71,11 +79,15 @@ def statistics_report(
     """
     chosen_year, output = _year(year), _format(format)
     chosen = _participant(actor, participant)
-    return _answer(request, lambda statistics: statistics.report(chosen_year, chosen), output)
+    return _answer(reads, lambda statistics: statistics.report(chosen_year, chosen), output)
 
 
-@router.get("/v1/statistics/public")
-def public_statistics(request: Request, year: str | None = None, format: str = "json") -> Response:
+@router.get(
+    "/v1/statistics/public",
+    response_model=PublicStatistics,
+    responses={**text_answer("text/csv"), **errors(503)},
+)
+def public_statistics(reads: ReadsDep, year: str | None = None, format: str = "json") -> Response:
     """The totals of a year per participant, without breakdowns; no token needed."""
     chosen_year, output = _year(year), _format(format)
-    return _answer(request, lambda statistics: statistics.public_report(chosen_year), output)
+    return _answer(reads, lambda statistics: statistics.public_report(chosen_year), output)

@@ -17,6 +17,8 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Path, Request, Response
 
 from api.auth import CurrentActor, require_reader_of_everything
+from api.deps import ReadsDep
+from api.openapi import errors
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
 from ledger.merkle import entry_leaf
@@ -59,9 +61,14 @@ def _tile_path(text: str) -> TilePath:
 @router.get(
     "/tile/entries/{path:path}",
     response_class=Response,
-    responses={200: {"content": {_OCTETS: {}}, "description": "the entry bundle"}},
+    responses={
+        200: {"content": {_OCTETS: {}}, "description": "the entry bundle"},
+        **errors(403, 503),
+    },
 )
-def get_entry_bundle(path: TilePathText, request: Request, actor: CurrentActor) -> Response:
+def get_entry_bundle(
+    path: TilePathText, request: Request, reads: ReadsDep, actor: CurrentActor
+) -> Response:
     """An entry bundle of c2sp.org/tlog-tiles: the leaves of entries N*256 to N*256+W-1
     (each entry's RFC 8785 JSON as `GET /v1/events` serves it), each after its length as
     a big-endian uint16; gzip-encoded when the client accepts it. A token that reads
@@ -69,7 +76,6 @@ def get_entry_bundle(path: TilePathText, request: Request, actor: CurrentActor) 
     each is read from the store once and kept, compressed, while memory allows."""
     require_reader_of_everything(actor)
     tile = _tile_path(f"entries/{path}")
-    reads: Reads = request.app.state.reads
     cache = _bundle_cache(request.app)
     compressed = cache.get(tile.index) if tile.width is None else None
     if compressed is None:
@@ -115,12 +121,15 @@ def _read_bundle(reads: Reads, tile: TilePath) -> bytes:
 @router.get(
     "/tile/{level}/{path:path}",
     response_class=Response,
-    responses={200: {"content": {_OCTETS: {}}, "description": "the hash tile"}},
+    responses={
+        200: {"content": {_OCTETS: {}}, "description": "the hash tile"},
+        **errors(403, 503),
+    },
 )
 def get_hash_tile(
     level: Annotated[str, Path(description="the tile's level, 0 to 63")],
     path: TilePathText,
-    request: Request,
+    reads: ReadsDep,
 ) -> Response:
     """A hash tile of c2sp.org/tlog-tiles: the Merkle tree hashes of 256^L leaves each,
     from hash N*256 on, 256 of them (8,192 bytes) or W for a partial tile; no token.
@@ -128,7 +137,6 @@ def get_hash_tile(
     tile = _tile_path(f"{level}/{path}")
     if tile.level is None:  # `entries` is answered by the route above
         raise LedgerError("not_found", f"no tile {tile}")
-    reads: Reads = request.app.state.reads
     level_, index, width = tile.level, tile.index, tile.width
     body = hash_tile(reads.proofs.tree, level_, index, width)  # held already: no store
     if body is None:

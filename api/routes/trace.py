@@ -6,22 +6,25 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from api.asof import AsOfParameter
 from api.auth import CurrentActor, require_reader_of_everything
+from api.deps import ReadsDep
+from api.openapi import errors, text_answer
+from api.schemas import Downstream, Graph
 from projections import ftm
 from projections.provenance import check_selectors, graph_graphml, graph_json, subgraph
-from projections.reads import Reads, View
+from projections.reads import View
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["trace"])
 
 
-@router.get("/trace/downstream")
+@router.get("/trace/downstream", response_model=Downstream, responses=errors(403, 404, 503))
 def get_downstream(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     as_of: AsOfParameter,
     source_id: str | None = None,
@@ -41,7 +44,6 @@ def get_downstream(
         operator=operator,
     )
     require_reader_of_everything(actor)
-    reads: Reads = request.app.state.reads
     return reads.downstream(
         source_id=source_id,
         participant=participant,
@@ -52,9 +54,17 @@ def get_downstream(
     )
 
 
-@router.get("/graph", response_model=None)
+@router.get(
+    "/graph",
+    response_model=Graph,
+    response_model_exclude_unset=True,  # an edge's `weight` only where carats moved
+    responses={
+        **text_answer("application/graphml+xml", "application/x-ndjson"),
+        **errors(403, 404, 503),
+    },
+)
 def get_graph(
-    request: Request,
+    reads: ReadsDep,
     actor: CurrentActor,
     as_of: AsOfParameter,
     root: str,
@@ -66,7 +76,6 @@ def get_graph(
     opens, or FollowTheMoney entities (`ftm`: one JSON object a line, application/x-ndjson)
     that Aleph loads."""
     require_reader_of_everything(actor)
-    reads: Reads = request.app.state.reads
     if output == "ftm":
 
         def entities(view: View) -> str:
