@@ -171,18 +171,28 @@ def single_capture(seconds: float = 20, connections: int = 4) -> list[Result]:
     """Single-document POSTs against the floor of any Python HTTP service on this store,
     and against raw psycopg commits, in the same run.
 
-    Our `kpledger serve` and the baseline server (`bench.minimal_post`: uvicorn and a bare
-    Starlette route, no validation, one INSERT + COMMIT of the same rows per request) are
-    each driven for `seconds` by `wrk` (a native load generator, so that the clients take
-    almost none of the two cores the servers share) over `connections` connections, each
-    request a new document (`bench/single_post.lua`). Only 2xx answers count, and each
-    run is checked in the database: the documents appended must be the 2xx answers, plus
-    at most the requests still in flight when wrk stopped (never fewer). The same rows:
-    whatever rows (topics, state sizes) the ledger stored per benchmark document, the
-    baseline stores as many, of the same topics and sizes, in the ledger's own table
-    (made by `Ledger.open`, with its indexes). The raw figure is what psycopg commits
-    when nothing else runs: `connections` threads, each on a connection of its own,
-    one multi-row INSERT of those rows per document, autocommitted.
+    Our `kpledger serve` and the baseline server (`bench.minimal_post`) are each driven
+    for `seconds` by `wrk` (a native load generator: the clients take almost none of the
+    two cores the servers share; httpx clients took 0.8-0.9 ms of them a document) over
+    `connections` connections, each request a new document (`bench/single_post.lua`).
+    Only 2xx answers count, and each run is checked in the database: the documents
+    appended must be the 2xx answers, plus at most the requests still in flight when wrk
+    stopped (never fewer).
+
+    Why the baseline is the floor: it is the same HTTP server (uvicorn, with the same
+    event loop and parser) with nothing on top: no validation, no token, no middleware,
+    no thread, psycopg's asynchronous connections on the event loop, and one statement,
+    so one COMMIT, a request. What it stores is what the ledger stored for the same
+    documents: the same rows (today the journal entry, the `event_id` claim and the lot's
+    event; read from the ledger's table after our run, topics and state sizes), in the
+    ledger's own table (made by `Ledger.open`, with its indexes). Any Python service that
+    stores them does at least this work. Ours may commit the documents that arrive
+    together in one transaction (group commit): where commits are slow (a busy disk or
+    machine) that gains on the baseline's one commit a request, and the ratio says more
+    about commit latency than about our CPU; on a quiet machine both are CPU-bound.
+
+    The raw figure is what psycopg commits when nothing else runs: `connections` threads,
+    each on a connection of its own, one INSERT of a document's rows per transaction.
     Targets: >= 0.5x the minimal endpoint, >= 0.25x raw commits.
     """
     with fresh_postgres() as store_url:
