@@ -36,9 +36,8 @@ class Redact(logging.Filter):
     """Masks anything shaped like an API token (`kpl_...`) in a record's message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _TOKEN.search(message):
-            record.msg, record.args = _TOKEN.sub("kpl_[redacted]", message), None
+        message = record.getMessage()  # formatted once: the formatter finds it done
+        record.msg, record.args = _TOKEN.sub("kpl_[redacted]", message), None
         return True
 
 
@@ -126,16 +125,19 @@ class AccessLog:
                 "token_name": name,
                 "client": address,
             }
-            access.info(
-                "%s %s %s %.1fms by %s from %s",
-                scope["method"],
-                scope["path"],
-                status,
-                seconds * 1000,
-                name,
-                address,
-                extra=fields,
-            )
+            if access.isEnabledFor(logging.INFO):  # a record made directly: no caller looked up
+                access.handle(
+                    access.makeRecord(
+                        access.name,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        "%s %s %s %.1fms by %s from %s",
+                        (scope["method"], scope["path"], status, seconds * 1000, name, address),
+                        None,
+                        extra=fields,
+                    )
+                )
             metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
             if metrics is not None:
                 metrics.observe_request(scope["method"], route, status, seconds)

@@ -132,11 +132,21 @@ class Metrics:
         self.snapshot: Path | None = None
         """The read-model snapshot file, whose age is `kpledger_snapshot_age_seconds`."""
         self.registry.register(_SnapshotCollector(self))
+        self._observed: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        """Each (method, route, status)'s counter and histogram, found once: `labels()`
+        locks and builds a key on every call."""
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Counts one answered request (called by `api.logs.AccessLog`)."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        observed = self._observed.get(key)
+        if observed is None:
+            observed = self._observed[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        observed[0].inc()
+        observed[1].observe(seconds)
 
     def observe_batch(self, documents: int) -> None:
         """Counts one accepted POST /v1/events request of `documents` documents."""

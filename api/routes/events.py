@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentActor, require_reader_of_everything
 from api.bodies import decode_csv, media_type_of, parsing_slot, read_body
 from api.deps import LedgerDep
+from api.handoff import in_capture_thread
 from api.openapi import errors
 from api.schemas import Accepted, LogPage
 from ledger.actors import Actor
@@ -110,9 +110,9 @@ async def post_events(request: Request, actor: CurrentActor) -> JSONResponse:
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     ledger = request.app.state.ledger
     if body_type.kind == "csv":
-        capture = await run_in_threadpool(_capture_csv, ledger, body, body_type.codec, actor)
+        capture = await in_capture_thread(_capture_csv, ledger, body, body_type.codec, actor)
     else:
-        capture = await run_in_threadpool(_capture, ledger, body, actor)
+        capture = await in_capture_thread(_capture, ledger, body, actor)
     request.app.state.metrics.observe_batch(capture.accepted)
     return JSONResponse(
         {"accepted": capture.accepted, "position": capture.position},
