@@ -116,7 +116,7 @@ def proof_text(leaf: bytes, index: int, path: list[bytes], checkpoint: str) -> s
             "content": {"text/plain": {"schema": {"type": "string"}}},
             "description": "the tlog-proof of the certificate's export.certified entry",
         },
-        **errors(403, 503),
+        **errors(403, 404, 503),
     },
 )
 def get_certificate_proof(certificate_id: str, request: Request, actor: CurrentActor) -> Response:

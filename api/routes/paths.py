@@ -31,7 +31,7 @@ def _limit(limit: str | None) -> int:
     return int(text)
 
 
-@router.get("/paths", response_model=Paths, responses=errors(503))
+@router.get("/paths", response_model=Paths, responses=errors(403, 404, 503))
 def get_paths(
     reads: ReadsDep,
     actor: CurrentActor,

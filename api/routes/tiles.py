@@ -63,7 +63,7 @@ def _tile_path(text: str) -> TilePath:
     response_class=Response,
     responses={
         200: {"content": {_OCTETS: {}}, "description": "the entry bundle"},
-        **errors(403, 503),
+        **errors(403, 404, 503),
     },
 )
 def get_entry_bundle(
@@ -123,7 +123,7 @@ def _read_bundle(reads: Reads, tile: TilePath) -> bytes:
     response_class=Response,
     responses={
         200: {"content": {_OCTETS: {}}, "description": "the hash tile"},
-        **errors(403, 503),
+        **errors(404, 503),
     },
 )
 def get_hash_tile(
