@@ -5,7 +5,10 @@ as `kpl_bench_world_deep_<lots>_<seed>`: half its lots are split, merged and re-
 among the hubs AE, EU and IN after production. The edge tables, the CTEs and the checks
 that both answers agree before timing are `bench.queries`'s. Provenance is timed over
 lots drawn from those at least `DEEP` splits and merges deep; downstream from the source
-of the most carats. The memory of a caught-up read model is `python -m bench memory`'s
+of the most carats. Before timing, every lot's provenance and the traces from the five
+sources of the most carats are compared with the exact computation (`tests.exact`: the
+`Fraction` shares the read side held before compositions were held in fixed point),
+answer for answer. The memory of a caught-up read model is `python -m bench memory`'s
 (`bench.rebuild.memory`, a fresh process), and the share of it the lots' compositions
 take is counted here, object by object.
 

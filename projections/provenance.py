@@ -32,10 +32,12 @@ from projections.graph import (
     successors,
 )
 from projections.operators import find_operator as _find_operator
+from projections.records import UNITS
 from projections.shares import CENTS as _CENTS
 from projections.shares import approximate_fraction as _approximate_fraction
 from projections.shares import approximate_text as _approximate_text
 from projections.shares import exact_share, share_answer
+from projections.shares import exact_text as _exact_text
 from projections.shares import hundredths_text as _hundredths_text
 from projections.shares import rounded_text as _rounded_text
 from projections.traversal import reach
@@ -119,7 +121,7 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     sources = []
     by_participant: dict[str, list[int]] = {}  # [units, inexact amounts] by participant
     halves_per_share = 200 * carats  # halves of the 4th place, for all of the lot's carats
-    halves_bound = 2 * halves_per_share * bound / total
+    halves_bound = 2 * halves_per_share * bound / total if bound else 0.0
     for source_id, packed in items:  # a deep lot's hundred: `share_answer` inlined
         source = known[source_id]
         amount = packed >> 1
@@ -134,7 +136,7 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
             elif packed & 1:
                 text = _approximate_text(carats * amount, carats * bound, total)
             else:
-                text = _hundredths_text(carats * amount, total)
+                text = _exact_text(carats, amount, composition.carats)
         if text is None or fraction is None:
             exact = exact_share(state.lots, lot, {source_id})
             text, fraction = amount_text(in_units(carats) * exact), float(exact)
@@ -382,8 +384,9 @@ def _descendants(state: Custody, roots: list[str]) -> list[Lot]:
 
 
 Share = tuple[int, int, int]
-"""The share of a lot's carats from the origin, `numerator / denominator`, known within
-`bound / denominator` (0: exact)."""
+"""The share of a lot's carats from the origin: `(numerator, denominator, 0)`, exactly
+`numerator / denominator`; or `(amount, made_of, bound)`, the units (`UNITS` a hundredth)
+from the origin of a composition made for `made_of` hundredths, within `bound` units."""
 Reached = tuple[Lot, Share]
 """A lot reached downstream and its share from the origin."""
 
@@ -400,10 +403,12 @@ def _source_reach(state: Custody, source_ids: list[str]) -> Iterator[Reached]:
         share = shares.get(id(composition))
         if share is None:
             amount, inexact = composition.share_of(selected)
-            total = composition.total
             if inexact:
-                share = (amount, total, composition.bound * inexact)
+                share = (amount, composition.carats, composition.bound * inexact)
+            elif len(composition.sources) == 1:  # all of it: the origin's
+                share = (1, 1, 0)
             else:
+                total = composition.total
                 factor = gcd(amount, total)
                 share = (amount // factor, total // factor, 0)
             shares[id(composition)] = share
@@ -529,16 +534,17 @@ def downstream(
                 carats = lot.carats
                 for operator_id in takers:
                     by_operator[operator_id] = by_operator.get(operator_id, 0) + carats
-        numerator *= lot.carats  # hundredths
-        if bound:
-            bound *= lot.carats
-            text = _approximate_text(numerator, bound, denominator)
+        if bound:  # whole units, one more of bound: sums stay over one denominator
+            numerator, denominator, bound = numerator * lot.carats // denominator, UNITS, bound + 1
+            text = _approximate_text(numerator, bound, UNITS)
             if text is None:
                 text = amount_text(exact_carats(lot))
-        elif denominator == 1:  # `_hundredths_text`'s first case, without the call
-            text = f"{numerator // 100}{_CENTS[numerator % 100]}"
         else:
-            text = _hundredths_text(numerator, denominator)
+            numerator *= lot.carats  # hundredths
+            if denominator == 1:  # `_hundredths_text`'s first case, without the call
+                text = f"{numerator // 100}{_CENTS[numerator % 100]}"
+            else:
+                text = _hundredths_text(numerator, denominator)
         lots.append(
             {
                 "lot_id": lot.lot_id,
@@ -600,9 +606,12 @@ def downstream(
                 "certificate_id": certificate.certificate_id,
                 "exporting_participant": certificate.exporter,
                 "importing_participant": certificate.importer,
-                "carats_from_origin": certificate_text(certificate.certificate_id),
+                "carats_from_origin": _hundredths_text(numerator, denominator)
+                if not bound
+                else certificate_text(certificate.certificate_id),
             }
             for certificate in certificates
+            for numerator, denominator, bound in (certificate_carats[certificate.certificate_id],)
         ],
         "participants": sorted(set().union(*holders)),
         "operators": [
@@ -636,9 +645,11 @@ def _operator_carats(
     for share_id, by_operator in taken.items():
         (numerator, denominator, bound), _ = shares[share_id]
         for operator_id, carats in by_operator.items():
-            terms.setdefault(operator_id, []).append(
-                (numerator * carats, denominator, bound * carats)
-            )
+            if bound:  # whole units of the lots (split parts: no more than the whole's carats)
+                term = (numerator * carats // denominator, UNITS, bound + 1)
+            else:
+                term = (numerator * carats, denominator, 0)
+            terms.setdefault(operator_id, []).append(term)
     totals = {}
     for operator_id, parts in terms.items():
         common = lcm(*(denominator for _, denominator, _ in parts))

@@ -72,11 +72,14 @@ class Composition:
     __slots__ = ("bound", "carats", "data", "sources")
 
     def __init__(
-        self, sources: tuple[str, ...], packed: Sequence[int], carats: int, bound: int = 0
+        self, sources: tuple[str, ...], packed: Sequence[int] | bytes, carats: int, bound: int = 0
     ) -> None:
-        width = (max(packed).bit_length() + 7) // 8
+        """`packed`: each source's `2 * amount + inexact`, or their bytes (`data`)."""
+        if not isinstance(packed, bytes):
+            width = (max(packed).bit_length() + 7) // 8
+            packed = b"".join(value.to_bytes(width, "little") for value in packed)
         self.sources = sources
-        self.data = b"".join(value.to_bytes(width, "little") for value in packed)
+        self.data = packed
         self.carats = carats
         self.bound = bound
 
@@ -207,7 +210,7 @@ class Composition:
         return f"Composition({self.sources!r}, {self.packed()!r}, {self.carats!r}, {self.bound!r})"
 
     def __reduce__(self) -> tuple[type[Composition], tuple[Any, ...]]:
-        return Composition, (self.sources, self.packed(), self.carats, self.bound)
+        return Composition, (self.sources, self.data, self.carats, self.bound)
 
 
 _from_bytes = int.from_bytes

@@ -16,13 +16,14 @@ from fractions import Fraction
 from typing import Any
 
 from ledger.amounts import amount_text, in_units
-from projections.records import Lot
+from projections.records import UNITS, Lot
 
 __all__ = [
     "CENTS",
     "approximate_fraction",
     "approximate_text",
     "exact_share",
+    "exact_text",
     "hundredths_text",
     "rounded_text",
     "share_answer",
@@ -54,6 +55,24 @@ def hundredths_text(numerator: int, denominator: int = 1) -> str:
         return f"{hundredths // 100}{CENTS[hundredths % 100]}{_DIGITS[part]}"
     whole, part = divmod(units, 10000)
     return f"{whole}.{f'{part:04d}'.rstrip('0'):0<2}"
+
+
+def exact_text(carats: int, amount: int, made_of: int) -> str:
+    """The text of `amount` units of a composition made for `made_of` hundredths, in a lot
+    of `carats` hundredths (`hundredths_text`, on small integers when the amount is whole
+    hundredths, as exact amounts mostly are).
+
+    >>> exact_text(300, 100 * UNITS, 300), exact_text(100, 100 * UNITS, 300)
+    ('1.00', '0.3333')
+    >>> exact_text(100, UNITS // 3 + 1, 1) == hundredths_text(100 * (UNITS // 3 + 1), UNITS)
+    True
+    """
+    hundredths, rest = divmod(amount, UNITS)
+    if rest:
+        return hundredths_text(carats * amount, made_of * UNITS)
+    if carats == made_of:
+        return hundredths_text(hundredths)
+    return hundredths_text(carats * hundredths, made_of)
 
 
 def approximate_text(numerator: int, bound: int, denominator: int) -> str | None:
@@ -153,7 +172,10 @@ def share_answer(
     bound decides, else from `exact_share` of `sources()`."""
     composition = lot.composition
     total, bound = composition.total, composition.bound * inexact
-    carats = approximate_text(lot.carats * amount, lot.carats * bound, total)
+    if bound:
+        carats = approximate_text(lot.carats * amount, lot.carats * bound, total)
+    else:
+        carats = exact_text(lot.carats, amount, composition.carats)
     fraction = approximate_fraction(amount, bound, total)
     if carats is None or fraction is None:
         exact = exact_share(lots, lot, sources())
