@@ -2,7 +2,7 @@
 certificates, and a lot's exact composition by source.
 
 Amounts are integer hundredths (see `ledger.amounts`); a lot's composition by source is
-held in fixed point (integers of 10^-30 carat, see `Composition`), fixed when the lot is
+held in fixed point (integers of 10^-34 carat, see `Composition`), fixed when the lot is
 created and shared with its split children, so provenance is O(number of sources).
 Rows hold no logic beyond reading themselves; `projections.custody` fills them.
 """
@@ -38,8 +38,8 @@ parse_date = functools.lru_cache(maxsize=8192)(date.fromisoformat)
 _date = parse_date
 
 
-UNITS = 10**28
-"""A composition's units per hundredth of a carat: it holds its amounts in 10^-30 carat."""
+UNITS = 10**32
+"""A composition's units per hundredth of a carat: it holds its amounts in 10^-34 carat."""
 
 
 class Composition:
@@ -65,7 +65,7 @@ class Composition:
     >>> mixed.sources, [amount // UNITS for amount in mixed.amounts()], mixed.carats
     (('M1', 'M2'), [200, 100], 300)
     >>> third = Composition.merged([(100, mixed), (100, Composition.whole("M3"))])
-    >>> third.amounts()[0] == 2 * 10**30 // 3 + 1, third.exact(), third.bound
+    >>> third.amounts()[0] == 200 * UNITS // 3 + 1, third.exact(), third.bound
     (True, [False, False, True], 1)
     """
 
