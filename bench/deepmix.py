@@ -5,7 +5,10 @@ as `kpl_bench_world_deep_<lots>_<seed>`: half its lots are split, merged and re-
 among the hubs AE, EU and IN after production. The edge tables, the CTEs and the checks
 that both answers agree before timing are `bench.queries`'s. Provenance is timed over
 lots drawn from those at least `DEEP` splits and merges deep; downstream from the source
-of the most carats. The memory of a caught-up read model is `python -m bench memory`'s
+of the most carats. Before timing, every lot's provenance and the traces from the five
+sources of the most carats are compared with the exact computation (`tests.exact`: the
+`Fraction` shares the read side held before compositions were held in fixed point),
+answer for answer. The memory of a caught-up read model is `python -m bench memory`'s
 (`bench.rebuild.memory`, a fresh process), and the share of it the lots' compositions
 take is counted here, object by object.
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import random
 import statistics
 import sys
+import time
 from datetime import date
 from typing import Any
 
@@ -25,6 +29,8 @@ import psycopg
 from bench import queries, rebuild
 from bench.common import Result
 from projections.custody import Custody
+from projections.provenance import downstream, provenance
+from tests.exact import exact_compositions, exact_downstream, exact_provenance
 from worlds import lineage
 
 DEEP = 20  # splits and merges: the lots provenance is drawn from
@@ -56,14 +62,14 @@ def shape(custody: Custody) -> dict[str, Any]:
 
 
 def composition_bytes(custody: Custody) -> dict[str, Any]:
-    """What the lots' compositions take: the objects, their tuples of sources and of
-    numerators, and the integers (numerators and denominators), each object counted once
-    (split children share their parent's composition, produced lots their source's; the
-    source ids are the sources' own strings, not counted)."""
+    """What the lots' compositions take: the objects, their tuples of sources, their bytes
+    of amounts and their integers (carats and bound), each object counted once (split
+    children share their parent's composition, produced lots their source's; the source
+    ids are the sources' own strings, not counted)."""
     seen: set[int] = set()
-    sizes = {"objects": 0, "tuples": 0, "integers": 0}
-    distinct = 0
-    digits: list[int] = []
+    sizes = {"objects": 0, "tuples": 0, "amounts": 0, "integers": 0}
+    distinct = inexact = 0
+    bounds: list[int] = []
 
     def once(thing: object) -> int:
         if id(thing) in seen:
@@ -77,10 +83,12 @@ def composition_bytes(custody: Custody) -> dict[str, Any]:
             continue
         sizes["objects"] += once(composition)
         distinct += 1
-        sizes["tuples"] += once(composition.sources) + once(composition.numerators)
-        sizes["integers"] += once(composition.denominator)
-        sizes["integers"] += sum(map(once, composition.numerators))
-        digits.append(len(str(composition.denominator)))
+        sizes["tuples"] += once(composition.sources)
+        sizes["amounts"] += once(composition.data)
+        sizes["integers"] += once(composition.carats) + once(composition.bound)
+        if composition.bound:
+            inexact += 1
+            bounds.append(composition.bound)
     lots = len(custody.lots)
     total = sum(sizes.values())
     return {
@@ -88,9 +96,49 @@ def composition_bytes(custody: Custody) -> dict[str, Any]:
         "bytes_per_lot": total / lots,
         "per_lot": {kind: size / lots for kind, size in sizes.items()},
         "distinct_compositions": distinct,
-        "denominator_digits_median": statistics.median(digits) if digits else 0,
-        "denominator_digits_max": max(digits, default=0),
+        "rounded_compositions": inexact,
+        "bound_median_units": statistics.median(bounds) if bounds else 0,
+        "bound_max_units": max(bounds, default=0),
     }
+
+
+def exact_comparison(custody: Custody, sources: int = 5) -> Result:
+    """Every lot's provenance, and downstream from the `sources` sources of the most carats,
+    against the exact computation (`tests.exact`: `Fraction` shares, as the read side held
+    them before fixed point), answer for answer."""
+    started = time.perf_counter()
+    exact = exact_compositions(custody)
+    today = date.today()
+    differing = [
+        lot_id
+        for lot_id in custody.lots
+        if provenance(custody, lot_id, today) != exact_provenance(custody, exact, lot_id, today)
+    ]
+    produced = {
+        source_id: sum(custody.lots[lot_id].carats for lot_id in source.lots)
+        for source_id, source in custody.sources.items()
+    }
+    largest = sorted(produced, key=lambda source_id: (-produced[source_id], source_id))[:sources]
+    traces_differing = [
+        source_id
+        for source_id in largest
+        if downstream(custody, source_id=source_id) != exact_downstream(custody, exact, {source_id})
+    ]
+    return Result(
+        name="answers equal to the exact computation",
+        unit="answers differing",
+        ours=len(differing) + len(traces_differing),
+        baseline=float("nan"),
+        target="0 (every lot's provenance, downstream from the largest sources)",
+        met=not differing and not traces_differing,
+        notes={
+            "provenance_compared": len(custody.lots),
+            "provenance_differing": differing[:10],
+            "downstream_compared": largest,
+            "downstream_differing": traces_differing,
+            "seconds": time.perf_counter() - started,
+        },
+    )
 
 
 def run(url: str, samples: int = 1000, seed: int = 0) -> list[Result]:
@@ -109,6 +157,7 @@ def run(url: str, samples: int = 1000, seed: int = 0) -> list[Result]:
     }
     composition = composition_bytes(custody)
     results = [
+        exact_comparison(custody),
         Result(
             name="deep world: longest lineage",
             unit="splits+merges",

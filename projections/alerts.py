@@ -11,12 +11,14 @@ import hashlib
 from collections.abc import Iterator
 from datetime import date
 from fractions import Fraction
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ledger.amounts import amount_text, fraction_number, in_units
 from projections import compliance
-from projections.custody import CONSUMED, Custody
+from projections.custody import CONSUMED, Composition, Custody, Embargo
 from projections.operators import sanctioned_parties
+from projections.shares import share_answer
 
 if TYPE_CHECKING:
     from projections.screening import Screening
@@ -93,17 +95,24 @@ def _embargoed_origin(state: Custody, today: date) -> Iterator[dict[str, Any]]:
         if lot.status == CONSUMED:
             continue
         composition = lot.composition
-        numerators: dict[str, int] = {}  # by embargo, over the composition's denominator
-        for source_id, numerator in composition.items():
+        covered: dict[str, list[int]] = {}  # [units, inexact amounts] by embargo
+        for source_id, packed in composition.items():
             for embargo in covering[source_id]:
-                numerators[embargo.embargo_id] = numerators.get(embargo.embargo_id, 0) + numerator
-        if not numerators:
+                summed = covered.setdefault(embargo.embargo_id, [0, 0])
+                summed[0] += packed >> 1
+                summed[1] += packed & 1
+        if not covered:
             continue
         shares = {
-            embargo_id: Fraction(numerator, composition.denominator)
-            for embargo_id, numerator in numerators.items()
+            embargo_id: share_answer(
+                state.lots,
+                lot,
+                amount,
+                inexact,
+                partial(_covered, state, lot.composition, state.embargoes[embargo_id]),
+            )
+            for embargo_id, (amount, inexact) in covered.items()
         }
-        carats = in_units(lot.carats)
         position = max(lot.created_at, *(state.embargoes[e].position for e in shares))
         yield _alert(
             "embargoed_origin",
@@ -112,14 +121,14 @@ def _embargoed_origin(state: Custody, today: date) -> Iterator[dict[str, Any]]:
             position,
             lot_id=lot.lot_id,
             embargoes=[
-                {
-                    "embargo_id": embargo_id,
-                    "carats": amount_text(carats * share),
-                    "fraction": fraction_number(share),
-                }
-                for embargo_id, share in sorted(shares.items())
+                {"embargo_id": embargo_id, **share} for embargo_id, share in sorted(shares.items())
             ],
         )
+
+
+def _covered(state: Custody, composition: Composition, embargo: Embargo) -> set[str]:
+    """The composition's sources an embargo covers."""
+    return {s for s in composition.sources if embargo.covers(state.sources[s])}
 
 
 def _figure_discrepancies(state: Custody, value_threshold: Fraction) -> Iterator[dict[str, Any]]:

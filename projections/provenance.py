@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import date
 from fractions import Fraction
+from functools import partial
 from math import gcd, lcm
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from ledger.amounts import amount_text, in_units
 from ledger.errors import LedgerError
 from ledger.log import LogEntry
 from projections.certificates import find_certificate
-from projections.custody import Custody, Lot
+from projections.custody import Composition, Custody, Embargo, Lot
 from projections.graph import (
     NODE_KINDS,
     has_node,
@@ -32,6 +33,14 @@ from projections.graph import (
     successors,
 )
 from projections.operators import find_operator as _find_operator
+from projections.records import UNITS
+from projections.shares import CENTS as _CENTS
+from projections.shares import approximate_fraction as _approximate_fraction
+from projections.shares import approximate_text as _approximate_text
+from projections.shares import exact_share, share_answer
+from projections.shares import exact_text as _exact_text
+from projections.shares import hundredths_text as _hundredths_text
+from projections.shares import rounded_text as _rounded_text
 from projections.traversal import reach
 
 if TYPE_CHECKING:  # networkx is imported when a graph is drawn: 70 ms of a server's start
@@ -91,13 +100,8 @@ def lot_view(state: Custody, lot_id: str) -> dict[str, Any]:
     }
 
 
-def _share(hundredths: int, numerator: int, denominator: int) -> dict[str, Any]:
-    """A share of a lot of `hundredths`, `numerator / denominator`, as carats and a
-    fraction (`n / d` of two ints is correctly rounded, the float `fraction_number` gives)."""
-    return {
-        "carats": _hundredths_text(hundredths * numerator, denominator),
-        "fraction": numerator / denominator,
-    }
+_FLOAT_SLACK = 2.0**-48
+"""Relative error allowed for a double's product with an integer (a few ulps, generously)."""
 
 
 def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
@@ -113,48 +117,95 @@ def provenance(state: Custody, lot_id: str, on: date) -> dict[str, Any]:
     """
     lot = find_lot(state, lot_id)
     composition = lot.composition
-    denominator, carats, known = composition.denominator, lot.carats, state.sources
+    total, bound, carats, known = composition.total, composition.bound, lot.carats, state.sources
+    items = list(composition.items())
     sources = []
-    by_participant: dict[str, int] = {}  # numerators over `denominator`
-    for source_id, numerator in composition.items():  # a deep lot's hundred: `_share` inlined
+    by_participant: dict[str, list[int]] = {}  # [units, inexact amounts] by participant
+    halves_per_share = 200 * carats  # halves of the 4th place, for all of the lot's carats
+    halves_bound = 2 * halves_per_share * bound / total if bound else 0.0
+    for source_id, packed in items:  # a deep lot's hundred: `share_answer` inlined
         source = known[source_id]
+        amount = packed >> 1
+        fraction = _approximate_fraction(amount, bound, total) if packed & 1 else amount / total
+        text = None
+        if fraction is not None:  # the text from the double, where no half is near it
+            halves = halves_per_share * fraction
+            whole = int(halves)
+            slack = halves * _FLOAT_SLACK + (halves_bound if packed & 1 else 0.0)
+            if halves - whole > slack and whole + 1 - halves > slack:
+                text = _rounded_text((whole + 1) >> 1)
+            elif packed & 1:
+                text = _approximate_text(carats * amount, carats * bound, total)
+            else:
+                text = _exact_text(carats, amount, composition.carats)
+        if text is None or fraction is None:
+            exact = exact_share(state.lots, lot, {source_id})
+            text, fraction = amount_text(in_units(carats) * exact), float(exact)
         sources.append(
             {
                 "source_id": source_id,
                 "kind": source.kind,
                 "participant": source.participant,
                 "region": source.region,
-                "carats": _hundredths_text(carats * numerator, denominator),
-                "fraction": numerator / denominator,
+                "carats": text,
+                "fraction": fraction,
             }
         )
-        by_participant[source.participant] = by_participant.get(source.participant, 0) + numerator
+        summed = by_participant.get(source.participant)
+        if summed is None:
+            by_participant[source.participant] = [amount, packed & 1]
+        else:
+            summed[0] += amount
+            summed[1] += packed & 1
     embargoed = []
     for embargo in sorted(state.embargoes.values(), key=lambda e: e.embargo_id):
         if not embargo.in_force(on):
             continue
         if embargo.region is None:  # the whole participant: its share, summed above
-            covered = by_participant.get(embargo.participant, 0)
+            covered, inexact = by_participant.get(embargo.participant, (0, 0))
         else:
-            covered = sum(
-                numerator
-                for source_id, numerator in composition.items()
-                if embargo.covers(known[source_id])
-            )
-        if covered:
+            covered = inexact = 0
+            for source_id, packed in items:
+                if embargo.covers(known[source_id]):
+                    covered += packed >> 1
+                    inexact += packed & 1
+        if covered or inexact:  # an amount rounded to nought is still a non-zero share
             embargoed.append(
-                {"embargo_id": embargo.embargo_id, **_share(lot.carats, covered, denominator)}
+                {
+                    "embargo_id": embargo.embargo_id,
+                    **share_answer(
+                        state.lots,
+                        lot,
+                        covered,
+                        inexact,
+                        partial(_covered, state, composition, embargo),
+                    ),
+                }
             )
     return {
         "lot_id": lot.lot_id,
         "carats": _hundredths_text(lot.carats),
         "sources": sources,
         "by_participant": {
-            code: _share(lot.carats, numerator, denominator)
-            for code, numerator in sorted(by_participant.items())
+            code: share_answer(
+                state.lots,
+                lot,
+                amount,
+                inexact,
+                partial(_of_participant, state, composition, code),
+            )
+            for code, (amount, inexact) in sorted(by_participant.items())
         },
         "embargoed": embargoed,
     }
+
+
+def _covered(state: Custody, composition: Composition, embargo: Embargo) -> set[str]:
+    return {s for s in composition.sources if embargo.covers(state.sources[s])}
+
+
+def _of_participant(state: Custody, composition: Composition, code: str) -> set[str]:
+    return {s for s in composition.sources if state.sources[s].participant == code}
 
 
 def _lineage_steps(state: Custody, lot_id: str) -> list[tuple[int, Lot]]:
@@ -336,31 +387,35 @@ def _descendants(state: Custody, roots: list[str]) -> list[Lot]:
     return found
 
 
-Reached = tuple[Lot, tuple[int, int]]
-"""A lot reached downstream and the share of its carats from the origin, as a numerator
-and a denominator (not always in lowest terms)."""
+Share = tuple[int, int, int]
+"""The share of a lot's carats from the origin: `(numerator, denominator, 0)`, exactly
+`numerator / denominator`; or `(amount, made_of, bound)`, the units (`UNITS` a hundredth)
+from the origin of a composition made for `made_of` hundredths, within `bound` units."""
+Reached = tuple[Lot, Share]
+"""A lot reached downstream and its share from the origin."""
 
 
 def _source_reach(state: Custody, source_ids: list[str]) -> Iterator[Reached]:
     """Each lot with material from the sources, with the share of its carats from there:
-    its composition's shares of those sources (split children share their parent's)."""
+    its composition's amounts from those sources (split children share their parent's),
+    an exact share in lowest terms (a produced lot's is 1/1)."""
     selected = set(source_ids)
     produced = [lot_id for source_id in source_ids for lot_id in state.sources[source_id].lots]
-    shares: dict[int, tuple[int, int]] = {}  # by composition
-    reduced: dict[int, tuple[int, int]] = {}  # the same in lowest terms, where needed
+    shares: dict[int, Share] = {}  # by composition
     for lot in _descendants(state, produced):
         composition = lot.composition
-        share = reduced.get(id(composition))
+        share = shares.get(id(composition))
         if share is None:
-            share = shares.get(id(composition))
-            if share is None:
-                share = shares[id(composition)] = (
-                    composition.share_of(selected),
-                    composition.denominator,
-                )
-            if lot.shipped_under:  # summed by certificate: smaller numbers in lowest terms
-                factor = gcd(*share)
-                share = reduced[id(composition)] = (share[0] // factor, share[1] // factor)
+            amount, inexact = composition.share_of(selected)
+            if inexact:
+                share = (amount, composition.carats, composition.bound * inexact)
+            elif len(composition.sources) == 1:  # all of it: the origin's
+                share = (1, 1, 0)
+            else:
+                total = composition.total
+                factor = gcd(amount, total)
+                share = (amount // factor, total // factor, 0)
+            shares[id(composition)] = share
         yield lot, share
 
 
@@ -378,7 +433,7 @@ def _lot_reach(state: Custody, lot_ids: list[str]) -> list[Reached]:
         else:
             inflow = sum(state.lots[p].carats * shares[p] for p in lot.parents if p in shares)
             shares[lot.lot_id] = Fraction(inflow, lot.carats)
-    return [(lot, shares[lot.lot_id].as_integer_ratio()) for lot in lots]
+    return [(lot, (*shares[lot.lot_id].as_integer_ratio(), 0)) for lot in lots]
 
 
 _NO_LCM_WITHIN = 1 << 12
@@ -387,52 +442,31 @@ product of their denominators: a gcd of integers that wide costs more than the s
 larger numbers do, and lots of one certificate have few distinct shares."""
 
 
-def _plus(total: tuple[int, int], numerator: int, denominator: int) -> tuple[int, int]:
-    """`total + numerator / denominator`, as a numerator over a common denominator: the
-    shared one, `denominator` when the total is nought, else their product, or their
-    least common multiple once the product passes `_NO_LCM_WITHIN` bits.
+def _plus(total: Share, numerator: int, denominator: int, bound: int) -> Share:
+    """`total + (numerator ± bound) / denominator`, as a numerator and a bound over a
+    common denominator: the shared one, `denominator` when the total is nought, else their
+    product, or their least common multiple once the product passes `_NO_LCM_WITHIN` bits.
 
-    >>> _plus((1, 6), 3, 4), _plus((1, 6), 3, 6), _plus((0, 1), 3, 4)
-    ((22, 24), (4, 6), (3, 4))
-    >>> _plus((1, 3 << 4096), 1, 5 << 4096) == (8, 15 << 4096)
+    >>> _plus((1, 6, 0), 3, 4, 0), _plus((1, 6, 1), 3, 6, 1), _plus((0, 1, 0), 3, 4, 2)
+    ((22, 24, 0), (4, 6, 2), (3, 4, 2))
+    >>> _plus((1, 3 << 4096, 0), 1, 5 << 4096, 0) == (8, 15 << 4096, 0)
     True
     """
     over = total[1]
     if over == denominator:
-        return total[0] + numerator, over
-    if not total[0]:  # the first term
-        return numerator, denominator
+        return total[0] + numerator, over, total[2] + bound
+    if not total[0] and not total[2]:  # the first term
+        return numerator, denominator, bound
     common = over * denominator
     if common.bit_length() <= _NO_LCM_WITHIN:
-        return total[0] * denominator + numerator * over, common
+        return (
+            total[0] * denominator + numerator * over,
+            common,
+            total[2] * denominator + bound * over,
+        )
     common = lcm(over, denominator)
-    return total[0] * (common // over) + numerator * (common // denominator), common
-
-
-_CENTS = [f".{part:02d}" for part in range(100)]
-_DIGITS = [f"{part:02d}" for part in range(100)]
-
-
-def _hundredths_text(numerator: int, denominator: int = 1) -> str:
-    """`numerator / denominator` hundredths (not negative) as `amount_text` shows them.
-
-    >>> _hundredths_text(16005), _hundredths_text(16000, 3), _hundredths_text(2469, 2)
-    ('160.05', '53.3333', '12.345')
-    >>> all(
-    ...     _hundredths_text(n, d) == amount_text(Fraction(n, 100 * d))
-    ...     for n in range(1000)
-    ...     for d in range(1, 25)
-    ... )
-    True
-    """
-    if denominator == 1:
-        return f"{numerator // 100}{_CENTS[numerator % 100]}"
-    units, rest = divmod(numerator * 100, denominator)
-    if rest:  # rounded half-up to 4 places
-        hundredths, part = divmod(units + (2 * rest >= denominator), 100)
-        return f"{hundredths // 100}{_CENTS[hundredths % 100]}{_DIGITS[part]}"
-    whole, part = divmod(units, 10000)
-    return f"{whole}.{f'{part:04d}'.rstrip('0'):0<2}"
+    scale, own = common // over, common // denominator
+    return total[0] * scale + numerator * own, common, total[2] * scale + bound * own
 
 
 def downstream(
@@ -459,6 +493,7 @@ def downstream(
     (['CI-1', 'GH-1'], ['CI', 'GH'])
     """
     roots: AbstractSet[str] = frozenset()  # the origin's lots, when it is lots
+    selected: AbstractSet[str] = frozenset()  # the origin's sources, when it is sources
     if operator is not None:
         check_selectors(
             source_id=source_id, participant=participant, lot_id=lot_id, operator=operator
@@ -471,19 +506,25 @@ def downstream(
             roots = frozenset(origins)
             reached = _lot_reach(state, origins)
         else:
+            selected = frozenset(origins)
             reached = _source_reach(state, origins)
+    exact: dict[str, Fraction] = {}  # exact shares worked out, where bounds did not decide
+
+    def exact_carats(lot: Lot) -> Fraction:
+        return in_units(lot.carats) * exact_share(state.lots, lot, selected, exact)
+
     lots = []
     created = []
-    certificate_carats: dict[str, tuple[int, int]] = {}  # hundredths
+    certificate_carats: dict[str, Share] = {}  # hundredths
     taken: dict[int, dict[str, int]] = {}  # carats of the lots taken, by share, by operator
-    shares: dict[int, tuple[int, int]] = {}  # those shares, by id (one per composition)
+    shares: dict[int, tuple[Share, Lot]] = {}  # those shares, by id (one per composition)
     holders: set[tuple[str, ...]] = set()  # lots share their holders' tuples: few distinct
     reached_ids: AbstractSet[str] = frozenset()
     if roots:  # the origin is lots: `reached` is a list
         reached = list(reached)
         reached_ids = {lot.lot_id for lot, _ in reached}
     for lot, share in reached:
-        numerator, denominator = share
+        numerator, denominator, bound = share
         held_by = lot.operators
         if held_by and with_operators:  # the operators that took the lot, once each
             takers = lot.taken_by
@@ -493,19 +534,27 @@ def downstream(
                 by_operator = taken.get(id(share))
                 if by_operator is None:
                     by_operator = taken[id(share)] = {}
-                    shares[id(share)] = share
+                    shares[id(share)] = share, lot
                 carats = lot.carats
                 for operator_id in takers:
                     by_operator[operator_id] = by_operator.get(operator_id, 0) + carats
-        numerator *= lot.carats  # hundredths
+        if bound:  # whole units, one more of bound: sums stay over one denominator
+            numerator, denominator, bound = numerator * lot.carats // denominator, UNITS, bound + 1
+            text = _approximate_text(numerator, bound, UNITS)
+            if text is None:
+                text = amount_text(exact_carats(lot))
+        else:
+            numerator *= lot.carats  # hundredths
+            if denominator == 1:  # `_hundredths_text`'s first case, without the call
+                text = f"{numerator // 100}{_CENTS[numerator % 100]}"
+            else:
+                text = _hundredths_text(numerator, denominator)
         lots.append(
             {
                 "lot_id": lot.lot_id,
                 "holder": lot.holder,
                 "status": lot.status,
-                "carats_from_origin": f"{numerator // 100}{_CENTS[numerator % 100]}"
-                if denominator == 1  # `_hundredths_text`'s first case, without the call
-                else _hundredths_text(numerator, denominator),
+                "carats_from_origin": text,
             }
         )
         created.append(lot.history[0])
@@ -513,11 +562,15 @@ def downstream(
         for certificate_id in lot.shipped_under:
             total = certificate_carats.get(certificate_id)
             if total is None:
-                certificate_carats[certificate_id] = numerator, denominator
+                certificate_carats[certificate_id] = numerator, denominator, bound
             elif total[1] == denominator:  # lots of one composition share its denominator
-                certificate_carats[certificate_id] = total[0] + numerator, denominator
+                certificate_carats[certificate_id] = (
+                    total[0] + numerator,
+                    denominator,
+                    total[2] + bound,
+                )
             else:
-                certificate_carats[certificate_id] = _plus(total, numerator, denominator)
+                certificate_carats[certificate_id] = _plus(total, numerator, denominator, bound)
     # by creation, then lot id: only the parts of a split share a creation, and they come
     # in lot id order (`_descendants`), which a stable sort keeps
     order = sorted(range(len(lots)), key=created.__getitem__)
@@ -525,6 +578,31 @@ def downstream(
     certificates = sorted(
         map(state.certificates.__getitem__, certificate_carats), key=attrgetter("position")
     )
+
+    def certificate_text(certificate_id: str) -> str:
+        text = _approximate_text(*_numerator_bound_denominator(certificate_carats[certificate_id]))
+        if text is None:
+            text = amount_text(
+                sum(
+                    exact_carats(state.lots[lot_id])
+                    for lot_id in state.certificates[certificate_id].lot_ids
+                )
+            )
+        return text
+
+    def operator_text(operator_id: str) -> str:
+        text = _approximate_text(*_numerator_bound_denominator(operator_carats[operator_id]))
+        if text is None:
+            text = amount_text(
+                sum(
+                    in_units(by_operator[operator_id])
+                    * exact_share(state.lots, shares[share_id][1], selected, exact)
+                    for share_id, by_operator in taken.items()
+                    if operator_id in by_operator
+                )
+            )
+        return text
+
     return {
         "lots": list(map(lots.__getitem__, order)),
         "certificates": [
@@ -532,22 +610,27 @@ def downstream(
                 "certificate_id": certificate.certificate_id,
                 "exporting_participant": certificate.exporter,
                 "importing_participant": certificate.importer,
-                "carats_from_origin": _hundredths_text(
-                    *certificate_carats[certificate.certificate_id]
-                ),
+                "carats_from_origin": _hundredths_text(numerator, denominator)
+                if not bound
+                else certificate_text(certificate.certificate_id),
             }
             for certificate in certificates
+            for numerator, denominator, bound in (certificate_carats[certificate.certificate_id],)
         ],
         "participants": sorted(set().union(*holders)),
         "operators": [
             {
                 "operator_id": operator_id,
                 "participant": state.operators[operator_id].participant,
-                "carats_from_origin": _hundredths_text(*operator_carats[operator_id]),
+                "carats_from_origin": operator_text(operator_id),
             }
             for operator_id in sorted(operator_carats)
         ],
     }
+
+
+def _numerator_bound_denominator(share: Share) -> Share:
+    return share[0], share[2], share[1]
 
 
 def _root_made_elsewhere(lot: Lot, roots: AbstractSet[str], reached: AbstractSet[str]) -> bool:
@@ -557,21 +640,22 @@ def _root_made_elsewhere(lot: Lot, roots: AbstractSet[str], reached: AbstractSet
 
 
 def _operator_carats(
-    taken: dict[int, dict[str, int]], shares: dict[int, tuple[int, int]]
-) -> dict[str, tuple[int, int]]:
+    taken: dict[int, dict[str, int]], shares: dict[int, tuple[Share, Lot]]
+) -> dict[str, Share]:
     """Each operator's hundredths of carats from the origin, as a numerator over a common
-    denominator: the carats of the lots it took times their shares from the origin, added
-    up as the certificates' are (`_plus`: over the product of the denominators while it is
-    small, which costs less than one least common multiple of them all)."""
-    totals: dict[str, tuple[int, int]] = {}
+    denominator with its bound: the carats of the lots it took times their shares from the
+    origin, added up as the certificates' are (`_plus`: over the product of the
+    denominators while it is small, which costs less than one least common multiple of
+    them all)."""
+    totals: dict[str, Share] = {}
     for share_id, by_operator in taken.items():
-        numerator, denominator = shares[share_id]
+        (numerator, denominator, bound), _ = shares[share_id]
         for operator_id, carats in by_operator.items():
-            total = totals.get(operator_id)
-            if total is None:
-                totals[operator_id] = numerator * carats, denominator
+            if bound:  # whole units of the lots (split parts: no more than the whole's carats)
+                term = (numerator * carats // denominator, UNITS, bound + 1)
             else:
-                totals[operator_id] = _plus(total, numerator * carats, denominator)
+                term = (numerator * carats, denominator, 0)
+            totals[operator_id] = _plus(totals.get(operator_id, (0, 1, 0)), *term)
     return totals
 
 

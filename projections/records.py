@@ -2,8 +2,8 @@
 certificates, and a lot's exact composition by source.
 
 Amounts are integer hundredths (see `ledger.amounts`); a lot's composition by source is
-exact (integer numerators over one denominator, see `Composition`), fixed when the lot
-is created and shared with its split children, so provenance is O(number of sources).
+held in fixed point (integers of 10^-34 carat, see `Composition`), fixed when the lot is
+created and shared with its split children, so provenance is O(number of sources).
 Rows hold no logic beyond reading themselves; `projections.custody` fills them.
 """
 
@@ -12,17 +12,18 @@ from __future__ import annotations
 import functools
 import sys
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date
 from fractions import Fraction
-from math import gcd, lcm
+from math import lcm
 from typing import Any
 
 from ledger.amounts import cents
 from ledger.protocol import HELD, in_force
 
 __all__ = [
+    "UNITS",
     "Certificate",
     "Composition",
     "Embargo",
@@ -37,35 +38,85 @@ parse_date = functools.lru_cache(maxsize=8192)(date.fromisoformat)
 _date = parse_date
 
 
-class Composition:
-    """A lot's shares of carats by source, exact: source `sources[i]` gave
-    `numerators[i] / denominator` of the lot's carats.
+UNITS = 10**32
+"""A composition's units per hundredth of a carat: it holds its amounts in 10^-34 carat."""
 
-    Sources are sorted; the numerators are positive, sum to the denominator, and have
-    no common factor with it (the least common denominator of the shares). One integer
-    per source, not a `Fraction` each: a deeply mixed lot has over a hundred sources
-    with shares of dozens of digits. Never changed once made, and shared: a source's
-    lots and a split's children hold their origin's object.
+
+class Composition:
+    """A lot's carats by source, in fixed point: `sources[i]` gave `amounts()[i]` units
+    (`UNITS` a hundredth of a carat) of the `carats` hundredths of the lot it was made for
+    (produced or merged); every lot split from that one, at any remove, holds the same
+    object, and its amounts are these scaled by its carats over `carats`: exact, so the
+    parts of a split add up to their parent, source by source.
+
+    The amounts add up exactly to `carats` in units. They are exact (`exact()[i]`) unless
+    a merge rounded them: a merge adds its parts' amounts, and where a part split from
+    another holds a fraction of a unit, the sum is apportioned by largest remainder so that
+    the lot's amounts still add up to its carats; an inexact amount is within `bound` units
+    of the exact one (strictly, and so is a lot's, scaled by its carats over `carats`).
+    Every source any of the lot's carats came from is listed, even one whose amount rounded
+    to nought: a non-zero share is decided by `holds_any`, which is exact.
+
+    Sources are sorted; each amount is kept as `2 * amount + inexact` in `width` bytes
+    (`data`), one object for a source's produced lots and a split's parts.
 
     >>> a = Composition.whole("M1")
     >>> mixed = Composition.merged([(200, a), (100, Composition.whole("M2"))])
-    >>> mixed.sources, mixed.numerators, mixed.denominator
-    (('M1', 'M2'), (2, 1), 3)
-    >>> list(mixed)
-    [('M1', Fraction(2, 3)), ('M2', Fraction(1, 3))]
+    >>> mixed.sources, [amount // UNITS for amount in mixed.amounts()], mixed.carats
+    (('M1', 'M2'), [200, 100], 300)
+    >>> third = Composition.merged([(100, mixed), (100, Composition.whole("M3"))])
+    >>> third.amounts()[0] == 200 * UNITS // 3 + 1, third.exact(), third.bound
+    (True, [False, False, True], 1)
     """
 
-    __slots__ = ("denominator", "numerators", "sources")
+    __slots__ = ("bound", "carats", "data", "sources")
 
-    def __init__(self, sources: tuple[str, ...], numerators: tuple[int, ...], denominator: int):
+    def __init__(
+        self, sources: tuple[str, ...], packed: Sequence[int] | bytes, carats: int, bound: int = 0
+    ) -> None:
+        """`packed`: each source's `2 * amount + inexact`, or their bytes (`data`)."""
+        if not isinstance(packed, bytes):
+            width = (max(packed).bit_length() + 7) // 8
+            packed = b"".join(value.to_bytes(width, "little") for value in packed)
         self.sources = sources
-        self.numerators = numerators
-        self.denominator = denominator
+        self.data = packed
+        self.carats = carats
+        self.bound = bound
 
     @classmethod
     def whole(cls, source_id: str) -> Composition:
         """All of a lot's carats from one source."""
-        return cls((source_id,), (1,), 1)
+        return cls((source_id,), (UNITS << 1,), 1)
+
+    @property
+    def total(self) -> int:
+        """The amounts' sum, in units: `carats` hundredths."""
+        return self.carats * UNITS
+
+    def packed(self) -> list[int]:
+        """Each source's `2 * amount + inexact`, in source order."""
+        data, width = self.data, len(self.data) // len(self.sources)
+        return [_from_bytes(data[at : at + width], "little") for at in range(0, len(data), width)]
+
+    def amounts(self) -> list[int]:
+        """Each source's amount in units, in source order."""
+        return [packed >> 1 for packed in self.packed()]
+
+    def exact(self) -> list[bool]:
+        """Whether each source's amount is exact, in source order."""
+        return [not packed & 1 for packed in self.packed()]
+
+    def shares(self) -> tuple[tuple[str, Fraction], ...]:
+        """(source id, the share its amount gives), in source order: exact where `exact()`."""
+        total = self.total
+        return tuple(
+            (source_id, Fraction(amount, total))
+            for source_id, amount in zip(self.sources, self.amounts(), strict=True)
+        )
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        """(source id, `2 * amount + inexact`) in source order."""
+        return zip(self.sources, self.packed(), strict=True)
 
     @classmethod
     def merged(
@@ -74,57 +125,70 @@ class Composition:
         shared: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None,
     ) -> Composition:
         """The composition of lots merged together, given each one's (carats, composition):
-        their shares weighted by carats, over the least common denominator. `shared`, if
-        given, returns the one tuple kept for its equals (lots merged again and again at
-        the same hubs mix the same sources)."""
+        their amounts added up, apportioned by largest remainder (ties to the first source)
+        where parts split from others hold fractions of a unit. `shared`, if given, returns
+        the one tuple kept for its equals (lots merged again and again at the same hubs mix
+        the same sources)."""
         parts = list(parts)
         if len(parts) == 1:
             return parts[0][1]
-        common = lcm(*(composition.denominator for _, composition in parts))
-        sums: dict[str, int] = {}
+        common = lcm(*(composition.carats for _, composition in parts))
+        sums: dict[str, int] = {}  # amounts times `common`
+        inexact: set[str] = set()
         for carats, composition in parts:
-            scale = carats * (common // composition.denominator)
-            for source_id, numerator in composition.items():
-                sums[source_id] = sums.get(source_id, 0) + numerator * scale
+            scale = carats * (common // composition.carats)
+            for source_id, packed in composition.items():
+                sums[source_id] = sums.get(source_id, 0) + (packed >> 1) * scale
+                if packed & 1:
+                    inexact.add(source_id)
         sources = tuple(sorted(sums))
-        numerators = [sums[source_id] for source_id in sources]
+        carats = sum(carats for carats, _ in parts)
+        splits = [divmod(sums[source_id], common) for source_id in sources]
+        left = carats * UNITS - sum(amount for amount, _ in splits)
+        bound = sum(composition.bound for _, composition in parts) + (left > 0)
+        rounded_up = set(sorted(range(len(sources)), key=lambda at: -splits[at][1])[:left])
+        amounts = [
+            (amount + (at in rounded_up)) << 1 | (rest > 0 or sources[at] in inexact)
+            for at, (amount, rest) in enumerate(splits)
+        ]
         if shared is not None:
             sources = shared(sources)
-        denominator = common * sum(carats for carats, _ in parts)
-        factor = gcd(denominator, *numerators)
-        return cls(
-            sources, tuple(numerator // factor for numerator in numerators), denominator // factor
-        )
+        return cls(sources, amounts, carats, bound if inexact or left else 0)
 
-    def items(self) -> Iterator[tuple[str, int]]:
-        """(source id, numerator) in source order."""
-        return zip(self.sources, self.numerators, strict=True)
+    def holds_any(self, sources: AbstractSet[str]) -> bool:
+        """Whether any of the lot's carats came from `sources` (exact: the lineage's)."""
+        own = self.sources
+        if len(sources) * 8 < len(own):
+            return any(_holds(own, source_id) for source_id in sources)
+        return not sources.isdisjoint(own)
 
-    def share_of(self, sources: AbstractSet[str]) -> int:
-        """The numerator (over `denominator`) of the share from any of `sources`.
+    def share_of(self, sources: AbstractSet[str]) -> tuple[int, int]:
+        """The amount (units, over `total`) from any of `sources`, and how many of the
+        amounts summed are inexact.
 
         A few sources among many (a downstream trace from one source through lots of a
         hundred) are looked up by bisection in the sorted sources, not walked past.
 
-        >>> mixed = Composition(("M1", "M2", "M3"), (1, 2, 3), 6)
+        >>> mixed = Composition(("M1", "M2", "M3"), (2, 4, 7), 1)
         >>> mixed.share_of({"M2"}), mixed.share_of({"M1", "M3", "M9"}), mixed.share_of(set())
-        (2, 4, 0)
+        ((2, 0), (4, 1), (0, 0))
         """
         own = self.sources
+        total = inexact = 0
         if len(sources) * 8 < len(own):
-            total = 0
+            data, width = self.data, len(self.data) // len(own)
             for source_id in sources:
                 at = bisect_left(own, source_id)
                 if at < len(own) and own[at] == source_id:
-                    total += self.numerators[at]
-            return total
-        return sum(numerator for source_id, numerator in self.items() if source_id in sources)
-
-    def __iter__(self) -> Iterator[tuple[str, Fraction]]:
-        """(source id, share) in source order, each share a `Fraction`."""
-        denominator = self.denominator
-        for source_id, numerator in self.items():
-            yield source_id, Fraction(numerator, denominator)
+                    packed = _from_bytes(data[at * width : (at + 1) * width], "little")
+                    total += packed >> 1
+                    inexact += packed & 1
+            return total, inexact
+        for source_id, packed in self.items():
+            if source_id in sources:
+                total += packed >> 1
+                inexact += packed & 1
+        return total, inexact
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -132,20 +196,29 @@ class Composition:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Composition):
             return NotImplemented
-        return (self.sources, self.numerators, self.denominator) == (
+        return (self.sources, self.packed(), self.carats, self.bound) == (
             other.sources,
-            other.numerators,
-            other.denominator,
+            other.packed(),
+            other.carats,
+            other.bound,
         )
 
     def __hash__(self) -> int:
-        return hash((self.sources, self.numerators, self.denominator))
+        return hash((self.sources, self.data, self.carats))
 
     def __repr__(self) -> str:
-        return f"Composition({self.sources!r}, {self.numerators!r}, {self.denominator!r})"
+        return f"Composition({self.sources!r}, {self.packed()!r}, {self.carats!r}, {self.bound!r})"
 
     def __reduce__(self) -> tuple[type[Composition], tuple[Any, ...]]:
-        return Composition, (self.sources, self.numerators, self.denominator)
+        return Composition, (self.sources, self.data, self.carats, self.bound)
+
+
+_from_bytes = int.from_bytes
+
+
+def _holds(sources: tuple[str, ...], source_id: str) -> bool:
+    at = bisect_left(sources, source_id)
+    return at < len(sources) and sources[at] == source_id
 
 
 class Participant:

@@ -118,7 +118,7 @@ class RiskMarks:
             tainted = self._tainted.get(id(composition))
             if tainted is None:
                 tainted = self._tainted[id(composition)] = bool(
-                    self.embargoed_sources and composition.share_of(self.embargoed_sources) > 0
+                    self.embargoed_sources and composition.holds_any(self.embargoed_sources)
                 )
             if tainted:
                 found.add("embargoed_origin")

@@ -73,7 +73,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+"""3 since compositions are held in fixed point (`projections.records.Composition`): a
+snapshot of version 2 holds exact ones, and is refused (the log is replayed)."""
 MAGIC = b"kpledger read-model snapshot\n"
 OFF = "off"
 _LENGTH = struct.Struct(">Q")

@@ -24,16 +24,31 @@ def reach(
     >>> list(reach([1], lambda node: edges.get(node, ()), depth_limit=1))
     [1, 2, 3]
     """
-    seen = set()
-    level: list[N] = []
+    seen: set[N] = set()
+    found: list[N] = []
     for start in starts:
         if start not in seen:
             seen.add(start)
-            level.append(start)
-            yield start
-    depth = 0
-    while level and (depth_limit is None or depth < depth_limit):
-        depth += 1
+            found.append(start)
+    if depth_limit is None:  # one list, read as it grows: breadth first, no levels kept
+        add, append = seen.add, found.append
+        for node in found:
+            for neighbour in neighbours(node):
+                if neighbour not in seen:
+                    add(neighbour)
+                    append(neighbour)
+        return iter(found)
+    return _within(found, seen, neighbours, depth_limit)
+
+
+def _within(
+    level: list[N], seen: set[N], neighbours: Callable[[N], Iterable[N]], depth_limit: int
+) -> Iterator[N]:
+    """`reach` level by level, up to `depth_limit` steps from `level`."""
+    yield from level
+    for _ in range(depth_limit):
+        if not level:
+            return
         upcoming: list[N] = []
         for node in level:
             for neighbour in neighbours(node):

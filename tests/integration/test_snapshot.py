@@ -210,6 +210,10 @@ SPOILED = {
         f"format version {snapshot.FORMAT_VERSION + 1}, "
         f"this kpledger reads version {snapshot.FORMAT_VERSION}",
     ),
+    "exact compositions (format 2)": (
+        lambda path: _rewritten(path, format=2),
+        f"format version 2, this kpledger reads version {snapshot.FORMAT_VERSION}",
+    ),
     "other code": (lambda path: _rewritten(path, code="0" * 64), "another version of kpledger"),
     "other store": (
         lambda path: _rewritten(path, store="PostgreSQL database other at elsewhere:5432"),

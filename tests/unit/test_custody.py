@@ -44,7 +44,8 @@ def test_a_produced_lot_is_held_by_its_sources_participant() -> None:
     state = world(produced("L1", "M1", "160"))
     lot = state.lots["L1"]
     assert (lot.carats, lot.holder, lot.status, lot.source_id) == (16000, "GH", HELD, "M1")
-    assert tuple(lot.composition) == (("M1", Fraction(1)),)
+    assert lot.composition.shares() == (("M1", Fraction(1)),)
+    assert lot.composition.exact() == [True]
     assert lot.history == (5,)
     assert state.position == 5
 
@@ -60,10 +61,11 @@ def test_a_split_consumes_the_lot_and_children_keep_its_composition() -> None:
 
 def test_a_merge_of_two_sources_then_a_split_is_exact() -> None:
     state = Custody.replay(example_entries())
-    assert tuple(state.lots["L-MIX"].composition) == (
+    assert state.lots["L-MIX"].composition.shares() == (
         ("M-GH", Fraction(2, 3)),
         ("S-CI", Fraction(1, 3)),
     )
+    assert state.lots["L-MIX"].composition.exact() == [True, True]
     assert carats_by_source(state, "L-A") == {"M-GH": Fraction(320, 3), "S-CI": Fraction(160, 3)}
 
 
@@ -74,7 +76,8 @@ def test_a_diamond_reaches_back_to_one_source_along_two_paths() -> None:
         merged(["A", "B"], "C"),
     )
     assert state.lots["C"].carats == 1000
-    assert tuple(state.lots["C"].composition) == (("M1", Fraction(1)),)
+    assert state.lots["C"].composition.shares() == (("M1", Fraction(1)),)
+    assert state.lots["C"].composition.exact() == [True]
     assert set(walked_graph(state).predecessors("lot:C")) == {"lot:A", "lot:B"}
 
 
@@ -86,7 +89,7 @@ def test_a_deep_chain_keeps_lineage_and_ancestry() -> None:
     state = world(*documents)
     assert [lot.lot_id for lot in state.ancestry("L10")] == [f"L{d}" for d in range(10, -1, -1)]
     assert state.lots["L10"].carats == 100
-    assert tuple(state.lots["L10"].composition) == (("M1", Fraction(1)),)
+    assert state.lots["L10"].composition.shares() == (("M1", Fraction(1)),)
 
 
 def test_export_then_import_moves_the_lots() -> None:

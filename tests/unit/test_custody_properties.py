@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from fractions import Fraction
-from math import gcd
 from typing import Any
 
 import networkx as nx
@@ -17,6 +16,7 @@ from projections.custody import CONSUMED, Composition, Custody, Lot
 from projections.examples import numbered
 from projections.provenance import _hundredths_text, downstream, lot_view, provenance
 from projections.reads import Reads
+from projections.records import UNITS
 from tests.support import (
     admitted,
     confirmed,
@@ -123,20 +123,53 @@ def worlds(draw: st.DrawFn) -> list[LogEntry]:
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def _lot_amounts(lot: Lot) -> dict[str, Fraction]:
+    """The lot's amounts by source, in units: its composition's, scaled by its carats."""
+    composition = lot.composition
+    scale = Fraction(lot.carats, composition.carats)
+    return {
+        source_id: amount * scale
+        for source_id, amount in zip(composition.sources, composition.amounts(), strict=True)
+    }
+
+
 @PROPERTY
 @given(worlds())
-def test_provenance_carats_sum_exactly_to_the_lots_carats(entries: list[LogEntry]) -> None:
+def test_a_lots_amounts_sum_exactly_to_its_carats_each_within_its_bound(
+    entries: list[LogEntry],
+) -> None:
     state = Custody.replay(entries)
     for lot in state.lots.values():
         composition = lot.composition
-        assert sum(share for _, share in composition) == 1
-        # canonical: positive numerators over their least common denominator
-        assert sum(composition.numerators) == composition.denominator
-        assert all(numerator > 0 for numerator in composition.numerators)
-        assert gcd(composition.denominator, *composition.numerators) == 1
+        assert sum(composition.amounts()) == composition.total == composition.carats * UNITS
         assert list(composition.sources) == sorted(set(composition.sources))
-        by_source = {source_id: lot.carats * share / 100 for source_id, share in lot.composition}
-        assert by_source == carats_by_source(state, lot.lot_id)
+        amounts = _lot_amounts(lot)
+        assert sum(amounts.values()) == lot.carats * UNITS
+        exact = carats_by_source(state, lot.lot_id)  # carats, by the lineage oracle
+        assert amounts.keys() == exact.keys()  # every source reached, none other
+        for (source_id, amount), is_exact in zip(amounts.items(), composition.exact(), strict=True):
+            error = abs(amount - exact[source_id] * 100 * UNITS)
+            if is_exact:
+                assert error == 0
+            else:
+                assert error < Fraction(composition.bound * lot.carats, composition.carats)
+
+
+@PROPERTY
+@given(worlds())
+def test_the_parts_of_a_split_add_up_exactly_to_their_parent_source_by_source(
+    entries: list[LogEntry],
+) -> None:
+    state = Custody.replay(entries)
+    for parent in state.lots.values():
+        if len(parent.children) < 2:
+            continue
+        parts = [_lot_amounts(state.lots[child]) for child in parent.children]
+        summed: dict[str, Fraction] = {}
+        for part in parts:
+            for source_id, amount in part.items():
+                summed[source_id] = summed.get(source_id, Fraction(0)) + amount
+        assert summed == _lot_amounts(parent)
 
 
 @PROPERTY
@@ -144,18 +177,29 @@ def test_provenance_carats_sum_exactly_to_the_lots_carats(entries: list[LogEntry
 def test_each_sources_carats_are_conserved_across_lots_not_consumed(
     entries: list[LogEntry],
 ) -> None:
+    """Exactly in the answers (provenance's carats are the exact ones, see
+    tests/unit/test_fixed_point.py); in the amounts, within the merges' rounding."""
     state = Custody.replay(entries)
     held: dict[str, Fraction] = {}
+    amounts: dict[str, Fraction] = {}
+    slack: dict[str, Fraction] = {}
     for lot in state.lots.values():
         if lot.status != CONSUMED:
-            for source_id, share in lot.composition:
-                held[source_id] = held.get(source_id, Fraction(0)) + lot.carats * share
+            for source_id, carats in carats_by_source(state, lot.lot_id).items():
+                held[source_id] = held.get(source_id, Fraction(0)) + carats
+            bound = Fraction(lot.composition.bound * lot.carats, lot.composition.carats)
+            for source_id, amount in _lot_amounts(lot).items():
+                amounts[source_id] = amounts.get(source_id, Fraction(0)) + amount
+                slack[source_id] = slack.get(source_id, Fraction(0)) + bound
     produced_by_source = {
-        source.source_id: Fraction(sum(source.produced.values()))
+        source.source_id: Fraction(sum(source.produced.values()), 100)
         for source in state.sources.values()
         if source.produced
     }
     assert held == produced_by_source
+    assert amounts.keys() == produced_by_source.keys()
+    for source_id, carats in produced_by_source.items():
+        assert abs(amounts[source_id] - carats * 100 * UNITS) <= slack[source_id]
 
 
 @PROPERTY
@@ -364,19 +408,22 @@ def test_as_of_a_position_equals_a_model_fed_only_that_prefix(
 
 
 @given(st.sets(st.text("ABCDEFGHIJ", min_size=1, max_size=3), min_size=30, max_size=80), st.data())
-def test_a_share_of_some_sources_is_the_sum_of_their_numerators(
+def test_a_share_of_some_sources_is_the_sum_of_their_amounts(
     names: set[str], data: st.DataObject
 ) -> None:
-    """Bisected (a few sources among many) or walked (the rest), the same sum; sources
-    the composition does not hold (some sorting among its own) count nought."""
+    """Bisected (a few sources among many) or walked (the rest), the same sum and count of
+    inexact amounts; sources the composition does not hold (some sorting among its own)
+    count nought, and `holds_any` agrees."""
     sources = tuple(sorted(names))
-    numerators = tuple(
+    packed = tuple(
         data.draw(st.lists(st.integers(1, 10**30), min_size=len(sources), max_size=len(sources)))
     )
-    composition = Composition(sources, numerators, sum(numerators))
+    composition = Composition(sources, packed, 1)
     absent = ["B0", "E0", "H0", "ZZZZ"]
     few = data.draw(st.sets(st.sampled_from([*sources, *absent]), max_size=3))
     many = data.draw(st.sets(st.sampled_from([*sources, *absent])))
     for wanted in (few, many, set(absent)):
-        expected = sum(n for source, n in zip(sources, numerators, strict=True) if source in wanted)
+        chosen = [p for source, p in zip(sources, packed, strict=True) if source in wanted]
+        expected = (sum(p >> 1 for p in chosen), sum(p & 1 for p in chosen))
         assert composition.share_of(wanted) == expected
+        assert composition.holds_any(wanted) == bool(chosen)
