@@ -182,6 +182,12 @@ class Reads:
         read_head = getattr(self.log, "read_head", None)  # a `Ledger`'s
         return int(read_head()) if read_head is not None else self.log.head_position()
 
+    def _head(self) -> int:
+        """`head()`, unless the live state failed (then its refusal, before any query)."""
+        if self.failure is not None:
+            raise self.failure.refusal()
+        return self.head()
+
     @property
     def position(self) -> int:
         """The position of the last entry applied to the live state."""
@@ -191,10 +197,8 @@ class Reads:
         """Applies every entry up to the log's head (`head`, if already asked); returns the
         position reached. After a retraction, the live state is rebuilt without what it
         retracted (see `_rebuild`)."""
-        if self.failure is not None:
-            raise self.failure.refusal()
         if head is None:
-            head = self.head()
+            head = self._head()
         with self._lock:
             if self.failure is not None:
                 raise self.failure.refusal()
@@ -357,7 +361,7 @@ class Reads:
 
     def read(self, query: Callable[[View], T], as_of: AsOf = None) -> T:
         """Runs `query` over the ledger as it stands now, or as it stood at `as_of`."""
-        head = self.head()  # outside the lock: reads arriving together share it
+        head = self._head()  # outside the lock: reads arriving together share it
         with self._lock:
             self.catch_up(head)
             position, today = self._resolve(as_of)
@@ -367,14 +371,14 @@ class Reads:
 
     def with_statistics(self, query: Callable[[Statistics], T]) -> T:
         """Runs `query` over the statistics once caught up, with the live state locked."""
-        head = self.head()
+        head = self._head()
         with self._lock:
             self.catch_up(head)
             return query(self.statistics)
 
     def with_proofs(self, query: Callable[[LogTree], T]) -> T:
         """Runs `query` over the log's Merkle tree once caught up, with the live state locked."""
-        head = self.head()
+        head = self._head()
         with self._lock:
             self.catch_up(head)
             return query(self.proofs)
@@ -518,8 +522,10 @@ class Reads:
 
     def alert_exists(self, alert_id: str, on: date) -> bool:
         """Whether the ledger, caught up with every stored entry, raises the alert read on
-        `on`: the write side's check of `alert.reviewed` (see `ledger.triage`)."""
-        head = self.head()
+        `on`: the write side's check of `alert.reviewed` (see `ledger.triage`). The head
+        is the store's own, asked through the pool: inside an append, a sole writer's
+        `head` may not have been told of the append before it yet."""
+        head = self.log.head_position()
         with self._lock:
             self.catch_up(head)
             view = View(self._live, self._live.position, on)
