@@ -49,6 +49,7 @@ from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.signing import SigningKey
 from projections.follower import Follower
+from projections.head import WrittenHead
 from projections.reads import Reads
 from projections.screening import Screening, subjects
 from projections.snapshot import Snapshots, snapshot_path
@@ -78,8 +79,14 @@ def create_app(
     """
     settings = settings or Settings()
     ledger = ledger or Ledger.open(settings.database_url)
+    head = None
+    if settings.sole_writer:  # the head is what this process appended: never asked again
+        written = WrittenHead(ledger.read_head)
+        ledger.appended = written.appended
+        head = written.now
     reads = Reads(
         ledger,
+        head=head,
         value_discrepancy=settings.value_discrepancy,
         rapid_reexport_days=settings.rapid_reexport_days,
         deadlines=settings.deadlines,

@@ -68,6 +68,13 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.workers > 1 and settings.sole_writer:
+        print(
+            "kpledger: KPLEDGER_SOLE_WRITER=true promises one writing process; "
+            "--workers above 1 would be several",
+            file=sys.stderr,
+        )
+        return 1
     key = load_or_create(settings.signing_key)  # a bad key file stops us before serving
     listener = listen(args.host, args.port)
     if listener is None:

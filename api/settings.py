@@ -25,6 +25,14 @@ class Settings(BaseSettings):
         description="sqlite:///file.db, sqlite:////abs/file.db or postgresql://user@host/db; "
         "unset means ./kpledger.db",
     )
+    sole_writer: bool = Field(
+        default=False,
+        description="true promises that this server process is the only one that writes to "
+        "the store (no other server, worker, import or replica): reads then know the log's "
+        "head from their own appends and ask the store for it no more; refused with "
+        "--workers above 1. A write by anything else is seen only after this process's "
+        "next append",
+    )
     value_discrepancy: float = Field(default=VALUE_DISCREPANCY, ge=0)
     rapid_reexport_days: int = Field(default=RAPID_REEXPORT_DAYS, ge=0)
     value_outlier: float = Field(

@@ -185,11 +185,10 @@ def run(url: str, samples: int = 1000, seed: int = 0) -> list[Result]:
     ]
     with psycopg.connect(url) as connection:
         results += [
-            queries.provenance(
+            *queries.provenance(
                 reads,
                 connection,
                 sample,
-                date.today(),
                 name=f"provenance, lots >= {DEEP} deep (p95)",
                 p95_ms=1.0,
                 speedup_wanted=100.0,

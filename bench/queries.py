@@ -6,8 +6,33 @@ table of the world's database (`bench_lots`, `bench_edges`, `bench_sources`), wh
 the recursive CTEs walk. Both ways answer the same questions and the answers are
 checked to agree (sources and carats; lots and carats from origin) before timing.
 
-Ours is timed in-process: the query function over a caught-up state, which is what a
-request pays beyond HTTP (`Reads.read` adds a head-position check, noted apart).
+The CTEs are the best we found with SQL for these answers (a lot's carats from a source
+are its carats times the sum, over its paths to the source, of the product of the shares
+along them). A plain `UNION ALL` lists every path, not every lot: on the deep world
+about 20 rows a lot reached. `UNION` would dedupe the rows, but wrongly here: two paths
+with the same product are two contributions, not one. So provenance's CTE sums,
+at each step of the recursion, what reaches a lot at that step (`DISTINCT` over a window
+sum, which PostgreSQL allows in the recursive term where it refuses `GROUP BY`): a row
+per lot and distance, not per path. Downstream from a source reaches tens of thousands
+of lots at up to 67 distances (442,419 lot-distance rows on the deep world), so its
+baseline is a PL/pgSQL function, `bench_downstream`: the lots reached (a `UNION`
+closure, each lot once), then Kahn's order over them, one set-based UPDATE a generation,
+each lot's share summed from its parents' once they are all done. Shares are `double
+precision`: answers are read to the hundredth of a carat and checked against ours
+within `TOLERANCE`, and `numeric`'s exact products grow to hundreds of digits over 60-odd
+generations. Downstream from the deep world's largest source (50,131 lots), load 9-11:
+`UNION ALL` over `numeric` 10.5 s, over floats 7.1 to 11.6 s, the window-sum CTE 7.8 s,
+the function 8.2 to 10.2 s where the float `UNION ALL` took 10.9 to 11.6 s in turn; on
+the 10,000-lot deep world, load 6: 650 ms over `numeric`, 166 ms over floats, the
+function as fast as the float `UNION ALL` (250 to 350 ms each).
+
+Provenance is timed the way a read is answered, less HTTP: `Reads.provenance`, which
+first asks the store for the log's head (read-your-writes across processes; one query
+shared by reads arriving together, `projections.head`) and then runs the query over the
+caught-up state. Its target applies to that path. Printed under it: the same read in a
+server configured as the store's only writer (`KPLEDGER_SOLE_WRITER`: no head query),
+and the query alone, in memory. All are timed lot by lot in turn, so load hits them
+alike.
 """
 
 from __future__ import annotations
@@ -15,7 +40,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
@@ -25,16 +49,19 @@ from bench.common import Result, median, percentile
 from ledger.application import Ledger
 from ledger.log import LogEntry, LogReader
 from projections import provenance as queries
+from projections.head import WrittenHead
 from projections.reads import Reads
 
 T = TypeVar("T")
 
-TOLERANCE = Decimal("0.0002")  # answers are rounded to 4 places; the CTE's numeric is not exact
+TOLERANCE = Decimal("0.0002")  # answers are rounded to 4 places; the CTEs' floats are not exact
 
 EDGE_TABLES = """
 DROP TABLE IF EXISTS bench_lots, bench_edges, bench_sources;
 CREATE TABLE bench_lots (lot_id text PRIMARY KEY, carats bigint NOT NULL, source_id text);
-CREATE TABLE bench_edges (child text NOT NULL, parent text NOT NULL, share numeric NOT NULL);
+CREATE TABLE bench_edges (
+    child text NOT NULL, parent text NOT NULL, share double precision NOT NULL
+);
 CREATE TABLE bench_sources (
     source_id text PRIMARY KEY, kind text, participant text, region text
 );
@@ -48,25 +75,55 @@ ANALYZE bench_lots; ANALYZE bench_edges; ANALYZE bench_sources;
 
 PROVENANCE_CTE = """
 WITH RECURSIVE up (lot_id, share) AS (
-    SELECT %(lot)s::text, 1::numeric
+    SELECT %(lot)s::text, 1::double precision
     UNION ALL
-    SELECT e.parent, up.share * e.share FROM up JOIN bench_edges e ON e.child = up.lot_id
+    SELECT DISTINCT e.parent, sum(up.share * e.share) OVER (PARTITION BY e.parent)
+    FROM up JOIN bench_edges e ON e.child = up.lot_id
 )
 SELECT s.source_id, s.kind, s.participant, s.region,
-       sum(up.share) * (SELECT carats FROM bench_lots WHERE lot_id = %(lot)s) / 100
+       (sum(up.share) * (SELECT carats FROM bench_lots WHERE lot_id = %(lot)s) / 100)::numeric
 FROM up JOIN bench_lots l ON l.lot_id = up.lot_id JOIN bench_sources s ON s.source_id = l.source_id
 GROUP BY s.source_id, s.kind, s.participant, s.region ORDER BY s.source_id
 """
 
-DOWNSTREAM_CTE = """
-WITH RECURSIVE down (lot_id, share) AS (
-    SELECT lot_id, 1::numeric FROM bench_lots WHERE source_id = %(source)s
-    UNION ALL
-    SELECT e.child, down.share * e.share FROM down JOIN bench_edges e ON e.parent = down.lot_id
-)
-SELECT down.lot_id, sum(down.share) * l.carats / 100
-FROM down JOIN bench_lots l ON l.lot_id = down.lot_id GROUP BY down.lot_id, l.carats
+DOWNSTREAM_FUNCTION = """
+CREATE OR REPLACE FUNCTION bench_downstream(source text)
+RETURNS TABLE (lot_id text, carats numeric) LANGUAGE plpgsql AS $$
+BEGIN
+    DROP TABLE IF EXISTS bench_reach;
+    CREATE TEMP TABLE bench_reach (
+        lot_id text PRIMARY KEY, share double precision NOT NULL, waiting int NOT NULL
+    );
+    WITH RECURSIVE reached (lot_id) AS (
+        SELECT l.lot_id FROM bench_lots l WHERE l.source_id = source
+        UNION
+        SELECT e.child FROM reached JOIN bench_edges e ON e.parent = reached.lot_id
+    ), waits AS (
+        SELECT e.child, count(*) AS n FROM reached p JOIN bench_edges e ON e.parent = p.lot_id
+        GROUP BY e.child
+    )
+    INSERT INTO bench_reach
+    SELECT r.lot_id, CASE WHEN w.n IS NULL THEN 1 ELSE 0 END, coalesce(w.n, 0)
+    FROM reached r LEFT JOIN waits w ON w.child = r.lot_id;
+    CREATE INDEX ON bench_reach (waiting);
+    LOOP
+        WITH ready AS (
+            UPDATE bench_reach SET waiting = -1 WHERE waiting = 0
+            RETURNING bench_reach.lot_id, share
+        ), reaching AS (
+            SELECT e.child, sum(f.share * e.share) AS share, count(*) AS n
+            FROM ready f JOIN bench_edges e ON e.parent = f.lot_id GROUP BY e.child
+        )
+        UPDATE bench_reach r SET share = r.share + x.share, waiting = r.waiting - x.n
+        FROM reaching x WHERE r.lot_id = x.child;
+        EXIT WHEN NOT FOUND;
+    END LOOP;
+    RETURN QUERY SELECT r.lot_id, (r.share * l.carats / 100)::numeric
+    FROM bench_reach r JOIN bench_lots l ON l.lot_id = r.lot_id;
+END $$;
 """
+
+DOWNSTREAM_CTE = "SELECT lot_id, carats FROM bench_downstream(%(source)s)"
 
 
 class _Tee:
@@ -135,6 +192,7 @@ class EdgeTable:
                 for row in rows:
                     copy.write_row(row)
         connection.execute(EDGE_INDEXES)
+        connection.execute(DOWNSTREAM_FUNCTION)
         connection.commit()
 
 
@@ -192,48 +250,85 @@ def provenance(
     reads: Reads,
     connection: psycopg.Connection[Any],
     lots: list[str],
-    today: date,
     *,
     name: str = "provenance, random lots (p95)",
     p95_ms: float = 5.0,
-    speedup_wanted: float = 100.0,
-) -> Result:
-    """p95 of provenance over `lots`, ours against the recursive CTE; answers must agree.
-    Met when ours is within `p95_ms` and `speedup_wanted` times faster at p95."""
-    state = reads.read(lambda view: view.custody)
-    ours_seconds, cte_seconds, disagree = [], [], []
+    speedup_wanted: float,
+) -> list[Result]:
+    """p95 of provenance over `lots` through `Reads.provenance` (head check included)
+    against the recursive CTE, then the query alone in memory; answers must agree (ours
+    read both ways). Met when the read path is within `p95_ms` and `speedup_wanted` times
+    faster at p95."""
+    state, today = reads.read(lambda view: (view.custody, view.today))
+    read_seconds, sole_seconds, memory_seconds, cte_seconds, disagree = [], [], [], [], []
+    shared_head, sole_writer_head = reads.head, WrittenHead(reads.head).now
 
     def cte(lot_id: str) -> list[Any]:
         return connection.execute(PROVENANCE_CTE, {"lot": lot_id}, prepare=True).fetchall()
 
     for lot_id in lots:
+        seconds, read = _timed(reads.provenance, lot_id)
+        read_seconds.append(seconds)
+        reads.head = sole_writer_head
+        seconds, _ = _timed(reads.provenance, lot_id)
+        sole_seconds.append(seconds)
+        reads.head = shared_head
         seconds, answer = _timed(queries.provenance, state, lot_id, today)
-        ours_seconds.append(seconds)
+        memory_seconds.append(seconds)
         seconds, rows = _timed(cte, lot_id)
         cte_seconds.append(seconds)
-        if not provenance_agrees(answer, rows):
+        if read != answer or not provenance_agrees(answer, rows):
             disagree.append(lot_id)
-    through_reads = [_timed(reads.provenance, lot_id)[0] for lot_id in lots]
-    ours_p, cte_p = _percentiles(ours_seconds), _percentiles(cte_seconds)
-    speedup = cte_p["p95_ms"] / ours_p["p95_ms"]
-    return Result(
-        name=name,
-        unit="ms (p95)",
-        ours=ours_p["p95_ms"],
-        baseline=cte_p["p95_ms"],
-        target=f"p95 <= {p95_ms:g} ms and >= {speedup_wanted:g}x faster",
-        met=ours_p["p95_ms"] <= p95_ms and speedup >= speedup_wanted and not disagree,
-        notes={
-            "lots_sampled": len(lots),
-            "ours": ours_p,
-            "cte": cte_p,
-            "speedup_p95": speedup,
-            "speedup_p50": cte_p["p50_ms"] / ours_p["p50_ms"],
-            "through_reads_with_head_check": _percentiles(through_reads),
-            "disagreements": disagree[:10],
-            "disagreement_count": len(disagree),
-        },
-    )
+    read_p, memory_p = _percentiles(read_seconds), _percentiles(memory_seconds)
+    sole_p = _percentiles(sole_seconds)
+    cte_p = _percentiles(cte_seconds)
+    speedup = cte_p["p95_ms"] / read_p["p95_ms"]
+    return [
+        Result(
+            name=f"{name}, through Reads (head check)",
+            unit="ms (p95)",
+            ours=read_p["p95_ms"],
+            baseline=cte_p["p95_ms"],
+            target=f"p95 <= {p95_ms:g} ms and >= {speedup_wanted:g}x faster",
+            met=read_p["p95_ms"] <= p95_ms and speedup >= speedup_wanted and not disagree,
+            notes={
+                "lots_sampled": len(lots),
+                "ours": read_p,
+                "in_memory": memory_p,
+                "cte": cte_p,
+                "speedup_p95": speedup,
+                "speedup_p50": cte_p["p50_ms"] / read_p["p50_ms"],
+                "disagreements": disagree[:10],
+                "disagreement_count": len(disagree),
+            },
+        ),
+        Result(
+            name="  through Reads, sole writer (no head query)",
+            unit="ms (p95)",
+            ours=sole_p["p95_ms"],
+            baseline=cte_p["p95_ms"],
+            target="report",
+            met=not disagree,
+            notes={
+                "ours": sole_p,
+                "speedup_p95": cte_p["p95_ms"] / sole_p["p95_ms"],
+                "speedup_p50": cte_p["p50_ms"] / sole_p["p50_ms"],
+            },
+        ),
+        Result(
+            name="  the query alone, in memory (no head check)",
+            unit="ms (p95)",
+            ours=memory_p["p95_ms"],
+            baseline=cte_p["p95_ms"],
+            target="report",
+            met=not disagree,
+            notes={
+                "ours": memory_p,
+                "speedup_p95": cte_p["p95_ms"] / memory_p["p95_ms"],
+                "speedup_p50": cte_p["p50_ms"] / memory_p["p50_ms"],
+            },
+        ),
+    ]
 
 
 def largest_source(connection: psycopg.Connection[Any]) -> str:
@@ -313,7 +408,7 @@ def run(url: str, samples: int = 1000, seed: int = 0) -> list[Result]:
         lots = reads.read(lambda view: sorted(view.custody.lots))
         sample = random.Random(seed).sample(lots, min(samples, len(lots)))
         results = [
-            provenance(reads, connection, sample, date.today()),
+            *provenance(reads, connection, sample, speedup_wanted=20.0),
             downstream(reads, connection),
         ]
     for result in results:

@@ -22,7 +22,7 @@ from eventsourcing.utils import get_topic
 
 from ledger import documents as docs
 from ledger.actors import Actor, Role
-from ledger.availability import Availability
+from ledger.availability import Availability, OutcomeUnknown
 from ledger.capture import Capture, Capturer, Stamp
 from ledger.errors import LedgerError
 from ledger.handling import AlertCheck
@@ -31,11 +31,13 @@ from ledger.log import LogEntry
 from ledger.normal import is_stored_form, normal_form, signing_input
 from ledger.retractions import DocumentRetracted, RetractionRegister
 from ledger.store import (
+    KeptConnection,
     StoreConfig,
     WriteOutcomeUnknown,
     check_reachable,
     select_aggregates_events,
     select_last,
+    select_last_version,
     select_originators_of_topic,
     select_sequence,
     store_config,
@@ -120,12 +122,17 @@ class Ledger(Application[UUID]):
         """Whether the store answers; every use of it below goes through its guard."""
         self.verifier = Verifier()
         """Checks the signatures of large requests ahead, in a process of its own."""
+        self._head_connection = KeptConnection(self.recorder)  # `read_head`'s
+        self.appended: Callable[[int | None], None] | None = None
+        """Told the position each append reached before it returns, or None when one's
+        outcome is unknown (`projections.head.WrittenHead`, for a sole writer)."""
 
     def close(self) -> None:
         """Closes the store, after the capturer gives back the connection it keeps (and
         the signatures' checking process stops)."""
         self.verifier.close()
         self._capturer.close()
+        self._head_connection.close()
         super().close()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -258,6 +265,21 @@ class Ledger(Application[UUID]):
             last = select_last(self.recorder, JOURNAL_ID)
         return last[0] if last is not None else 0
 
+    def read_head(self) -> int:
+        """`head_position` for one caller at a time (`projections.head.SharedHead`'s): on a
+        connection kept between calls and lent without the pool's check, one round trip
+        where the pool's check makes two. A kept connection found broken (PostgreSQL
+        restarted since) is replaced by a checked one and the query asked again."""
+        with self.availability.guard():
+            while True:
+                with self._head_connection.lend() as (connection, checked):
+                    try:
+                        return select_last_version(self.recorder, JOURNAL_ID, connection)
+                    except Exception:
+                        if checked or not connection.broken:
+                            raise
+                # lent again, checked this time
+
     def position_of(self, event_id: str) -> int | None:
         """The position of the document accepted with that `event_id` (None: none was)."""
         with self.availability.guard():
@@ -348,12 +370,27 @@ class Ledger(Application[UUID]):
     ) -> Capture:
         """The capturer's append under the store's guard: `StoreUnavailable` when nothing
         was appended, `OutcomeUnknown` when the insert was sent and the answer lost."""
-        with self.availability.guard():
-            try:
-                return self._capturer.append(stamp, actor, monotonic=monotonic, verdicts=verdicts)
-            except WriteOutcomeUnknown as error:
-                self.availability.mark_unreachable(error)
-                raise self.availability.outcome_unknown() from error
+        told = self.appended
+        try:
+            with self.availability.guard():
+                try:
+                    capture = self._capturer.append(
+                        stamp, actor, monotonic=monotonic, verdicts=verdicts
+                    )
+                except WriteOutcomeUnknown as error:
+                    self.availability.mark_unreachable(error)
+                    raise self.availability.outcome_unknown() from error
+        except LedgerError as refused:
+            if told is not None and isinstance(refused, OutcomeUnknown):
+                told(None)  # committed or not, nobody can say
+            raise
+        except BaseException:
+            if told is not None:  # not a refusal: the outcome is not known either
+                told(None)
+            raise
+        if told is not None:
+            told(capture.position)
+        return capture
 
     def replay(self, entries: Sequence[LogEntry], *, check_hashes: bool = True) -> Capture:
         """Appends entries of another ledger's log as they were recorded there (import).

@@ -2,7 +2,9 @@
 
 `Reads` follows the log incrementally from its own position: before answering, it
 asks the log for its head and applies only the entries it has not seen, so every
-read reflects every document accepted before it was made (read-your-writes).
+read reflects every document accepted before it was made (read-your-writes). Reads
+arriving together share one head query (`projections.head.SharedHead`), asked outside
+the lock; a process that is the store's only writer passes a `head` that needs none.
 `as_of=P` answers from a state replayed from entries 1..P (a few kept in an LRU);
 `as_of=<instant>` is the last position recorded at or before that instant.
 
@@ -38,6 +40,7 @@ from projections import search as finding
 from projections.compliance import Compliance
 from projections.custody import Custody
 from projections.failures import ReadModelFailed, ReadModelFailure, apply_all
+from projections.head import SharedHead
 from projections.heap import long_lived_objects
 from projections.operators import Operator
 from projections.proofs import LogTree
@@ -136,8 +139,12 @@ class Reads:
         clock: Callable[[], datetime] = _utc_now,
         replay_cache_size: int = 4,
         process_from: int = 50_000,
+        head: Callable[[], int] | None = None,
     ) -> None:
         self.log = log
+        self.head = head or SharedHead(lambda: self._read_head()).now
+        """A head at least as far as the log's when called: one query shared by the
+        reads that wait for it, unless given (`projections.head`)."""
         self.value_discrepancy = value_discrepancy
         self.rapid_reexport_days = rapid_reexport_days
         self.deadlines = deadlines
@@ -170,18 +177,31 @@ class Reads:
 
     # -- following the log -------------------------------------------------------------------
 
+    def _read_head(self) -> int:
+        """The log's head, asked of the store; one call at a time (`SharedHead`'s)."""
+        read_head = getattr(self.log, "read_head", None)  # a `Ledger`'s
+        return int(read_head()) if read_head is not None else self.log.head_position()
+
+    def _head(self) -> int:
+        """`head()`, unless the live state failed (then its refusal, before any query)."""
+        if self.failure is not None:
+            raise self.failure.refusal()
+        return self.head()
+
     @property
     def position(self) -> int:
         """The position of the last entry applied to the live state."""
         return self._live.position
 
-    def catch_up(self) -> int:
-        """Applies every entry up to the log's head; returns the position reached. After a
-        retraction, the live state is rebuilt without what it retracted (see `_rebuild`)."""
+    def catch_up(self, head: int | None = None) -> int:
+        """Applies every entry up to the log's head (`head`, if already asked); returns the
+        position reached. After a retraction, the live state is rebuilt without what it
+        retracted (see `_rebuild`)."""
+        if head is None:
+            head = self._head()
         with self._lock:
             if self.failure is not None:
                 raise self.failure.refusal()
-            head = self.log.head_position()
             if head - self._live.position > _PAGE:  # a long catch-up: a cold start, say
                 self._stale |= retractions.foresee(self._live, self.log, head)
             try:
@@ -341,8 +361,9 @@ class Reads:
 
     def read(self, query: Callable[[View], T], as_of: AsOf = None) -> T:
         """Runs `query` over the ledger as it stands now, or as it stood at `as_of`."""
+        head = self._head()  # outside the lock: reads arriving together share it
         with self._lock:
-            self.catch_up()
+            self.catch_up(head)
             position, today = self._resolve(as_of)
             if position == self._live.position:
                 return query(View(self._live, position, today))
@@ -350,14 +371,16 @@ class Reads:
 
     def with_statistics(self, query: Callable[[Statistics], T]) -> T:
         """Runs `query` over the statistics once caught up, with the live state locked."""
+        head = self._head()
         with self._lock:
-            self.catch_up()
+            self.catch_up(head)
             return query(self.statistics)
 
     def with_proofs(self, query: Callable[[LogTree], T]) -> T:
         """Runs `query` over the log's Merkle tree once caught up, with the live state locked."""
+        head = self._head()
         with self._lock:
-            self.catch_up()
+            self.catch_up(head)
             return query(self.proofs)
 
     def entries(self, positions: Iterable[int]) -> dict[int, LogEntry]:
@@ -499,9 +522,12 @@ class Reads:
 
     def alert_exists(self, alert_id: str, on: date) -> bool:
         """Whether the ledger, caught up with every stored entry, raises the alert read on
-        `on`: the write side's check of `alert.reviewed` (see `ledger.triage`)."""
+        `on`: the write side's check of `alert.reviewed` (see `ledger.triage`). The head
+        is the store's own, asked through the pool: inside an append, a sole writer's
+        `head` may not have been told of the append before it yet."""
+        head = self.log.head_position()
         with self._lock:
-            self.catch_up()
+            self.catch_up(head)
             view = View(self._live, self._live.position, on)
             return any(alert["alert_id"] == alert_id for alert in self._all_alerts(view))
 

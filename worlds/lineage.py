@@ -4,7 +4,8 @@ Depth is the longest chain of splits and merges from a produced lot (a produced 
 depth 0, so the longest path from its source is one edge more); fan-in is what feeds a
 lot: its distinct ancestor lots and the distinct sources of its produced ancestors. Paths
 counts every path from a lot up to each of its ancestors and itself: the rows a recursive
-walk of the edges (`bench.queries.PROVENANCE_CTE`) produces for it.
+walk of the edges that lists every path (`UNION ALL`) produces for it, which
+`bench.queries.PROVENANCE_CTE` avoids by summing at each step.
 """
 
 from __future__ import annotations

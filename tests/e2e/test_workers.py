@@ -58,3 +58,23 @@ def test_several_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> No
     assert done.returncode == 1
     (line,) = done.stderr.splitlines()
     assert "--workers" in line and "PostgreSQL" in line
+
+
+def test_a_sole_writer_with_several_workers_is_refused_in_one_line(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--port", "1"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "KPLEDGER_DATABASE_URL": postgresql_url,
+            "KPLEDGER_SOLE_WRITER": "true",
+        },
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert "KPLEDGER_SOLE_WRITER" in line and "--workers" in line
