@@ -15,7 +15,7 @@ from typing import Any
 from ledger.amounts import amount_text, in_units
 from projections.custody import Custody
 
-__all__ = ["exact_compositions", "exact_downstream", "exact_provenance"]
+__all__ = ["downstream_from_shares", "exact_compositions", "exact_downstream", "exact_provenance"]
 
 Shares = dict[str, Fraction]
 
@@ -83,20 +83,24 @@ def exact_provenance(
 def exact_downstream(
     state: Custody, compositions: dict[str, Shares], sources: set[str]
 ) -> dict[str, Any]:
-    """`GET /v1/trace/downstream` from some sources, from the exact shares: lots by
-    creation then lot id, certificates by issue, operators by id (the carats of the lots
-    each took)."""
-    reached = sorted(
-        (lot for lot in state.lots.values() if sources & compositions[lot.lot_id].keys()),
-        key=lambda lot: (lot.created_at, lot.lot_id),
-    )
-    carats = {
-        lot.lot_id: in_units(lot.carats)
-        * sum(
-            share for source_id, share in compositions[lot.lot_id].items() if source_id in sources
-        )
-        for lot in reached
+    """`GET /v1/trace/downstream` from some sources, from the exact shares."""
+    shares = {
+        lot_id: share
+        for lot_id, by_source in compositions.items()
+        if sources & by_source.keys()
+        and (share := sum(s for source_id, s in by_source.items() if source_id in sources))
     }
+    return downstream_from_shares(state, shares)
+
+
+def downstream_from_shares(state: Custody, shares: dict[str, Fraction]) -> dict[str, Any]:
+    """`GET /v1/trace/downstream` from the share of each reached lot's carats from the
+    origin: lots by creation then lot id, certificates by issue, operators by id (the
+    carats of the lots each took)."""
+    reached = sorted(
+        (state.lots[lot_id] for lot_id in shares), key=lambda lot: (lot.created_at, lot.lot_id)
+    )
+    carats = {lot.lot_id: in_units(lot.carats) * shares[lot.lot_id] for lot in reached}
     shipped: dict[str, Fraction] = {}
     taken: dict[str, Fraction] = {}
     for lot in reached:

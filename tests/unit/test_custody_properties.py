@@ -17,6 +17,7 @@ from projections.examples import numbered
 from projections.provenance import _hundredths_text, downstream, lot_view, provenance
 from projections.reads import Reads
 from projections.records import UNITS
+from tests.exact import downstream_from_shares
 from tests.support import (
     admitted,
     confirmed,
@@ -290,44 +291,6 @@ def test_rapid_reexports_and_round_trips_agree_with_walking_each_lineage(
     check_against_walked_lineages(entries)
 
 
-def _expected_downstream(state: Custody, shares: dict[str, Fraction]) -> dict[str, Any]:
-    """The downstream answer from the share of each reached lot's carats from the origin,
-    computed plainly with `Fraction`s: lots by creation then lot id, certificates by issue."""
-    reached = sorted(
-        (state.lots[lot_id] for lot_id in shares), key=lambda lot: (lot.created_at, lot.lot_id)
-    )
-    carats = {lot.lot_id: in_units(lot.carats) * shares[lot.lot_id] for lot in reached}
-    shipped: dict[str, Fraction] = {}
-    for lot in reached:
-        for certificate_id in lot.shipped_under:
-            shipped[certificate_id] = shipped.get(certificate_id, Fraction(0)) + carats[lot.lot_id]
-    certificates = sorted(
-        (state.certificates[c] for c in shipped), key=lambda certificate: certificate.position
-    )
-    return {
-        "lots": [
-            {
-                "lot_id": lot.lot_id,
-                "holder": lot.holder,
-                "status": lot.status,
-                "carats_from_origin": amount_text(carats[lot.lot_id]),
-            }
-            for lot in reached
-        ],
-        "certificates": [
-            {
-                "certificate_id": certificate.certificate_id,
-                "exporting_participant": certificate.exporter,
-                "importing_participant": certificate.importer,
-                "carats_from_origin": amount_text(shipped[certificate.certificate_id]),
-            }
-            for certificate in certificates
-        ],
-        "participants": sorted({code for lot in reached for code in lot.holders}),
-        "operators": [],  # these worlds have none: see tests/unit/test_paths.py
-    }
-
-
 def _lot_shares(state: Custody, lot_id: str) -> dict[str, Fraction]:
     """The lot (wholly) and each lot made from it, with the share of its carats from it."""
     shares = {lot_id: Fraction(1)}
@@ -365,9 +328,9 @@ def test_downstream_equals_a_plain_fraction_computation(entries: list[LogEntry])
                 )
             )
         }
-        assert downstream(state, **selector) == _expected_downstream(state, shares)
+        assert downstream(state, **selector) == downstream_from_shares(state, shares)
     for lot_id in state.lots:
-        expected = _expected_downstream(state, _lot_shares(state, lot_id))
+        expected = downstream_from_shares(state, _lot_shares(state, lot_id))
         assert downstream(state, lot_id=lot_id) == expected
 
 
