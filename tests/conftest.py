@@ -108,6 +108,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[Any] | None, *, kill: bool = False) -> None:
+    """Stops a test's server process, if it still runs: SIGTERM (SIGKILL when `kill`),
+    then SIGKILL if it has not ended within 20 s."""
+    if process is None or process.poll() is not None:
+        return
+    if kill:
+        process.kill()
+    else:
+        process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Server:
     """A real `kpledger serve` process on a free port."""
 
@@ -168,13 +184,7 @@ class Server:
         raise RuntimeError("kpledger serve did not answer /health within 60 s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def client(self, token: str | None = None, *, json: bool = False) -> httpx.Client:

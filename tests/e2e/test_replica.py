@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from ledger.normal import normal_form
 from ledger.note import COSIGNATURE_V1, NoteSigner
 from ledger.signing import SigningKey, load_key_file
 from ledger.tokens import ApiToken, token_digest
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 from tests.e2e.witnesses import WitnessProcess
 from tests.support import admitted, batch, mine
 from worlds.demo import demo_authority_key, load_demo
@@ -105,16 +104,7 @@ class Process:
         return answer
 
     def stop(self, kill: bool = False) -> None:
-        if self.process is not None and self.process.poll() is None:
-            if kill:
-                self.process.send_signal(signal.SIGKILL)
-            else:
-                self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, kill=kill)
         self.process = None
 
 

@@ -47,34 +47,29 @@ def test_two_workers_keep_read_your_writes(postgresql_url: str, server_factory: 
 
 
 def test_several_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--port", "1"],
-        env={"PATH": "/usr/bin:/bin", "KPLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 1
-    (line,) = done.stderr.splitlines()
+    line = _refusal_of_two_workers(tmp_path, KPLEDGER_DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
     assert "--workers" in line and "PostgreSQL" in line
 
 
 def test_a_sole_writer_with_several_workers_is_refused_in_one_line(
     postgresql_url: str, tmp_path: Path
 ) -> None:
+    line = _refusal_of_two_workers(
+        tmp_path, KPLEDGER_DATABASE_URL=postgresql_url, KPLEDGER_SOLE_WRITER="true"
+    )
+    assert "KPLEDGER_SOLE_WRITER" in line and "--workers" in line
+
+
+def _refusal_of_two_workers(workdir: Path, **env: str) -> str:
+    """`kpledger serve --workers 2` under `env`: it must exit 1 with one line of stderr."""
     done = subprocess.run(
         [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--port", "1"],
-        env={
-            "PATH": "/usr/bin:/bin",
-            "KPLEDGER_DATABASE_URL": postgresql_url,
-            "KPLEDGER_SOLE_WRITER": "true",
-        },
-        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 1
     (line,) = done.stderr.splitlines()
-    assert "KPLEDGER_SOLE_WRITER" in line and "--workers" in line
+    return line

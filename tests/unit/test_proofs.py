@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ledger.errors import LedgerError
-from ledger.log import LogEntry
 from ledger.merkle import entry_leaf
 from projections.examples import example_entries
 from projections.proofs import LogTree
@@ -31,15 +32,7 @@ def test_reads_keep_the_tree_of_every_entry_applied() -> None:
 def test_a_log_tree_maps_positions_with_gaps_to_leaves() -> None:
     entries = example_entries()[:6]
     gapped = [
-        LogEntry(
-            position=position,
-            recorded_at=entry.recorded_at,
-            recorded_by=entry.recorded_by,
-            document=entry.document,
-            events_digest=entry.events_digest,
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-        )
+        replace(entry, position=position)
         for position, entry in zip((1, 2, 5, 6, 9, 20), entries, strict=True)
     ]
     tree = LogTree()
