@@ -116,8 +116,8 @@ class Ledger(Application[UUID]):
         self._used: dict[str, datetime] = {}  # digest: first use since the last note
         self._capturer = Capturer(self.recorder, self.mapper)
         timeout = store_timeout()
-        tune_pool(self.recorder, timeout)
         self.availability = Availability(config, timeout=timeout)
+        tune_pool(self.recorder, timeout, reachable=lambda: self.availability.reachable)
         self._capturer.ready = self.availability.check
         """Whether the store answers; every use of it below goes through its guard."""
         self.verifier = Verifier()
@@ -278,7 +278,9 @@ class Ledger(Application[UUID]):
                     except Exception:
                         if checked or not connection.broken:
                             raise
-                # lent again, checked this time
+                # lent again, checked this time, unless it broke because the store went
+                # away (interrupted by the probe): then refused at once, not waited on again
+                self.availability.check()
 
     def position_of(self, event_id: str) -> int | None:
         """The position of the document accepted with that `event_id` (None: none was)."""

@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
 )
 
 from ledger.actors import Actor
-from ledger.availability import is_store_away
+from ledger.availability import StoreUnavailable, is_store_away
 from ledger.base import recording_clock
 from ledger.documents import HANDLING, Document, normalize
 from ledger.errors import LedgerError
@@ -293,7 +293,9 @@ class Capturer:
             try:
                 captures = self._with_retries(group)
             except Exception as error:
-                if is_store_away(error) or isinstance(error, WriteOutcomeUnknown):
+                if is_store_away(error) or isinstance(
+                    error, StoreUnavailable | WriteOutcomeUnknown
+                ):
                     # the store is away: alone, each would wait for it in turn
                     for request in group:
                         request.error = _fresh(error)
@@ -347,6 +349,7 @@ class Capturer:
                     pass
             return self._append_on_lent(requests, known, None)
         except _StaleConnection:
+            self.ready()  # broken because the store went away: refused, not waited on again
             self._connections.check_pool()
             return self._append_on_lent(requests, None, None)
 

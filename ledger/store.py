@@ -15,7 +15,7 @@ import select
 import socket
 import sqlite3
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,13 +211,17 @@ def connection_deadlines(timeout: int) -> dict[str, Any]:
     }
 
 
-def tune_pool(recorder: Any, timeout: int) -> None:
+def tune_pool(recorder: Any, timeout: int, reachable: Callable[[], bool] | None = None) -> None:
     """Bounds every wait of a PostgreSQL pool: its connections get `connection_deadlines`
     and are noted for `interrupt_busy_connections`; a failed connect is retried for
     `timeout` s, not psycopg_pool's 5 minutes of doubling delays (after an outage of a
     minute the next try could be a minute away: with a short one it gives up instead,
     and connects again when a request asks). The pool's wait for a connection is
-    eventsourcing's POSTGRES_CONNECT_TIMEOUT, the same `timeout`."""
+    eventsourcing's POSTGRES_CONNECT_TIMEOUT, the same `timeout`.
+
+    With `reachable`, the pool's check of a connection it lends (pre-ping) fails at once
+    while the store is known away: a check interrupted because the store stopped
+    answering is not followed by a check of the next connection, waiting as long again."""
     pool = getattr(recorder.datastore, "pool", None)
     if pool is None:
         return
@@ -226,6 +230,17 @@ def tune_pool(recorder: Any, timeout: int) -> None:
         return
     if isinstance(pool.kwargs, dict):
         pool.kwargs.update(connection_deadlines(timeout))
+    check = pool._check
+    if check is not None and reachable is not None:
+
+        def check_unless_away(connection: Any) -> None:
+            if not reachable():
+                import psycopg
+
+                raise psycopg.OperationalError("the store does not answer: not asked")
+            check(connection)
+
+        pool._check = check_unless_away
     configure = pool._configure
 
     def noted(connection: Any) -> None:
