@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             "history": "history_lots",
             "retraction": "retraction_lots",
             "paths": "paths_deep_lots",
+            "replica": "replica_lots",
         }
         sizes[alone.get(args.benchmark, "lots")] = args.lots
     if args.years:
