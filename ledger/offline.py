@@ -31,7 +31,7 @@ from ledger.note import (
     verify_note,
 )
 
-__all__ = ["LogCheck", "OfflineError", "check_exported_log"]
+__all__ = ["LogCheck", "OfflineError", "check_exported_log", "saved_checkpoint_note"]
 
 
 class OfflineError(Exception):
@@ -72,7 +72,7 @@ def check_exported_log(
     size = None
     if checkpoint is not None:
         try:
-            note = _checkpoint_note(checkpoint, log_key)
+            note = saved_checkpoint_note(checkpoint, log_key)
             claimed = parse_checkpoint(note.text)
         except NoteError as error:
             raise OfflineError(f"the checkpoint: {error}") from None
@@ -97,7 +97,7 @@ def check_exported_log(
     return LogCheck(chain.events, chain.head, tree.root(), size, signatures)
 
 
-def _checkpoint_note(text: str, log_key: Verifier | None) -> SignedNote:
+def saved_checkpoint_note(text: str, log_key: Verifier | None) -> SignedNote:
     """A saved checkpoint as a signed note: a c2sp note as it is; version 2's JSON
     `{note, signature, ...}` as its note with the signature under the log key's name and
     ID (no signature line when no key is given: then nothing is verified)."""

@@ -11,7 +11,9 @@
   `GET /v1/audit/key` the source's log key (`--log-key`), the key that signs it; version
   2's `GET /v1/audit/checkpoint` carries the source's signature of the same note (the log
   signature inside that checkpoint) when its origin is `kpledger` and it is of the size
-  the replica holds, else the replica's own (`_v2_checkpoint`);
+  the replica holds; under another origin it is the source's own answer to that request,
+  of a size the replica holds (`ReplicaFollower.v2_checkpoint`); else, and until the
+  first, the replica's own signature (`_v2_checkpoint`);
 - `GET /health` gains `replica` (`ReplicaFollower.health`), and `status` is `diverged`
   with `evidence` once the source contradicted a checkpoint it signed;
 - `GET /metrics` gains the replica's gauges (`kpledger_replica_*`).
@@ -41,7 +43,7 @@ from ledger.errors import LedgerError
 from ledger.note import parse_checkpoint, parse_note
 from ledger.signing import SigningKey
 from ledger.witnessing import CosignedCheckpoint
-from replica.follow import ReplicaFollower
+from replica.follow import V2_ORIGIN, ReplicaFollower
 
 __all__ = ["MIN_POSITION_WAIT", "ReadOnlyReplica", "SourceCheckpoints", "create_replica_app"]
 
@@ -146,6 +148,8 @@ class ReadOnlyReplica:
     def _v2_checkpoint(self, answer: dict[str, Any]) -> dict[str, Any]:
         """The route's `{tree_size, root, note, signature, key_id}` with the source's
         signature when the accepted checkpoint is that note (see the module's docstring)."""
+        if self.follower.log_key.name != V2_ORIGIN:  # the source's own, as it answered
+            return self.follower.v2_checkpoint or answer
         served = self.follower.served_checkpoint()
         if served is None:
             return answer

@@ -50,10 +50,11 @@ from ledger.note import (
     parse_note,
     verify_note,
 )
+from ledger.offline import saved_checkpoint_note
 from ledger.tiles import TILE_WIDTH, TilePath, parse_entry_bundle
 from ledger.tlogproof import verify_consistency
 
-__all__ = ["CHUNK_BUNDLES", "Diverged", "Refused", "ReplicaFollower"]
+__all__ = ["CHUNK_BUNDLES", "V2_ORIGIN", "Diverged", "Refused", "ReplicaFollower"]
 
 log = logging.getLogger("kpledger.replica")
 
@@ -79,6 +80,10 @@ class Diverged(Exception):
 class _Accepted:
     note: str
     checkpoint: Checkpoint
+
+
+V2_ORIGIN = "kpledger"
+"""The origin of version 2's checkpoint note (`GET /v1/audit/checkpoint`), whatever the log's."""
 
 
 class ReplicaFollower:
@@ -130,6 +135,12 @@ class ReplicaFollower:
         """The last failure to reach the source (away, slow): retried with back-off."""
         self.evidence: dict[str, Any] | None = None
         self.loaded = threading.Event()
+        self.v2_checkpoint: dict[str, Any] | None = None
+        """The source's version-2 checkpoint (`GET /v1/audit/checkpoint`) of the newest size
+        held that it was asked at, its signature verified with the log key: served as the
+        replica's own while the log's origin is not `kpledger` (else the accepted note is
+        that note, and carries that signature)."""
+        self._v2_pending: tuple[dict[str, Any], Checkpoint] | None = None
         self._held = 0
         self._dirty = False
 
@@ -277,13 +288,47 @@ class ReplicaFollower:
                 )
             if checkpoint.size == held:
                 self._accept(note, checkpoint)
+            self._follow_v2(client)
             return 0
         added = 0
         while self.size < checkpoint.size and not self._stopping.is_set():
             added += self._catch_up_chunk(client, note, checkpoint)
         if self.size == checkpoint.size:
             self._accept(note, checkpoint)
+        self._follow_v2(client)
         return added
+
+    def _follow_v2(self, client: httpx.Client) -> None:
+        """Asks the source for its version-2 checkpoint when none is waiting, and takes the
+        one waiting once the replica holds its size and has its root (a source's key
+        signing another root for entries the replica verified: `Diverged`). One asked
+        while the source was ahead waits until then, so that a source that never stops
+        appending still has one taken at each checkpoint the replica catches up to."""
+        if self.log_key.name == V2_ORIGIN:
+            return
+        if self._v2_pending is None:
+            answer = client.get(f"{self.source}/v1/audit/checkpoint")
+            answer.raise_for_status()
+            text = answer.text
+            try:
+                note = saved_checkpoint_note(text, self.log_key)
+                verify_note(note, [self.log_key])
+                checkpoint = parse_checkpoint(note.text)
+            except NoteError as error:
+                raise Refused(
+                    f"the source's version-2 checkpoint does not verify: {error}"
+                ) from None
+            self._v2_pending = json.loads(text), checkpoint
+        served, checkpoint = self._v2_pending
+        if checkpoint.size > self.size:
+            return
+        if self._tree.root(checkpoint.size) != checkpoint.root:
+            raise Diverged(
+                f"the source's version-2 checkpoint of {checkpoint.size} entries does not have "
+                "the root of the entries accepted",
+                json.dumps(served),  # its note and signature, as the source answered
+            )
+        self.v2_checkpoint, self._v2_pending = served, None
 
     def _check_note(self, text: str) -> Checkpoint:
         """The checkpoint of a signed note whose log signature and quorum verify."""

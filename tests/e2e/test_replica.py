@@ -50,6 +50,10 @@ READS = [
 """Reads whose answers the replica must give as the source does (request ids aside)."""
 
 
+ORIGIN = "kimberleyprocess.example/ledger"
+"""The source's log origin, not the default: a replica serves it as the source does."""
+
+
 class Process:
     """A kpledger process (serve or replica) on a fixed port, its stderr in a file."""
 
@@ -132,6 +136,7 @@ class World:
         finally:
             ledger.close()
         self.source = Process(folder, self.source_url, "source")
+        self.source.env["KPLEDGER_LOG_ORIGIN"] = ORIGIN  # the replica's own is left default
         self.replicas: list[Process] = []
 
     @property
@@ -352,7 +357,7 @@ def test_a_rewritten_source_is_detected_as_diverged_and_the_replica_keeps_servin
     assert evidence["accepted"].split("\n")[1] == str(world.size)
     assert evidence["served"].split("\n")[1] == str(world.size + grown)
     for note in (evidence["accepted"], evidence["served"]):
-        assert "\n\n\u2014 kpledger " in note
+        assert f"\n\n\u2014 {ORIGIN} " in note
     assert health["replica"]["size"] == world.size
     assert answers(replica.url, token) == before  # what it verified, served still
 
@@ -363,7 +368,7 @@ def test_a_replica_that_cannot_verify_appends_nothing_and_says_why(
 ) -> None:
     other = SigningKey(Ed25519PrivateKey.generate())
     if problem == "wrong log key":
-        extra = ["--log-key", NoteSigner("kpledger", other).verifier.vkey]
+        extra = ["--log-key", NoteSigner(ORIGIN, other).verifier.vkey]
         said = "does not verify"
     else:
         witness = NoteSigner("witness.example/w1", other, COSIGNATURE_V1).verifier.vkey
@@ -389,7 +394,7 @@ def test_a_replica_of_a_witnessed_log_checks_the_quorum_and_serves_the_cosigned_
     made = World(tmp_path)
     key_file = tmp_path / "source.pem"
     made.source.kpledger("key", "create", "--out", str(key_file))
-    log_vkey = NoteSigner("kpledger", load_key_file(key_file)).verifier.vkey
+    log_vkey = NoteSigner(ORIGIN, load_key_file(key_file)).verifier.vkey
     witness = WitnessProcess(tmp_path / "w1", "witness.example/w1", log_vkey).start()
     (tmp_path / "witnesses").write_text(f"{witness.vkey} {witness.url}\n")
     made.source.env["KPLEDGER_WITNESSES"] = str(tmp_path / "witnesses")
