@@ -101,8 +101,9 @@ class Custody(OperatorTables, KeyTables, AlertFacts, Projection):
         self.retracted = Retracted()
         """The retractions read so far (see `projections.retractions`)."""
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
-        """One tuple object for each sequence of holders or of a composition's sources:
-        most lots share their holders', many merged lots their sources'."""
+        """One tuple object for each sequence of holders, of operators that took a lot or of
+        a composition's sources: most lots share their holders' and takers', many merged
+        lots their sources'."""
 
     @classmethod
     def replay(

@@ -7,7 +7,7 @@ held it (`projections.custody.Lot`). Sanction listings are in force as embargoes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -96,16 +96,22 @@ class OperatorTables:
     lots: dict[str, Lot]
     operators: dict[str, Operator]
     listings: dict[str, Listing]
+    _shared: Callable[[tuple[str, ...]], tuple[str, ...]]  # one tuple object for equal ones
 
     def hold(self, lot: Lot, operator_id: str | None, position: int) -> None:
-        """From `position` on, the lot is held by that operator (None: by none)."""
-        lot.operator = operator_id
-        if operator_id is not None:
-            lot.operators += ((operator_id, position),)
-            made_from_its_own = lot.parents and position == lot.created_at
-            if not made_from_its_own and operator_id not in lot.taken_by:
-                lot.taken_by += (operator_id,)
-            self.operators[operator_id].lots.setdefault(lot.lot_id, position)
+        """From `position` on, the lot is held by that operator (None: by none). Lots hold
+        the operator's own id string and tuples of takers shared between lots: downstream
+        adds carats up by those tuples, which then compare by identity."""
+        if operator_id is None:
+            lot.operator = None
+            return
+        operator = self.operators[operator_id]
+        lot.operator = operator_id = operator.operator_id
+        lot.operators += ((operator_id, position),)
+        made_from_its_own = lot.parents and position == lot.created_at
+        if not made_from_its_own and operator_id not in lot.taken_by:
+            lot.taken_by = self._shared((*lot.taken_by, operator_id))
+        operator.lots.setdefault(lot.lot_id, position)
 
     @applies(operator_documents.OperatorLicensed)
     def _operator_licensed(self, entry: LogEntry, document: dict[str, Any]) -> None:

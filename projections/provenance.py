@@ -393,6 +393,8 @@ Share = tuple[int, int, int]
 from the origin of a composition made for `made_of` hundredths, within `bound` units."""
 Reached = tuple[Lot, Share]
 """A lot reached downstream and its share from the origin."""
+Taken = dict[tuple[str, ...], int]
+"""Hundredths of carats taken, by the operators that took them (a lot's `taken_by`)."""
 
 
 def _source_reach(state: Custody, source_ids: list[str]) -> Iterator[Reached]:
@@ -516,28 +518,19 @@ def downstream(
     lots = []
     created = []
     certificate_carats: dict[str, Share] = {}  # hundredths
-    taken: dict[int, dict[str, int]] = {}  # carats of the lots taken, by share, by operator
-    shares: dict[int, tuple[Share, Lot]] = {}  # those shares, by id (one per composition)
+    # the carats from the origin of the lots taken, by their takers: whole hundredths (a
+    # share over 1); whole units (other shares) and their bound
+    whole: Taken = {}
+    units: Taken = {}
+    loose: Taken = {}
+    inexact: dict[Lot, Share] = {}  # the lots of `units` (their exact carats, rarely)
     holders: set[tuple[str, ...]] = set()  # lots share their holders' tuples: few distinct
-    reached_ids: AbstractSet[str] = frozenset()
+    elsewhere: dict[str, tuple[str, ...]] = {}  # takers other than `taken_by`, by lot
     if roots:  # the origin is lots: `reached` is a list
         reached = list(reached)
-        reached_ids = {lot.lot_id for lot, _ in reached}
+        elsewhere = _roots_made_elsewhere(reached, roots)
     for lot, share in reached:
         numerator, denominator, bound = share
-        held_by = lot.operators
-        if held_by and with_operators:  # the operators that took the lot, once each
-            takers = lot.taken_by
-            if roots and lot.parents and _root_made_elsewhere(lot, roots, reached_ids):
-                takers = tuple(dict.fromkeys(operator_id for operator_id, _ in held_by))
-            if takers:
-                by_operator = taken.get(id(share))
-                if by_operator is None:
-                    by_operator = taken[id(share)] = {}
-                    shares[id(share)] = share, lot
-                carats = lot.carats
-                for operator_id in takers:
-                    by_operator[operator_id] = by_operator.get(operator_id, 0) + carats
         if bound:  # whole units, one more of bound: sums stay over one denominator
             numerator, denominator, bound = numerator * lot.carats // denominator, UNITS, bound + 1
             text = _approximate_text(numerator, bound, UNITS)
@@ -571,10 +564,27 @@ def downstream(
                 )
             else:
                 certificate_carats[certificate_id] = _plus(total, numerator, denominator, bound)
+        if with_operators:  # the operators that took the lot, once each
+            takers = lot.taken_by
+            if elsewhere:
+                takers = elsewhere.get(lot.lot_id, takers)
+            if not takers:
+                pass
+            elif denominator == 1:
+                whole[takers] = whole.get(takers, 0) + numerator
+            else:
+                inexact[lot] = share
+                if not bound:  # whole units, one more of bound
+                    numerator, rest = divmod(numerator * UNITS, denominator)
+                    bound = 1 if rest else 0
+                units[takers] = units.get(takers, 0) + numerator
+                if bound:
+                    loose[takers] = loose.get(takers, 0) + bound
     # by creation, then lot id: only the parts of a split share a creation, and they come
     # in lot id order (`_descendants`), which a stable sort keeps
     order = sorted(range(len(lots)), key=created.__getitem__)
-    operator_carats = _operator_carats(taken, shares)
+    operator_hundredths, operator_units = _by_operator(whole), _by_operator(units)
+    operator_loose = _by_operator(loose)
     certificates = sorted(
         map(state.certificates.__getitem__, certificate_carats), key=attrgetter("position")
     )
@@ -591,17 +601,24 @@ def downstream(
         return text
 
     def operator_text(operator_id: str) -> str:
-        text = _approximate_text(*_numerator_bound_denominator(operator_carats[operator_id]))
+        amount = operator_units.get(operator_id)
+        if amount is None:  # whole hundredths only
+            return _hundredths_text(operator_hundredths[operator_id])
+        amount += operator_hundredths.get(operator_id, 0) * UNITS
+        text = _approximate_text(amount, operator_loose.get(operator_id, 0), UNITS)
         if text is None:
-            text = amount_text(
-                sum(
-                    in_units(by_operator[operator_id])
-                    * exact_share(state.lots, shares[share_id][1], selected, exact)
-                    for share_id, by_operator in taken.items()
-                    if operator_id in by_operator
-                )
-            )
+            text = amount_text(sum(operator_exact(operator_id)))
         return text
+
+    def operator_exact(operator_id: str) -> Iterator[Fraction]:
+        """The carats from the origin of the lots the operator took, exactly."""
+        yield in_units(sum(amount for takers, amount in whole.items() if operator_id in takers))
+        for lot, (numerator, denominator, bound) in inexact.items():
+            if operator_id in elsewhere.get(lot.lot_id, lot.taken_by):
+                if bound:
+                    yield exact_carats(lot)
+                else:
+                    yield in_units(lot.carats) * Fraction(numerator, denominator)
 
     return {
         "lots": list(map(lots.__getitem__, order)),
@@ -624,7 +641,7 @@ def downstream(
                 "participant": state.operators[operator_id].participant,
                 "carats_from_origin": operator_text(operator_id),
             }
-            for operator_id in sorted(operator_carats)
+            for operator_id in sorted(operator_hundredths.keys() | operator_units.keys())
         ],
     }
 
@@ -633,29 +650,31 @@ def _numerator_bound_denominator(share: Share) -> Share:
     return share[0], share[2], share[1]
 
 
-def _root_made_elsewhere(lot: Lot, roots: AbstractSet[str], reached: AbstractSet[str]) -> bool:
-    """Whether the lot is one of the origin's lots made from lots not reached before it
-    (a root made from reached lots was taken as any other reached lot is)."""
-    return lot.lot_id in roots and not any(parent in reached for parent in lot.parents)
+def _roots_made_elsewhere(
+    reached: list[Reached], roots: AbstractSet[str]
+) -> dict[str, tuple[str, ...]]:
+    """The operators that held each of the origin's lots made from lots not reached before
+    it, each once: they took it (a root made from reached lots was taken as any other
+    reached lot is)."""
+    reached_ids = {lot.lot_id for lot, _ in reached}
+    return {
+        lot.lot_id: tuple(dict.fromkeys(operator_id for operator_id, _ in lot.operators))
+        for lot, _ in reached
+        if lot.operators
+        and lot.parents
+        and lot.lot_id in roots
+        and not any(parent in reached_ids for parent in lot.parents)
+    }
 
 
-def _operator_carats(
-    taken: dict[int, dict[str, int]], shares: dict[int, tuple[Share, Lot]]
-) -> dict[str, Share]:
-    """Each operator's hundredths of carats from the origin, as a numerator over a common
-    denominator with its bound: the carats of the lots it took times their shares from the
-    origin, added up as the certificates' are (`_plus`: over the product of the
-    denominators while it is small, which costs less than one least common multiple of
-    them all)."""
-    totals: dict[str, Share] = {}
-    for share_id, by_operator in taken.items():
-        (numerator, denominator, bound), _ = shares[share_id]
-        for operator_id, carats in by_operator.items():
-            if bound:  # whole units of the lots (split parts: no more than the whole's carats)
-                term = (numerator * carats // denominator, UNITS, bound + 1)
-            else:
-                term = (numerator * carats, denominator, 0)
-            totals[operator_id] = _plus(totals.get(operator_id, (0, 1, 0)), *term)
+def _by_operator(by_takers: Taken) -> dict[str, int]:
+    """The sums of `by_takers`'s of each tuple of takers each operator is in (integers: a
+    sum of fractions would cost a product or least common multiple of their
+    denominators)."""
+    totals: dict[str, int] = {}
+    for takers, amount in by_takers.items():
+        for operator_id in takers:
+            totals[operator_id] = totals.get(operator_id, 0) + amount
     return totals
 
 
