@@ -26,6 +26,7 @@ from ledger.merkle import MerkleTree, shaped_leaf, unshaped_leaf
 from ledger.signing import SigningKey
 
 __all__ = [
+    "NOTE_ORIGIN",
     "CheckpointError",
     "LogTree",
     "check_checkpoint",
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 _PAGE = 1000
 NOTE_ORIGIN = "kpledger"
+"""The origin line of version 2's checkpoint note, whatever the log's `KPLEDGER_LOG_ORIGIN`."""
 
 
 class LogTree:

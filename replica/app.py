@@ -43,7 +43,8 @@ from ledger.errors import LedgerError
 from ledger.note import parse_checkpoint, parse_note
 from ledger.signing import SigningKey
 from ledger.witnessing import CosignedCheckpoint
-from replica.follow import V2_ORIGIN, ReplicaFollower
+from projections.proofs import NOTE_ORIGIN
+from replica.follow import ReplicaFollower
 
 __all__ = ["MIN_POSITION_WAIT", "ReadOnlyReplica", "SourceCheckpoints", "create_replica_app"]
 
@@ -148,7 +149,7 @@ class ReadOnlyReplica:
     def _v2_checkpoint(self, answer: dict[str, Any]) -> dict[str, Any]:
         """The route's `{tree_size, root, note, signature, key_id}` with the source's
         signature when the accepted checkpoint is that note (see the module's docstring)."""
-        if self.follower.log_key.name != V2_ORIGIN:  # the source's own, as it answered
+        if self.follower.log_key.name != NOTE_ORIGIN:  # the source's own, as it answered
             return self.follower.v2_checkpoint or answer
         served = self.follower.served_checkpoint()
         if served is None:

@@ -53,8 +53,9 @@ from ledger.note import (
 from ledger.offline import saved_checkpoint_note
 from ledger.tiles import TILE_WIDTH, TilePath, parse_entry_bundle
 from ledger.tlogproof import verify_consistency
+from projections.proofs import NOTE_ORIGIN
 
-__all__ = ["CHUNK_BUNDLES", "V2_ORIGIN", "Diverged", "Refused", "ReplicaFollower"]
+__all__ = ["CHUNK_BUNDLES", "Diverged", "Refused", "ReplicaFollower"]
 
 log = logging.getLogger("kpledger.replica")
 
@@ -80,10 +81,6 @@ class Diverged(Exception):
 class _Accepted:
     note: str
     checkpoint: Checkpoint
-
-
-V2_ORIGIN = "kpledger"
-"""The origin of version 2's checkpoint note (`GET /v1/audit/checkpoint`), whatever the log's."""
 
 
 class ReplicaFollower:
@@ -304,7 +301,7 @@ class ReplicaFollower:
         signing another root for entries the replica verified: `Diverged`). One asked
         while the source was ahead waits until then, so that a source that never stops
         appending still has one taken at each checkpoint the replica catches up to."""
-        if self.log_key.name == V2_ORIGIN:
+        if self.log_key.name == NOTE_ORIGIN:
             return
         if self._v2_pending is None:
             answer = client.get(f"{self.source}/v1/audit/checkpoint")
